@@ -1,0 +1,260 @@
+"""Registry benchmark (prints, asserts nothing).
+
+Cold refresh of 1,000 spec files x 8 devices (NVIDIA-shaped, half JSON half
+YAML), warm refresh with nothing changed, refresh after one file changed,
+injecting 8 devices into a typical config.json, and peak memory.
+
+    .venv/bin/python bench/bench_registry.py [--files 1000] [--devices 8]
+
+Targets: warm refresh under 2% of cold; injecting 8 devices under 1 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+
+from cdikit.registry import Registry
+from cdikit.registry.loader import RACY_WINDOW_NS
+from cdikit.spec import ContainerEdits, Device, DeviceNode, Hook, Mount, Spec
+from cdikit.spec.encode import encode_spec
+
+_LIBS = [
+    "libcuda.so.550.54.15",
+    "libnvidia-ml.so.550.54.15",
+    "libnvidia-ptxjitcompiler.so.550.54.15",
+    "libnvidia-nvvm.so.550.54.15",
+    "libnvidia-opencl.so.550.54.15",
+    "libnvidia-cfg.so.550.54.15",
+    "libnvidia-allocator.so.550.54.15",
+    "libcudadebugger.so.550.54.15",
+]
+_BINS = [
+    "nvidia-smi",
+    "nvidia-debugdump",
+    "nvidia-persistenced",
+    "nvidia-cuda-mps-control",
+    "nvidia-cuda-mps-server",
+]
+_HOOK = "/usr/bin/nvidia-cdi-hook"
+
+
+def nvidia_spec(index: int, devices: int) -> Spec:
+    """A spec shaped like nvidia-ctk's output: per-GPU nodes, shared libs, binaries and hooks."""
+    mounts = [
+        Mount(
+            host_path=f"/usr/lib/x86_64-linux-gnu/{lib}",
+            container_path=f"/usr/lib/x86_64-linux-gnu/{lib}",
+            options=["ro", "nosuid", "nodev", "bind"],
+        )
+        for lib in _LIBS
+    ] + [
+        Mount(
+            host_path=f"/usr/bin/{b}",
+            container_path=f"/usr/bin/{b}",
+            options=["ro", "nosuid", "nodev", "bind"],
+        )
+        for b in _BINS
+    ]
+    hooks = [
+        Hook(
+            hook_name="createContainer",
+            path=_HOOK,
+            args=[
+                "nvidia-cdi-hook",
+                "create-symlinks",
+                "--link",
+                "libcuda.so.1::/usr/lib/x86_64-linux-gnu/libcuda.so",
+            ],
+        ),
+        Hook(
+            hook_name="createContainer",
+            path=_HOOK,
+            args=["nvidia-cdi-hook", "update-ldcache", "--folder", "/usr/lib/x86_64-linux-gnu"],
+        ),
+    ]
+    common = ContainerEdits(
+        env=["NVIDIA_VISIBLE_DEVICES=void"],
+        device_nodes=[
+            DeviceNode(path="/dev/nvidiactl", type="c", major=195, minor=255),
+            DeviceNode(path="/dev/nvidia-uvm", type="c", major=510, minor=0),
+            DeviceNode(path="/dev/nvidia-uvm-tools", type="c", major=510, minor=1),
+        ],
+        mounts=mounts,
+        hooks=hooks,
+    )
+    devs = [
+        Device(
+            name=str(d),
+            container_edits=ContainerEdits(
+                device_nodes=[
+                    DeviceNode(path=f"/dev/nvidia{d}", type="c", major=195, minor=d),
+                    DeviceNode(path=f"/dev/dri/card{d + 1}", type="c", major=226, minor=d + 1),
+                    DeviceNode(path=f"/dev/dri/renderD{128 + d}", type="c", major=226, minor=128 + d),
+                ],
+                hooks=[
+                    Hook(
+                        hook_name="createContainer",
+                        path=_HOOK,
+                        args=["nvidia-cdi-hook", "chmod", "--mode", "755", "--path", "/dev/dri"],
+                    )
+                ],
+            ),
+        )
+        for d in range(devices)
+    ]
+    return Spec(cdi_version="0.5.0", kind=f"nvidia.com/gpu{index:04d}", devices=devs, container_edits=common)
+
+
+TYPICAL_CONFIG = {
+    "ociVersion": "1.2.0",
+    "process": {
+        "terminal": False,
+        "user": {"uid": 0, "gid": 0},
+        "args": ["sh"],
+        "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+        "cwd": "/",
+        "capabilities": {
+            k: ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+            for k in ("bounding", "effective", "permitted")
+        },
+        "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+        "noNewPrivileges": True,
+    },
+    "root": {"path": "rootfs", "readonly": True},
+    "hostname": "runc",
+    "mounts": [
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {
+            "destination": "/dev",
+            "type": "tmpfs",
+            "source": "tmpfs",
+            "options": ["nosuid", "strictatime", "mode=755", "size=65536k"],
+        },
+        {
+            "destination": "/dev/pts",
+            "type": "devpts",
+            "source": "devpts",
+            "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+        },
+        {
+            "destination": "/dev/shm",
+            "type": "tmpfs",
+            "source": "shm",
+            "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+        },
+        {
+            "destination": "/dev/mqueue",
+            "type": "mqueue",
+            "source": "mqueue",
+            "options": ["nosuid", "noexec", "nodev"],
+        },
+        {
+            "destination": "/sys",
+            "type": "sysfs",
+            "source": "sysfs",
+            "options": ["nosuid", "noexec", "nodev", "ro"],
+        },
+        {
+            "destination": "/sys/fs/cgroup",
+            "type": "cgroup",
+            "source": "cgroup",
+            "options": ["nosuid", "noexec", "nodev", "relatime", "ro"],
+        },
+    ],
+    "linux": {
+        "resources": {"devices": [{"allow": False, "access": "rwm"}]},
+        "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount", "cgroup")],
+        "maskedPaths": ["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/sys/firmware"],
+        "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+    },
+}
+
+
+def _timed(fn: Callable[[], object], repeat: int) -> float:
+    """Median seconds of ``repeat`` calls."""
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--devices", type=int, default=8)
+    opts = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="cdikit-bench-") as root:
+        t0 = time.perf_counter()
+        paths = []
+        for i in range(opts.files):
+            fmt = "json" if i % 2 == 0 else "yaml"
+            path = os.path.join(root, f"nvidia-gpu{i:04d}.{fmt}")
+            with open(path, "wb") as fh:
+                fh.write(encode_spec(nvidia_spec(i, opts.devices), fmt))  # type: ignore[arg-type]
+            paths.append(path)
+        size = sum(os.path.getsize(p) for p in paths)
+        print(
+            f"wrote {opts.files} spec files x {opts.devices} devices ({size / 1e6:.1f} MB) "
+            f"in {time.perf_counter() - t0:.2f}s"
+        )
+        # Stamps younger than the racy window are not trusted yet (see cdikit.registry.loader).
+        time.sleep(RACY_WINDOW_NS / 1e9 + 0.1)
+
+        cold = _timed(lambda: Registry([root], auto_refresh=False), 3)
+        reg = Registry([root], auto_refresh=False)
+        assert len(reg.list_devices()) == opts.files * opts.devices
+        warm = _timed(reg.refresh, 20)
+
+        target = paths[0]
+        with open(target, "rb") as src:
+            original = src.read()
+        flip = [0]
+
+        def change_one() -> None:
+            flip[0] += 1
+            with open(target, "wb") as fh:
+                fh.write(original + b" " * (flip[0] % 7 + 1))  # new size and mtime every time
+            reg.refresh()
+
+        before = reg._loader.parses
+        one_changed = _timed(change_one, 20)
+        per_refresh = (reg._loader.parses - before) / 20
+
+        names = [f"nvidia.com/gpu0001={d}" for d in range(opts.devices)]
+        configs = [copy.deepcopy(TYPICAL_CONFIG) for _ in range(2000)]
+        it = iter(configs)
+        inject = _timed(lambda: reg.inject_devices(next(it), names), 2000)
+
+        tracemalloc.start()
+        Registry([root], auto_refresh=False)
+        _cur, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    print(f"cold refresh ({opts.files} files):   {cold * 1e3:9.2f} ms")
+    print(
+        f"warm refresh (nothing changed):  {warm * 1e3:9.2f} ms   warm/cold = {warm / cold:.2%}  (target < 2%)"
+    )
+    print(
+        f"refresh after one file changed:  {one_changed * 1e3:9.2f} ms   one-changed/cold = {one_changed / cold:.2%}"
+        f"  ({per_refresh:.0f} file parsed per refresh)"
+    )
+    print(f"inject {opts.devices} devices into config.json: {inject * 1e3:9.3f} ms   (target < 1 ms)")
+    print(f"peak traced memory of a cold registry: {peak / 1e6:.1f} MB; process max RSS {rss:.0f} MB")
+    print(f"python {sys.version.split()[0]}")
+
+
+if __name__ == "__main__":
+    main()

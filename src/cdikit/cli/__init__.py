@@ -1,0 +1,81 @@
+"""``cdi``: the command-line tool, a thin skin over cdikit's public API.
+
+Exit status: 0 success; 1 findings (invalid spec, unresolvable device,
+lint/doctor problems, failed operation); 2 usage (bad command line, unreadable
+or malformed input file). Results go to stdout, diagnostics to stderr.
+
+Start-up is latency-sensitive (``cdi inject`` runs inside container start-up
+paths), so this package imports only argparse at module level; each command
+imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from cdikit.cli._common import DEFAULT_SPEC_DIRS, EXIT_FAILURE, EXIT_USAGE, UsageError
+from cdikit.cli._output import error
+
+__all__ = ["main"]
+
+
+def _normalise(args: argparse.Namespace) -> None:
+    """Merge global options given before and after the command into one set."""
+    dirs = list(getattr(args, "spec_dirs", None) or []) + list(getattr(args, "sub_spec_dirs", None) or [])
+    args.spec_dirs = dirs or list(DEFAULT_SPEC_DIRS)
+    args.verbose = int(getattr(args, "verbose", 0) or 0) + int(getattr(args, "sub_verbose", 0) or 0)
+    for name in ("output", "schema"):
+        if not hasattr(args, name):
+            setattr(args, name, None)
+
+
+def _handler(func: object) -> Callable[[argparse.Namespace], int]:
+    if callable(func):
+        return func
+    module, _, attr = str(func).partition(":")
+    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``cdi`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    from cdikit.cli._parser import build_parser, command_name
+
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser, unavailable = build_parser(arguments)
+    chosen = command_name(arguments)
+    if chosen in unavailable:
+        error(f"command {chosen!r} is not available ({unavailable[chosen]})")
+        return EXIT_USAGE
+    try:
+        args = parser.parse_args(arguments)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    func = getattr(args, "func", None)
+    if not func:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    _normalise(args)
+    from cdikit.errors import CDIError
+
+    try:
+        return _handler(func)(args)
+    except UsageError as err:
+        error(str(err))
+        return EXIT_USAGE
+    except CDIError as err:
+        where = err.context()
+        error(f"{err}" + (f" ({where})" if where and (err.path or "") not in str(err) else ""))
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. "cdi devices | head"): not an error worth a traceback.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILURE

@@ -1,0 +1,200 @@
+"""``cdi devices | vendors | classes | specs | list``: what the registry holds."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING, Any
+
+from cdikit.cli._common import EXIT_FAILURE, EXIT_OK, open_registry, output_format, spec_error_note
+from cdikit.cli._output import Table, emit, warn
+
+if TYPE_CHECKING:
+    from cdikit.registry import Registry
+    from cdikit.specfile import SpecFile
+
+__all__ = ["cmd_classes", "cmd_devices", "cmd_list", "cmd_specs", "cmd_vendors"]
+
+
+def _edits_data(edits: Any) -> Any:
+    import msgspec  # deferred: only verbose listings show edits
+
+    return msgspec.to_builtins(edits)
+
+
+def _device_rows(registry: Registry, verbose: int) -> list[dict[str, Any]]:
+    rows = []
+    for name in registry.list_devices():
+        resolved = registry.get_device(name)
+        if resolved is None:  # removed between the listing and the lookup
+            continue
+        row: dict[str, Any] = {
+            "name": name,
+            "spec": resolved.spec.path,
+            "priority": resolved.spec.priority,
+        }
+        if verbose:
+            row["containerEdits"] = _edits_data(resolved.device.edits)
+            spec_edits = resolved.spec.spec.edits
+            if not spec_edits.is_empty():
+                row["specContainerEdits"] = _edits_data(spec_edits)
+        rows.append(row)
+    return rows
+
+
+def _spec_data(spec: SpecFile, errors: dict[str, list[str]]) -> dict[str, Any]:
+    return {
+        "path": spec.path,
+        "vendor": spec.vendor,
+        "class": spec.class_,
+        "priority": spec.priority,
+        "cdiVersion": spec.spec.cdi_version,
+        "devices": list(spec.devices),
+        "errors": list(errors.get(spec.path, [])),
+    }
+
+
+def _vendor_data(registry: Registry) -> list[dict[str, Any]]:
+    result = []
+    for vendor in registry.list_vendors():
+        specs = registry.get_vendor_specs(vendor)
+        result.append(
+            {
+                "vendor": vendor,
+                "classes": sorted({s.class_ for s in specs}),
+                "specs": sorted(s.path for s in specs),
+            }
+        )
+    return result
+
+
+def _class_data(registry: Registry) -> list[dict[str, Any]]:
+    vendors: dict[str, set[str]] = {}
+    for spec in registry.specs():
+        vendors.setdefault(spec.class_, set()).add(spec.vendor)
+    return [{"class": cls, "vendors": sorted(vendors.get(cls, ()))} for cls in registry.list_classes()]
+
+
+def _dir_data(registry: Registry) -> list[dict[str, Any]]:
+    dir_errors = registry.get_spec_dir_errors()
+    return [
+        {
+            "path": path,
+            "priority": priority,
+            "exists": os.path.isdir(path),
+            "error": dir_errors.get(path),
+        }
+        for priority, path in enumerate(registry.spec_dirs)
+    ]
+
+
+def _note_errors(registry: Registry) -> None:
+    note = spec_error_note(registry)
+    if note:
+        warn(note)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    registry = open_registry(args)
+    rows = _device_rows(registry, args.verbose)
+    table = Table(["DEVICE", "SPEC FILE", "PRIORITY"], [(r["name"], r["spec"], r["priority"]) for r in rows])
+    emit(rows, output_format(args), table)
+    _note_errors(registry)
+    return EXIT_OK
+
+
+def cmd_vendors(args: argparse.Namespace) -> int:
+    registry = open_registry(args)
+    data = _vendor_data(registry)
+    table = Table(
+        ["VENDOR", "CLASSES", "SPEC FILES"],
+        [(v["vendor"], ",".join(v["classes"]), " ".join(v["specs"])) for v in data],
+    )
+    emit(data, output_format(args), table)
+    _note_errors(registry)
+    return EXIT_OK
+
+
+def cmd_classes(args: argparse.Namespace) -> int:
+    registry = open_registry(args)
+    data = _class_data(registry)
+    table = Table(["CLASS", "VENDORS"], [(c["class"], ",".join(c["vendors"])) for c in data])
+    emit(data, output_format(args), table)
+    _note_errors(registry)
+    return EXIT_OK
+
+
+def _specs_table(specs: list[dict[str, Any]]) -> Table:
+    return Table(
+        ["SPEC FILE", "KIND", "PRIORITY", "VERSION", "DEVICES", "ERRORS"],
+        [
+            (
+                s["path"],
+                f"{s['vendor']}/{s['class']}",
+                s["priority"],
+                s["cdiVersion"],
+                len(s["devices"]),
+                len(s["errors"]),
+            )
+            for s in specs
+        ],
+    )
+
+
+def cmd_specs(args: argparse.Namespace) -> int:
+    registry = open_registry(args)
+    errors = registry.get_errors()
+    wanted = list(args.vendors)
+    specs = sorted(registry.specs(), key=lambda s: (s.priority, s.path))
+    if wanted:
+        specs = [s for s in specs if s.vendor in wanted]
+    data = [_spec_data(s, errors) for s in specs]
+    emit(data, output_format(args), _specs_table(data))
+    status = EXIT_OK
+    known = set(registry.list_vendors())
+    for vendor in wanted:
+        if vendor not in known:
+            warn(f"no spec file of vendor {vendor!r} is loaded (known: {', '.join(sorted(known)) or 'none'})")
+            status = EXIT_FAILURE
+    _note_errors(registry)
+    return status
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    registry = open_registry(args)
+    errors = registry.get_errors()
+    specs = sorted(registry.specs(), key=lambda s: (s.priority, s.path))
+    data = {
+        "specDirs": _dir_data(registry),
+        "specs": [_spec_data(s, errors) for s in specs],
+        "devices": _device_rows(registry, args.verbose),
+        "vendors": _vendor_data(registry),
+        "classes": _class_data(registry),
+        "errors": {path: list(msgs) for path, msgs in sorted(errors.items())},
+    }
+    emit(data, output_format(args), _list_text(data))
+    return EXIT_OK
+
+
+def _list_text(data: dict[str, Any]) -> str:
+    sections = []
+    dirs = Table(
+        ["SPEC DIR", "PRIORITY", "STATE"],
+        [
+            (d["path"], d["priority"], d["error"] or ("ok" if d["exists"] else "missing"))
+            for d in data["specDirs"]
+        ],
+    )
+    sections.append("Spec dirs:\n" + dirs.render())
+    sections.append("Spec files:\n" + (_specs_table(data["specs"]).render() or "  (none)\n"))
+    devices = Table(["DEVICE", "SPEC FILE"], [(d["name"], d["spec"]) for d in data["devices"]])
+    sections.append("Devices:\n" + (devices.render() or "  (none)\n"))
+    vendors = ", ".join(v["vendor"] for v in data["vendors"]) or "(none)"
+    classes = ", ".join(c["class"] for c in data["classes"]) or "(none)"
+    sections.append(f"Vendors: {vendors}\nClasses: {classes}\n")
+    if data["errors"]:
+        lines = [
+            f"  {path}:\n" + "".join(f"    {m}\n" for m in msgs) for path, msgs in data["errors"].items()
+        ]
+        sections.append("Errors:\n" + "".join(lines))
+    return "\n".join(sections)

@@ -1,0 +1,96 @@
+"""``cdi monitor``: watch the spec dirs and print each change until interrupted.
+
+The registry's own watcher (inotify, with a polling fallback) wakes the loop
+early; a periodic refresh (incremental, so a few ``stat`` calls) backs it up
+so a change is never missed even where no watcher can run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from cdikit.cli._common import EXIT_OK, open_registry, output_format
+from cdikit.cli._output import warn
+
+if TYPE_CHECKING:
+    from cdikit.registry import Registry
+
+__all__ = ["cmd_monitor", "snapshot"]
+
+_VIEWS = ("specs", "vendors", "classes", "devices")
+_SINGULAR = {"specs": "spec", "vendors": "vendor", "classes": "class", "devices": "device", "errors": "error"}
+
+
+def snapshot(registry: Registry, views: tuple[str, ...]) -> dict[str, set[str]]:
+    """The current items of each requested view."""
+    from cdikit.errors import RegistryError
+
+    try:
+        registry.refresh()
+    except RegistryError:
+        pass  # per-file errors are part of the "errors" view
+    state: dict[str, set[str]] = {}
+    for view in views:
+        if view == "devices":
+            state[view] = set(registry.list_devices())
+        elif view == "vendors":
+            state[view] = set(registry.list_vendors())
+        elif view == "classes":
+            state[view] = set(registry.list_classes())
+        elif view == "specs":
+            state[view] = {spec.path for spec in registry.specs()}
+        elif view == "errors":
+            state[view] = {f"{path}: {msg}" for path, msgs in registry.get_errors().items() for msg in msgs}
+    return state
+
+
+def _print(view: str, change: str, item: str, fmt: str) -> None:
+    if fmt == "table":
+        mark = {"initial": "=", "added": "+", "removed": "-"}[change]
+        line = f"{mark} {_SINGULAR[view]} {item}"
+    else:
+        # One JSON document per line: machines can stream it.
+        line = json.dumps({"time": time.time(), "view": view, "change": change, "item": item})
+    sys.stdout.write(line + "\n")
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    chosen = args.views or ["all"]
+    views = (*_VIEWS, "errors") if "all" in chosen else tuple(v for v in _VIEWS if v in chosen)
+    fmt = "json" if output_format(args) == "yaml" else output_format(args)
+    for directory in args.spec_dirs:
+        if not os.path.isdir(directory):
+            warn(f"spec dir {directory} does not exist (yet); watching for it")
+    registry = open_registry(args, auto_refresh=True)
+    wake = threading.Event()
+    try:
+        registry.add_listener(lambda *_a, **_k: wake.set())
+    except (AttributeError, TypeError):
+        pass  # periodic rescans alone still catch every change
+    try:
+        previous = snapshot(registry, views)
+        for view in views:
+            for item in sorted(previous[view]):
+                _print(view, "initial", item, fmt)
+        sys.stdout.flush()
+        while True:
+            wake.wait(args.interval)
+            wake.clear()
+            current = snapshot(registry, views)
+            for view in views:
+                for item in sorted(previous[view] - current[view]):
+                    _print(view, "removed", item, fmt)
+                for item in sorted(current[view] - previous[view]):
+                    _print(view, "added", item, fmt)
+            sys.stdout.flush()
+            previous = current
+    except KeyboardInterrupt:
+        return EXIT_OK  # interrupting is how a monitor ends
+    finally:
+        registry.close()

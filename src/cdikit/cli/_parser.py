@@ -1,0 +1,317 @@
+"""The ``cdi`` command line: every option, sub-command, help text and example.
+
+Built-in commands name their handler as ``"module:function"`` and are
+imported only once chosen. Command groups owned by other packages (generators,
+runtime configuration, Kubernetes, requests) register their own parsers; their
+modules are imported only when one of their commands is chosen or when the
+full command list is needed (``--help``, an unknown command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Sequence
+
+from cdikit.cli._common import DEFAULT_SPEC_DIRS
+
+__all__ = ["BUILTIN_COMMANDS", "EXTERNAL_GROUPS", "build_parser", "command_name"]
+
+# Module -> commands it registers, via ``register(subparsers) -> None``.
+EXTERNAL_GROUPS: dict[str, tuple[str, ...]] = {
+    "cdikit.producers.nvidia.cli": ("generate", "transform"),
+    "cdikit.integrations.runtime.cli": ("configure",),
+    "cdikit.integrations.kube.cli": ("kube",),
+    "cdikit.requests.cli": ("request",),
+}
+
+_H = "cdikit.cli."
+# name -> (handler, aliases, one-line help, description with example)
+_COMMANDS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
+    "devices": (
+        _H + "_listing:cmd_devices",
+        ("devs", "dev"),
+        "list the devices the spec dirs provide",
+        "List every resolvable device (sorted), with the spec file providing it.\n\n"
+        "example:\n  cdi -d ./cdi devices -o json",
+    ),
+    "vendors": (
+        _H + "_listing:cmd_vendors",
+        (),
+        "list vendors with their classes and spec files",
+        "example:\n  cdi vendors",
+    ),
+    "classes": (
+        _H + "_listing:cmd_classes",
+        (),
+        "list device classes with their vendors",
+        "example:\n  cdi classes -o yaml",
+    ),
+    "specs": (
+        _H + "_listing:cmd_specs",
+        (),
+        "list loaded spec files, optionally of some vendors only",
+        "example:\n  cdi specs nvidia.com",
+    ),
+    "list": (
+        _H + "_listing:cmd_list",
+        ("ls",),
+        "show everything: spec dirs, specs, devices, vendors, classes, errors",
+        "example:\n  cdi list -o json | jq .devices",
+    ),
+    "validate": (
+        _H + "_validate:cmd_validate",
+        (),
+        "validate the spec dirs (or the given files); exit 1 when any is invalid",
+        "Without FILE: every spec file in the spec dirs, with conflicts explained.\n"
+        "With FILE...: those files alone (as a consumer would read them).\n\n"
+        "example:\n  cdi validate ./my-vendor.yaml\n  cdi -d /etc/cdi validate -o json",
+    ),
+    "inject": (
+        _H + "_inject:cmd_inject",
+        ("inj", "in", "oci"),
+        "inject devices into an OCI runtime spec and print the result",
+        "Exact names are injected as given, in order (repeats included). Names with\n"
+        "glob characters (* ? [) expand like Go's filepath.Match against the device\n"
+        "list ('*' does not cross '/'). Any unresolvable name: exit 1, nothing on\n"
+        "stdout, each unresolvable name on stderr.\n\n"
+        "example:\n  cdi inject config.json vendor.com/gpu=0 > new-config.json\n"
+        "  cat config.json | cdi inject -o yaml - 'vendor.com/gpu=*'",
+    ),
+    "resolve": (
+        _H + "_inject:cmd_resolve",
+        ("res",),
+        "inject the devices an OCI spec's own cdi.k8s.io/ annotations request",
+        "Reads the OCI spec's cdi.k8s.io/ annotations (and, like the upstream tool,\n"
+        "linux.devices entries whose path is a qualified CDI name, which are removed),\n"
+        "injects those devices and prints the result.\n\n"
+        "example:\n  cdi resolve bundle/config.json",
+    ),
+    "monitor": (
+        _H + "_monitor:cmd_monitor",
+        ("mon",),
+        "watch the spec dirs and print what changes, until interrupted",
+        "Prints the current state, then one line per change (JSON lines with -o json).\n\n"
+        "example:\n  cdi monitor devices",
+    ),
+    "lint": (
+        _H + "_lint:cmd_lint",
+        (),
+        "find spec-dir problems no consumer reports, each with a fix",
+        "Severities: error, warning, info. Exit 1 when any error or warning is found.\n\n"
+        "example:\n  cdi -d /etc/cdi -d /var/run/cdi lint",
+    ),
+    "doctor": (
+        _H + "_doctor:cmd_doctor",
+        (),
+        "check Docker, containerd, CRI-O, podman and BuildKit CDI configuration",
+        "Reads each consumer's configuration file, reports what disables CDI or points\n"
+        "it at other spec dirs than cdikit's, and prints the exact fix. Exit 1 when\n"
+        "any error or warning is found.\n\n"
+        "example:\n  cdi doctor\n  cdi doctor --root /mnt/node",
+    ),
+    "spec": (
+        "",
+        (),
+        "install or remove spec files in the highest-priority spec dir",
+        "example:\n  cdi spec install ./vendor-gpu.yaml\n  cdi spec remove vendor-gpu",
+    ),
+}
+BUILTIN_COMMANDS = frozenset(
+    [name for name in _COMMANDS] + [alias for entry in _COMMANDS.values() for alias in entry[1]]
+)
+
+_GLOBAL_WITH_VALUE = frozenset(["-d", "--spec-dirs", "--schema", "-o", "--output"])
+
+_EPILOG = """\
+exit status:
+  0  success
+  1  findings: invalid spec, unresolvable device, lint/doctor problems, failed operation
+  2  usage: bad command line, unreadable or malformed input file
+
+example:
+  cdi -d /etc/cdi -d /var/run/cdi devices
+"""
+
+
+def command_name(argv: Sequence[str]) -> str | None:
+    """The sub-command named in ``argv`` (first positional after global options), if any."""
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            return argv[i + 1] if i + 1 < len(argv) else None
+        if not token.startswith("-") or token == "-":
+            return token
+        if token in _GLOBAL_WITH_VALUE:
+            i += 2
+            continue
+        i += 1
+    return None
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, sub: bool) -> None:
+    # On sub-commands the options default to SUPPRESS (and spec dirs use their own
+    # dest) so that "cdi -o json devices" and "cdi devices -o json" both work and
+    # an option given before the command is not reset by the sub-parser.
+    suppress = argparse.SUPPRESS
+    group = parser.add_argument_group("global options")
+    group.add_argument(
+        "-d",
+        "--spec-dirs",
+        dest="sub_spec_dirs" if sub else "spec_dirs",
+        action="append",
+        metavar="DIR",
+        default=suppress if sub else None,
+        help="spec directory; repeat for several, later = higher priority "
+        f"(default: {' '.join(DEFAULT_SPEC_DIRS)})",
+    )
+    group.add_argument(
+        "--schema",
+        metavar="builtin|none|PATH",
+        default=suppress if sub else None,
+        help="JSON schema to validate spec files against (default: builtin for "
+        "validate/lint/spec install, none otherwise)",
+    )
+    group.add_argument(
+        "-o",
+        "--output",
+        choices=("table", "json", "yaml"),
+        default=suppress if sub else None,
+        help="output format (default: table; json for inject/resolve)",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        dest="sub_verbose" if sub else "verbose",
+        action="count",
+        default=suppress if sub else 0,
+        help="more detail",
+    )
+
+
+def _new_sub(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    aliases: Sequence[str],
+    help_text: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        name,
+        aliases=list(aliases),
+        help=help_text,
+        description=f"{help_text[0].upper()}{help_text[1:]}.\n\n{description}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_global_options(parser, sub=True)
+    return parser
+
+
+def _add_builtin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for name, (handler, aliases, help_text, description) in _COMMANDS.items():
+        parser = _new_sub(subparsers, name, aliases, help_text, description)
+        parser.set_defaults(func=handler)
+        if name == "specs":
+            parser.add_argument("vendors", nargs="*", metavar="VENDOR", help="only these vendors")
+        elif name == "validate":
+            parser.add_argument("files", nargs="*", metavar="FILE", help="spec files to validate")
+        elif name == "inject":
+            parser.add_argument(
+                "oci", metavar="OCI_SPEC|-", help="OCI runtime spec (config.json) or - for stdin"
+            )
+            parser.add_argument("devices", nargs="+", metavar="DEVICE", help="device name or glob pattern")
+        elif name == "resolve":
+            parser.add_argument(
+                "oci", metavar="OCI_SPEC|-", help="OCI runtime spec (config.json) or - for stdin"
+            )
+        elif name == "monitor":
+            parser.add_argument(
+                "views",
+                nargs="*",
+                choices=("specs", "vendors", "classes", "devices", "all"),
+                metavar="specs|vendors|classes|devices|all",
+                help="what to watch (default: all)",
+            )
+            parser.add_argument(
+                "--interval", type=float, default=1.0, metavar="SECONDS", help="rescan period (default: 1)"
+            )
+        elif name == "lint":
+            parser.add_argument(
+                "--min-severity",
+                choices=("info", "warning", "error"),
+                default="info",
+                help="hide findings below this severity (default: info)",
+            )
+        elif name == "doctor":
+            parser.add_argument(
+                "--root",
+                default="/",
+                metavar="DIR",
+                help="look for consumer config files under DIR instead of / (default: /)",
+            )
+        elif name == "spec":
+            _add_spec_commands(parser)
+
+
+def _add_spec_commands(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="spec_action", metavar="ACTION", required=True)
+    install = _new_sub(
+        actions,
+        "install",
+        (),
+        "validate a spec file and write it atomically into the highest-priority spec dir",
+        "Refuses a file that is invalid or would conflict with a spec already in that dir.\n\n"
+        "example:\n  cdi -d /etc/cdi -d /var/run/cdi spec install ./vendor-gpu.yaml",
+    )
+    install.add_argument("file", metavar="FILE", help="spec file (.json or .yaml)")
+    install.add_argument("--name", help="file name in the spec dir (default: the file's own name)")
+    install.add_argument(
+        "--cdi-version",
+        default="keep",
+        metavar="keep|minimum|X.Y.Z",
+        help="cdiVersion to write: keep the file's (default), the minimum the content needs, or X.Y.Z",
+    )
+    install.set_defaults(func=_H + "_spec:cmd_install")
+    remove = _new_sub(
+        actions,
+        "remove",
+        ("rm",),
+        "remove a spec file from the highest-priority spec dir",
+        "NAME is the file name, with or without .json/.yaml.\n\nexample:\n  cdi spec remove vendor-gpu",
+    )
+    remove.add_argument("name", metavar="NAME", help="spec file name")
+    remove.set_defaults(func=_H + "_spec:cmd_remove")
+
+
+def _external_modules(command: str | None) -> list[str]:
+    if command in BUILTIN_COMMANDS:
+        return []
+    for module, commands in EXTERNAL_GROUPS.items():
+        if command in commands:
+            return [module]
+    return list(EXTERNAL_GROUPS)
+
+
+def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, dict[str, str]]:
+    """The parser for ``argv``, plus ``{command: reason}`` for external groups that failed to load."""
+    parser = argparse.ArgumentParser(
+        prog="cdi",
+        description="Container Device Interface (CDI) tool: inspect spec dirs, validate, inject, diagnose.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_global_options(parser, sub=False)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_builtin(subparsers)
+    unavailable: dict[str, str] = {}
+    for module in _external_modules(command_name(argv)):
+        try:
+            register = importlib.import_module(module).register
+        except ImportError as err:
+            # Optional groups: the rest of the tool must work while they are absent.
+            for cmd in EXTERNAL_GROUPS[module]:
+                unavailable[cmd] = f"{module}: {err}"
+            continue
+        register(subparsers)
+    return parser, unavailable

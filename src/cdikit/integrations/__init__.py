@@ -1,0 +1,1 @@
+"""Integrations of cdikit with container runtimes, engines and orchestrators."""

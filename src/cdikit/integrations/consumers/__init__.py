@@ -1,0 +1,1 @@
+"""Configuring container engines to use CDI (``cdi configure``)."""

@@ -1,0 +1,438 @@
+"""Checks of the CDI consumers installed on a host: is CDI on, and do they read cdikit's spec dirs.
+
+Reads (never writes) each consumer's configuration file: Docker's
+``daemon.json``, containerd's ``config.toml`` (key location by config
+version), CRI-O's ``crio.conf`` plus drop-ins, podman's ``containers.conf``
+plus drop-ins, and BuildKit's ``buildkitd.toml``. Every problem becomes a
+:class:`~cdikit.lint.Finding` whose ``fix`` is the exact change to make.
+All paths are looked up under ``root`` so a mounted node image (or a test
+tree) can be checked as well as ``/``.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cdikit.lint import Finding
+
+__all__ = ["DEFAULT_SPEC_DIRS", "ConsumerReport", "check_consumers"]
+
+DEFAULT_SPEC_DIRS = ("/etc/cdi", "/var/run/cdi")
+_BUILDKIT_DEFAULT_DIRS = ("/etc/cdi", "/var/run/cdi", "/etc/buildkit/cdi")
+_BIN_DIRS = ("usr/bin", "usr/local/bin", "usr/sbin", "usr/local/sbin", "bin", "sbin")
+
+
+@dataclass
+class ConsumerReport:
+    """What was found for one consumer: its config, whether CDI is on, the dirs it reads."""
+
+    name: str
+    found: bool
+    config: list[str] = field(default_factory=list)
+    cdi_enabled: bool | None = None
+    spec_dirs: list[str] | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "found": self.found,
+            "config": self.config,
+            "cdiEnabled": self.cdi_enabled,
+            "specDirs": self.spec_dirs,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def check_consumers(spec_dirs: Sequence[str] = DEFAULT_SPEC_DIRS, *, root: str = "/") -> list[ConsumerReport]:
+    """One report per known consumer; consumers neither installed nor configured have ``found`` false."""
+    checks: list[Callable[[_Host, list[str]], ConsumerReport]] = [
+        _check_docker,
+        _check_containerd,
+        _check_crio,
+        _check_podman,
+        _check_buildkit,
+    ]
+    host = _Host(root)
+    return [check(host, list(spec_dirs)) for check in checks]
+
+
+class _Host:
+    """Paths under the checked root."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def path(self, absolute: str) -> str:
+        return os.path.join(self.root, absolute.lstrip("/"))
+
+    def has_binary(self, name: str) -> bool:
+        return any(os.path.exists(os.path.join(self.root, d, name)) for d in _BIN_DIRS)
+
+    def drop_ins(self, directory: str) -> list[str]:
+        return sorted(glob.glob(os.path.join(self.path(directory), "*.conf")))
+
+
+def _norm(path: str) -> str:
+    # /var/run is a symlink to /run on every current distribution.
+    path = os.path.normpath(path)
+    return "/run" + path[len("/var/run") :] if path == "/var/run" or path.startswith("/var/run/") else path
+
+
+def _dirs_findings(
+    consumer: str,
+    config: str,
+    consumer_dirs: Sequence[str],
+    cdikit_dirs: Sequence[str],
+    fix: Callable[[list[str]], str],
+) -> list[Finding]:
+    """A finding when the consumer does not read every spec dir cdikit uses."""
+    read = {_norm(d) for d in consumer_dirs}
+    missing = [d for d in cdikit_dirs if _norm(d) not in read]
+    if not missing:
+        return []
+    wanted = list(consumer_dirs) + [d for d in missing if d not in consumer_dirs]
+    top = cdikit_dirs[-1] if cdikit_dirs else None
+    severity = "error" if top in missing else "warning"
+    return [
+        Finding(
+            severity,  # type: ignore[arg-type]
+            f"{consumer}-spec-dirs",
+            config,
+            f"{consumer} reads {', '.join(consumer_dirs) or 'no spec dir'} but not {', '.join(missing)}; "
+            "devices whose specs live there are unresolvable for it"
+            + (f" ({top} is where cdikit installs specs)" if severity == "error" else ""),
+            fix(wanted),
+        )
+    ]
+
+
+def _toml_list(items: Sequence[str]) -> str:
+    return "[" + ", ".join(json.dumps(i) for i in items) + "]"
+
+
+def _read_json(path: str) -> tuple[Any, str | None]:
+    try:
+        with open(path, "rb") as handle:
+            return json.loads(handle.read() or b"{}"), None
+    except (OSError, ValueError) as err:
+        return None, str(err)
+
+
+def _read_toml(path: str) -> tuple[dict[str, Any] | None, str | None]:
+    import tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle), None
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        return None, str(err)
+
+
+def _unreadable(consumer: str, path: str, problem: str) -> Finding:
+    return Finding(
+        "error",
+        f"{consumer}-config-invalid",
+        path,
+        f"cannot read {path}: {problem}",
+        f"repair the syntax of {path}; {consumer} refuses to start with it",
+    )
+
+
+# --- Docker -------------------------------------------------------------------------------------
+
+
+def _check_docker(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
+    path = host.path("/etc/docker/daemon.json")
+    exists = os.path.exists(path)
+    report = ConsumerReport("docker", exists or host.has_binary("dockerd"))
+    if not report.found:
+        return report
+    restart = "then restart dockerd (systemctl restart docker)"
+    if not exists:
+        report.spec_dirs = list(DEFAULT_SPEC_DIRS)
+        report.findings.append(
+            Finding(
+                "warning",
+                "docker-cdi-not-enabled",
+                path,
+                "no daemon.json: Docker Engine before 28.2 keeps CDI off",
+                f'create {path} with {{"features": {{"cdi": true}}}}, {restart}',
+            )
+        )
+        report.findings += _dirs_findings(
+            "docker", path, report.spec_dirs, cdikit_dirs, _docker_dirs_fix(path)
+        )
+        return report
+    report.config.append(path)
+    config, problem = _read_json(path)
+    if problem is not None or not isinstance(config, dict):
+        report.findings.append(_unreadable("docker", path, problem or "not a JSON object"))
+        return report
+    features = config.get("features") if isinstance(config.get("features"), dict) else {}
+    cdi = features.get("cdi") if isinstance(features, dict) else None
+    dirs = config.get("cdi-spec-dirs")
+    if dirs == [""]:
+        report.cdi_enabled = False
+        report.findings.append(
+            Finding(
+                "error",
+                "docker-cdi-disabled",
+                path,
+                '"cdi-spec-dirs": [""] disables CDI',
+                f'set "cdi-spec-dirs": {json.dumps(list(cdikit_dirs))} in {path}, {restart}',
+            )
+        )
+        return report
+    if cdi is False:
+        report.cdi_enabled = False
+        report.findings.append(
+            Finding(
+                "error",
+                "docker-cdi-disabled",
+                path,
+                '"features": {"cdi": false} disables CDI',
+                f'set "features": {{"cdi": true}} in {path}, {restart}',
+            )
+        )
+    elif cdi is None:
+        report.findings.append(
+            Finding(
+                "warning",
+                "docker-cdi-not-enabled",
+                path,
+                "features.cdi is not set: Docker Engine before 28.2 keeps CDI off",
+                f'add "features": {{"cdi": true}} to {path}, {restart}',
+            )
+        )
+    else:
+        report.cdi_enabled = True
+    report.spec_dirs = [str(d) for d in dirs] if isinstance(dirs, list) else list(DEFAULT_SPEC_DIRS)
+    report.findings += _dirs_findings("docker", path, report.spec_dirs, cdikit_dirs, _docker_dirs_fix(path))
+    return report
+
+
+def _docker_dirs_fix(path: str) -> Callable[[list[str]], str]:
+    return lambda wanted: f'set "cdi-spec-dirs": {json.dumps(wanted)} in {path}, then restart dockerd'
+
+
+# --- containerd ---------------------------------------------------------------------------------
+
+# Config version -> (section holding the CRI options, CDI default when enable_cdi is unset, release).
+_CONTAINERD_SECTIONS: dict[int, tuple[str, bool, str]] = {
+    3: ("io.containerd.cri.v1.runtime", True, "containerd 2.x"),
+    2: ("io.containerd.grpc.v1.cri", False, "containerd 1.7"),
+    1: ("cri", False, "containerd 1.7"),
+}
+
+
+def _check_containerd(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
+    path = host.path("/etc/containerd/config.toml")
+    exists = os.path.exists(path)
+    report = ConsumerReport("containerd", exists or host.has_binary("containerd"))
+    if not report.found:
+        return report
+    restart = "then restart containerd (systemctl restart containerd)"
+    if not exists:
+        report.spec_dirs = list(DEFAULT_SPEC_DIRS)
+        report.findings.append(
+            Finding(
+                "warning",
+                "containerd-cdi-not-enabled",
+                path,
+                "no config.toml: containerd 1.7 keeps CDI off (2.x turns it on by default)",
+                f"containerd config default > {path}, set enable_cdi = true in its CRI section, {restart}",
+            )
+        )
+        return report
+    report.config.append(path)
+    config, problem = _read_toml(path)
+    if config is None:
+        report.findings.append(_unreadable("containerd", path, problem or "unreadable"))
+        return report
+    version = config.get("version", 1)
+    section_name, default_on, release = _CONTAINERD_SECTIONS.get(version, _CONTAINERD_SECTIONS[3])
+    plugins = config.get("plugins") if isinstance(config.get("plugins"), dict) else {}
+    section = plugins.get(section_name) if isinstance(plugins, dict) else None
+    section = section if isinstance(section, dict) else {}
+    header = f'[plugins."{section_name}"]' if "." in section_name else f"[plugins.{section_name}]"
+    enabled = section.get("enable_cdi")
+    if enabled is False:
+        report.cdi_enabled = False
+        report.findings.append(
+            Finding(
+                "error",
+                "containerd-cdi-disabled",
+                path,
+                f"enable_cdi = false under {header}: CDI device requests fail",
+                f"set enable_cdi = true under {header} in {path}, {restart}",
+            )
+        )
+    elif enabled is None and not default_on:
+        report.findings.append(
+            Finding(
+                "warning",
+                "containerd-cdi-not-enabled",
+                path,
+                f"config version {version} ({release}): enable_cdi is not set and defaults to false",
+                f"add enable_cdi = true under {header} in {path}, {restart}",
+            )
+        )
+    else:
+        report.cdi_enabled = True
+    dirs = section.get("cdi_spec_dirs")
+    report.spec_dirs = [str(d) for d in dirs] if isinstance(dirs, list) else list(DEFAULT_SPEC_DIRS)
+    report.findings += _dirs_findings(
+        "containerd",
+        path,
+        report.spec_dirs,
+        cdikit_dirs,
+        lambda wanted: f"set cdi_spec_dirs = {_toml_list(wanted)} under {header} in {path}, {restart}",
+    )
+    return report
+
+
+# --- CRI-O --------------------------------------------------------------------------------------
+
+
+def _merged_toml(host: _Host, report: ConsumerReport, files: list[str], consumer: str) -> dict[str, Any]:
+    """The TOML files merged one table level deep, later files winning (drop-in semantics)."""
+    merged: dict[str, Any] = {}
+    for path in files:
+        if not os.path.exists(path):
+            continue
+        report.config.append(path)
+        config, problem = _read_toml(path)
+        if config is None:
+            report.findings.append(_unreadable(consumer, path, problem or "unreadable"))
+            continue
+        for key, value in config.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = _merge_tables(merged[key], value)
+            else:
+                merged[key] = value
+    return merged
+
+
+def _merge_tables(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    result = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _merge_tables(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def _check_crio(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
+    main = host.path("/etc/crio/crio.conf")
+    files = [main, *host.drop_ins("/etc/crio/crio.conf.d")]
+    report = ConsumerReport("crio", any(os.path.exists(f) for f in files) or host.has_binary("crio"))
+    if not report.found:
+        return report
+    merged = _merged_toml(host, report, files, "crio")
+    runtime = merged.get("crio", {}).get("runtime", {}) if isinstance(merged.get("crio"), dict) else {}
+    dirs = runtime.get("cdi_spec_dirs") if isinstance(runtime, dict) else None
+    report.cdi_enabled = True  # CRI-O has no switch: CDI is always on
+    report.spec_dirs = [str(d) for d in dirs] if isinstance(dirs, list) else list(DEFAULT_SPEC_DIRS)
+    target = report.config[-1] if report.config else main
+    report.findings += _dirs_findings(
+        "crio",
+        target,
+        report.spec_dirs,
+        cdikit_dirs,
+        lambda wanted: (
+            f"set cdi_spec_dirs = {_toml_list(wanted)} under [crio.runtime] in "
+            f"{host.path('/etc/crio/crio.conf.d/99-cdi.conf')}, then reload CRI-O (systemctl reload crio)"
+        ),
+    )
+    return report
+
+
+# --- podman -------------------------------------------------------------------------------------
+
+
+def _check_podman(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
+    files = [
+        host.path("/usr/share/containers/containers.conf"),
+        host.path("/etc/containers/containers.conf"),
+        *host.drop_ins("/etc/containers/containers.conf.d"),
+    ]
+    report = ConsumerReport("podman", any(os.path.exists(f) for f in files) or host.has_binary("podman"))
+    if not report.found:
+        return report
+    merged = _merged_toml(host, report, files, "podman")
+    engine = merged.get("engine") if isinstance(merged.get("engine"), dict) else {}
+    dirs = engine.get("cdi_spec_dirs") if isinstance(engine, dict) else None
+    report.cdi_enabled = True  # podman always accepts CDI names in --device
+    conf = host.path("/etc/containers/containers.conf")
+
+    def fix(wanted: list[str]) -> str:
+        return f"set cdi_spec_dirs = {_toml_list(wanted)} under [engine] in {conf} (or pass --cdi-spec-dir)"
+
+    if isinstance(dirs, list):
+        report.spec_dirs = [str(d) for d in dirs]
+    else:
+        report.spec_dirs = list(DEFAULT_SPEC_DIRS)
+        if any(_norm(d) == _norm("/var/run/cdi") for d in cdikit_dirs):
+            report.findings.append(
+                Finding(
+                    "info",
+                    "podman-spec-dirs-default",
+                    conf,
+                    "cdi_spec_dirs is not set: older podman releases read only /etc/cdi by default, "
+                    "so specs in /var/run/cdi are invisible to them",
+                    fix(list(cdikit_dirs)),
+                )
+            )
+    report.findings += _dirs_findings("podman", conf, report.spec_dirs, cdikit_dirs, fix)
+    return report
+
+
+# --- BuildKit -----------------------------------------------------------------------------------
+
+
+def _check_buildkit(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
+    path = host.path("/etc/buildkit/buildkitd.toml")
+    exists = os.path.exists(path)
+    report = ConsumerReport("buildkit", exists or host.has_binary("buildkitd"))
+    if not report.found:
+        return report
+    cdi: dict[str, Any] = {}
+    if exists:
+        report.config.append(path)
+        config, problem = _read_toml(path)
+        if config is None:
+            report.findings.append(_unreadable("buildkit", path, problem or "unreadable"))
+            return report
+        section = config.get("cdi")
+        cdi = section if isinstance(section, dict) else {}
+    restart = "then restart buildkitd"
+    if cdi.get("disabled") is True:
+        report.cdi_enabled = False
+        report.findings.append(
+            Finding(
+                "error",
+                "buildkit-cdi-disabled",
+                path,
+                "[cdi] disabled = true: RUN --device fails",
+                f"set disabled = false under [cdi] in {path}, {restart}",
+            )
+        )
+    else:
+        report.cdi_enabled = True
+    dirs = cdi.get("specDirs")
+    report.spec_dirs = [str(d) for d in dirs] if isinstance(dirs, list) else list(_BUILDKIT_DEFAULT_DIRS)
+    report.findings += _dirs_findings(
+        "buildkit",
+        path,
+        report.spec_dirs,
+        cdikit_dirs,
+        lambda wanted: f"set specDirs = {_toml_list(wanted)} under [cdi] in {path}, {restart}",
+    )
+    return report

@@ -1,0 +1,193 @@
+"""``cdi-hook``: OCI hooks that CDI specs can reference, confined to the container root.
+
+Usage (the runtime passes the OCI state JSON on stdin)::
+
+    cdi-hook [--debug] [--quiet] create-symlinks --link TARGET::LINK [--link ...]
+    cdi-hook update-ldcache --folder DIR [--folder ...] [--ldconfig-path PATH]
+    cdi-hook chmod --mode MODE --path PATH [--path ...]
+    cdi-hook enable-cuda-compat --host-driver-version V [--host-cuda-version V]
+                                [--cuda-compat-container-root DIR]
+
+Subcommand and flag names match NVIDIA's ``nvidia-cdi-hook``, so specs made
+by either tool work with either binary. Like it, an unknown subcommand only
+warns and exits 0 (a spec written for a newer hook never blocks a container),
+while a known subcommand with a bad flag is an error. Every subcommand also
+takes ``--container-spec FILE`` to read ``root.path`` from that OCI spec
+instead of the state on stdin (handy for tests and manual runs).
+
+The argument parser is hand-written: hooks run on every container start and
+argparse alone costs more than a hook's work.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+from cdikit.integrations.hooks._errors import HookError
+
+__all__ = ["HookError", "main", "parse_hook_args"]
+
+# subcommand -> {flag: repeatable?}
+_COMMON = {"container-spec": False}
+_FLAGS: dict[str, dict[str, bool]] = {
+    "create-symlinks": {"link": True, **_COMMON},
+    "update-ldcache": {"folder": True, "ldconfig-path": False, **_COMMON},
+    "chmod": {"mode": False, "path": True, **_COMMON},
+    "enable-cuda-compat": {
+        "host-driver-version": False,
+        "host-cuda-version": False,
+        "cuda-compat-container-root": False,
+        **_COMMON,
+    },
+}
+_BOOL_GLOBALS = frozenset({"debug", "d", "quiet", "q"})
+
+
+class HookArgs:
+    """A parsed ``cdi-hook`` command line."""
+
+    __slots__ = ("command", "debug", "options", "quiet")
+
+    def __init__(self) -> None:
+        self.command: str | None = None
+        self.options: dict[str, list[str]] = {}
+        self.debug = os.environ.get("NVIDIA_CTK_DEBUG", "").lower() in ("1", "true")
+        self.quiet = os.environ.get("NVIDIA_CTK_QUIET", "").lower() in ("1", "true")
+
+    def one(self, name: str) -> str | None:
+        values = self.options.get(name)
+        return values[-1] if values else None
+
+
+def parse_hook_args(args: list[str]) -> HookArgs:
+    """Parse the command line (without argv[0]); raises HookError for a bad flag of a known hook."""
+    parsed = HookArgs()
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        name = args[i].lstrip("-").split("=", 1)[0]
+        if name in ("debug", "d"):
+            parsed.debug = True
+        elif name in ("quiet", "q"):
+            parsed.quiet = True
+        i += 1
+    if args[:1] == ["hook"] or args[i : i + 1] == ["hook"]:  # `nvidia-ctk hook <name>` spelling
+        i += 1
+    if i >= len(args):
+        return parsed
+    parsed.command = args[i]
+    flags = _FLAGS.get(parsed.command)
+    if flags is None:
+        return parsed
+    i += 1
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("-") or arg in ("-", "--"):
+            raise HookError(f"{parsed.command}: unexpected argument {arg!r}")
+        name, sep, value = arg.lstrip("-").partition("=")
+        if name in _BOOL_GLOBALS:
+            parsed.debug = parsed.debug or name in ("debug", "d")
+            parsed.quiet = parsed.quiet or name in ("quiet", "q")
+            i += 1
+            continue
+        if name not in flags:
+            raise HookError(f"{parsed.command}: unknown flag --{name}")
+        if not sep:
+            if i + 1 >= len(args):
+                raise HookError(f"{parsed.command}: flag --{name} needs a value")
+            i += 1
+            value = args[i]
+        values = parsed.options.setdefault(name, [])
+        if values and not flags[name]:
+            values[:] = [value]  # last one wins, as with Go's flag package
+        else:
+            values.append(value)
+        i += 1
+    return parsed
+
+
+def _root_path(parsed: HookArgs) -> str:
+    from cdikit.integrations.hooks._state import container_root_from_spec, container_root_from_state
+
+    spec = parsed.one("container-spec")
+    if spec:
+        return container_root_from_spec(spec)
+    return container_root_from_state(sys.stdin.buffer.read())
+
+
+def _run(parsed: HookArgs, warn: Callable[[str], None]) -> None:
+    from cdikit.integrations.hooks._rootfs import ContainerRoot
+
+    command = parsed.command
+    if command == "create-symlinks":
+        from cdikit.integrations.hooks._symlinks import create_symlinks, parse_link_spec
+
+        links = parsed.options.get("link", [])
+        for link in links:
+            parse_link_spec(link)  # refuse bad specs before touching anything
+        with ContainerRoot(_root_path(parsed)) as root:
+            create_symlinks(root, links)
+    elif command == "update-ldcache":
+        from cdikit.integrations.hooks._ldcache import update_ldcache
+
+        with ContainerRoot(_root_path(parsed)) as root:
+            update_ldcache(
+                root,
+                parsed.options.get("folder", []),
+                ldconfig=parsed.one("ldconfig-path") or "/sbin/ldconfig",
+            )
+    elif command == "chmod":
+        from cdikit.integrations.hooks._chmod import chmod_paths, parse_mode
+
+        mode_text = parsed.one("mode")
+        paths = [p for p in parsed.options.get("path", []) if p]
+        if mode_text is None:
+            raise HookError("chmod: --mode is required", field="--mode")
+        if not paths:
+            raise HookError("chmod: at least one --path is required", field="--path")
+        mode = parse_mode(mode_text)
+        with ContainerRoot(_root_path(parsed)) as root:
+            chmod_paths(root, mode, paths)
+    elif command == "enable-cuda-compat":
+        from cdikit.integrations.hooks._cudacompat import enable_cuda_compat
+
+        driver = parsed.one("host-driver-version")
+        cuda = parsed.one("host-cuda-version")
+        if not driver and not cuda:
+            return  # nothing to decide from: a no-op, as in the reference
+        with ContainerRoot(_root_path(parsed)) as root:
+            enable_cuda_compat(
+                root,
+                host_driver_version=driver,
+                host_cuda_version=cuda,
+                compat_root=parsed.one("cuda-compat-container-root") or "/usr/local/cuda/compat",
+            )
+    elif command == "noop":
+        return
+    elif command is None:
+        warn("no hook specified")
+    else:
+        warn(f"unsupported hook {command!r}: ignored")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one hook; 0 on success (or an unknown hook), 1 on failure."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    quiet = False
+
+    def warn(message: str) -> None:
+        if not quiet:
+            sys.stderr.write(f"cdi-hook: warning: {message}\n")
+
+    try:
+        parsed = parse_hook_args(args)
+        quiet = parsed.quiet
+        _run(parsed, warn)
+    except HookError as e:
+        sys.stderr.write(f"cdi-hook: error: {e}\n")
+        return 1
+    except OSError as e:
+        sys.stderr.write(f"cdi-hook: error: {e}\n")
+        return 1
+    return 0

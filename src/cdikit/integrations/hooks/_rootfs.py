@@ -1,0 +1,224 @@
+"""Opening paths strictly inside a container root filesystem.
+
+A hook runs as root on the host, while the root filesystem it edits belongs to
+the container image: any ``..`` or symlink in it (``/lib -> /``,
+``etc -> ../../../../etc``) may be planted to make a naive ``os.path.join``
+write to the host. Every path here is resolved the way the container itself
+would see it: ``..`` never climbs above the root, and absolute symlink
+targets start again from the root.
+
+Two resolvers give the same answers:
+
+* :func:`_resolve_openat2`: the kernel's ``openat2(RESOLVE_IN_ROOT)`` (Linux
+  5.6+), reached through :mod:`ctypes`; race-free.
+* :func:`_resolve_walk`: a component-by-component walk with ``O_PATH |
+  O_NOFOLLOW`` handles, never handing the kernel more than one component, so
+  the kernel never follows a link by itself; it can also create missing
+  directories on the way.
+
+Handles are ``O_PATH`` file descriptors; the caller closes them.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections import deque
+from collections.abc import Callable
+
+from cdikit.integrations.hooks._errors import HookError
+
+__all__ = ["ContainerRoot", "openat2_available"]
+
+_MAX_SYMLINKS = 40  # the kernel's own limit (MAXSYMLINKS)
+_O_PATH_FLAGS = os.O_PATH | os.O_CLOEXEC
+_SYS_OPENAT2 = 437  # the same number on every architecture (new syscall table)
+_RESOLVE_NO_MAGICLINKS = 0x02
+_RESOLVE_IN_ROOT = 0x10
+
+Resolver = Callable[[int, str, bool], int]
+
+
+def _components(path: str) -> list[str]:
+    return [p for p in path.split("/") if p and p != "."]
+
+
+def _resolve_walk(root_fd: int, path: str, follow: bool, *, create: bool = False, mode: int = 0o755) -> int:
+    """An ``O_PATH`` handle of ``path`` inside ``root_fd`` (missing dirs made when ``create``)."""
+    parts = deque(_components(path))
+    stack = [os.dup(root_fd)]  # stack[0] is the root; ".." pops but never past it
+    links = 0
+    try:
+        while parts:
+            name = parts.popleft()
+            if name == "..":
+                if len(stack) > 1:
+                    os.close(stack.pop())
+                continue
+            cur = stack[-1]
+            last = not parts
+            try:
+                fd = os.open(name, _O_PATH_FLAGS | os.O_NOFOLLOW, dir_fd=cur)
+            except FileNotFoundError:
+                if not create:
+                    raise
+                try:
+                    os.mkdir(name, mode, dir_fd=cur)
+                except FileExistsError:
+                    pass  # made concurrently: open it on the next round
+                parts.appendleft(name)
+                continue
+            st = os.fstat(fd)
+            if stat.S_ISLNK(st.st_mode) and (follow or not last):
+                os.close(fd)
+                links += 1
+                if links > _MAX_SYMLINKS:
+                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
+                target = os.readlink(name, dir_fd=cur)
+                if target.startswith("/"):
+                    # An absolute target is relative to the container root.
+                    while len(stack) > 1:
+                        os.close(stack.pop())
+                parts.extendleft(reversed(_components(target)))
+                continue
+            if last:
+                return fd
+            if not stat.S_ISDIR(st.st_mode):
+                os.close(fd)
+                raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
+            stack.append(fd)
+        return os.dup(stack[-1])
+    finally:
+        for fd in stack:
+            os.close(fd)
+
+
+_openat2: Callable[[int, bytes, int, int], int] | None = None
+_openat2_probed = False
+
+
+def _load_openat2() -> Callable[[int, bytes, int, int], int] | None:
+    global _openat2, _openat2_probed
+    if _openat2_probed:
+        return _openat2
+    _openat2_probed = True
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        syscall = libc.syscall
+    except (OSError, AttributeError):
+        return None
+
+    class _OpenHow(ctypes.Structure):
+        _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+    syscall.restype = ctypes.c_long
+
+    def call(dirfd: int, path: bytes, flags: int, resolve: int) -> int:
+        how = _OpenHow(flags, 0, resolve)
+        fd = int(
+            syscall(
+                ctypes.c_long(_SYS_OPENAT2),
+                ctypes.c_int(dirfd),
+                ctypes.c_char_p(path),
+                ctypes.byref(how),
+                ctypes.c_size_t(ctypes.sizeof(how)),
+            )
+        )
+        if fd < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), path.decode(errors="replace"))
+        return fd
+
+    # Probe once: ENOSYS (old kernel) or a seccomp EPERM means "walk instead".
+    try:
+        os.close(call(-100, b"/", _O_PATH_FLAGS, _RESOLVE_IN_ROOT))  # AT_FDCWD
+    except OSError:
+        return None
+    _openat2 = call
+    return call
+
+
+def openat2_available() -> bool:
+    """Whether the kernel's ``openat2(RESOLVE_IN_ROOT)`` can be used here."""
+    return _load_openat2() is not None
+
+
+def _resolve_openat2(root_fd: int, path: str, follow: bool) -> int:
+    call = _load_openat2()
+    if call is None:
+        raise OSError(errno.ENOSYS, "openat2 is not available")
+    flags = _O_PATH_FLAGS | (0 if follow else os.O_NOFOLLOW)
+    return call(
+        root_fd,
+        os.fsencode("/".join(_components(path)) or "."),
+        flags,
+        _RESOLVE_IN_ROOT | _RESOLVE_NO_MAGICLINKS,
+    )
+
+
+class ContainerRoot:
+    """A container root filesystem, held open; every lookup stays inside it.
+
+    ``resolver`` picks ``"openat2"``, ``"walk"`` or ``"auto"`` (openat2 when
+    the kernel has it). Directory creation always uses the walk.
+    """
+
+    def __init__(self, path: str, *, resolver: str = "auto") -> None:
+        self.path = path
+        try:
+            self.fd = os.open(path, _O_PATH_FLAGS | os.O_DIRECTORY)
+        except OSError as e:
+            raise HookError(f"cannot open container root {path}: {e.strerror}", path=path) from e
+        if resolver == "auto":
+            resolver = "openat2" if openat2_available() else "walk"
+        if resolver not in ("openat2", "walk"):
+            raise ValueError(f"unknown resolver {resolver!r}")
+        self.resolver = resolver
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> ContainerRoot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self, path: str, *, follow: bool = True) -> int:
+        """An ``O_PATH`` handle of ``path`` as the container sees it (raises OSError)."""
+        if self.resolver == "openat2":
+            return _resolve_openat2(self.fd, path, follow)
+        return _resolve_walk(self.fd, path, follow)
+
+    def open_dir(self, path: str, *, create: bool = False, mode: int = 0o755) -> int:
+        """An ``O_PATH`` handle of directory ``path``, creating missing ones when ``create``."""
+        try:
+            fd = self.open(path)
+        except FileNotFoundError:
+            if not create:
+                raise
+            fd = _resolve_walk(self.fd, path, True, create=True, mode=mode)
+        if not stat.S_ISDIR(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
+        return fd
+
+    def open_parent(self, path: str, *, create: bool = False) -> tuple[int, str]:
+        """The parent directory handle of ``path`` and its last component.
+
+        The last component is never resolved (so the caller can replace a
+        symlink there, not what it points to).
+        """
+        parts = _components(path)
+        if not parts or parts[-1] == "..":
+            raise HookError(f"{path!r} does not name an entry inside the container", field=path)
+        return self.open_dir("/".join(parts[:-1]), create=create), parts[-1]
+
+    def host_path(self, fd: int) -> str:
+        """The host path of a handle (for messages and for chroot'ed tools only)."""
+        return os.readlink(f"/proc/self/fd/{fd}")

@@ -1,0 +1,260 @@
+"""``cdi kube device-plugin`` and ``cdi kube dra-plugin``: serve the node's CDI devices to the kubelet.
+
+Only argparse is imported here; grpc, protobuf and the ``kubernetes`` client load when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cdikit.registry import Registry
+
+__all__ = ["register"]
+
+_DEVICE_PLUGIN_HELP = """\
+Registers one kubelet device plugin (API v1beta1) per CDI kind at
+<plugin-dir>/kubelet.sock. Device IDs are the CDI device names; Allocate answers
+with the CDI names (cdi_devices), which the kubelet passes to the runtime.
+Survives kubelet restarts (re-registers); stops cleanly on SIGTERM.
+
+example:
+  cdi -d /etc/cdi -d /var/run/cdi kube device-plugin --resource nvidia.com/gpu
+  cdi kube device-plugin --resource vendor.com/fpga=example.com/fpga --annotations
+"""
+
+_DRA_PLUGIN_HELP = """\
+Registers DRA driver NAME with the kubelet plugin watcher (service v1.DRAPlugin),
+publishes the node's CDI devices as a resource.k8s.io/v1 ResourceSlice, and on
+NodePrepareResources writes a transient CDI spec per claim into the
+highest-priority spec dir, returning its CDI device ids.
+
+example:
+  cdi -d /etc/cdi -d /var/run/cdi kube dra-plugin --driver cdi.example.com \\
+      --node-name "$NODE_NAME" --kind vendor.com/gpu
+"""
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    # Same dests as the cdi global options on sub-commands, so "cdi -d X kube ..." and
+    # "cdi kube ... -d X" both work (the cdi main merges them).
+    group = parser.add_argument_group("global options")
+    group.add_argument(
+        "-d",
+        "--spec-dirs",
+        dest="sub_spec_dirs",
+        action="append",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="spec directory; repeat for several, later = higher priority (default: /etc/cdi /var/run/cdi)",
+    )
+    group.add_argument(
+        "-v", "--verbose", dest="sub_verbose", action="count", default=argparse.SUPPRESS, help="more detail"
+    )
+    parser.add_argument(
+        "--include-all",
+        action="store_true",
+        help="also advertise each kind's 'all' device (default: excluded)",
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="how often to check sockets and the registry (default: 1)",
+    )
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``kube`` command group to the ``cdi`` parser."""
+    kube = subparsers.add_parser(
+        "kube",
+        help="serve CDI devices to Kubernetes (device plugin, DRA kubelet plugin)",
+        description="Serve the devices of the CDI spec dirs to the kubelet.",
+    )
+    actions = kube.add_subparsers(dest="kube_action", metavar="ACTION", required=True)
+
+    dp = actions.add_parser(
+        "device-plugin",
+        help="run a kubelet device plugin per CDI kind",
+        description=_DEVICE_PLUGIN_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_common(dp)
+    dp.add_argument(
+        "--resource",
+        action="append",
+        default=[],
+        metavar="KIND[=RESOURCE]",
+        help="CDI kind to serve, optionally under another extended resource name; repeat "
+        "(default: every kind present at start, each under its own name)",
+    )
+    dp.add_argument(
+        "--plugin-dir",
+        default="/var/lib/kubelet/device-plugins",
+        metavar="DIR",
+        help="kubelet device-plugin directory (default: /var/lib/kubelet/device-plugins)",
+    )
+    dp.add_argument(
+        "--annotations", action="store_true", help="also return cdi.k8s.io/ annotations (for older runtimes)"
+    )
+    dp.set_defaults(func=_run_device_plugin)
+
+    dra = actions.add_parser(
+        "dra-plugin",
+        help="run a DRA kubelet plugin and publish a ResourceSlice",
+        description=_DRA_PLUGIN_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_common(dra)
+    dra.add_argument(
+        "--driver",
+        default=os.environ.get("DRA_DRIVER_NAME"),
+        metavar="NAME",
+        help="DRA driver name, a DNS subdomain (default: $DRA_DRIVER_NAME)",
+    )
+    dra.add_argument(
+        "--node-name",
+        default=os.environ.get("NODE_NAME"),
+        metavar="NODE",
+        help="this node (default: $NODE_NAME)",
+    )
+    dra.add_argument(
+        "--kind", action="append", default=[], metavar="KIND", help="CDI kind to offer; repeat (default: all)"
+    )
+    dra.add_argument(
+        "--plugins-dir",
+        default="/var/lib/kubelet/plugins",
+        metavar="DIR",
+        help="default: /var/lib/kubelet/plugins",
+    )
+    dra.add_argument(
+        "--registry-dir",
+        default="/var/lib/kubelet/plugins_registry",
+        metavar="DIR",
+        help="kubelet plugin-watcher directory (default: /var/lib/kubelet/plugins_registry)",
+    )
+    dra.add_argument(
+        "--kubeconfig", metavar="FILE", help="kubeconfig (default: in-cluster, then ~/.kube/config)"
+    )
+    dra.add_argument("--server", metavar="URL", help="API server URL without credentials (testing)")
+    dra.add_argument("--no-slices", action="store_true", help="do not publish a ResourceSlice")
+    dra.set_defaults(func=_run_dra_plugin)
+
+
+def _stop_on_signals() -> threading.Event:
+    import signal
+
+    stop = threading.Event()
+
+    def handle(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    return stop
+
+
+def _registry(args: argparse.Namespace) -> Registry:
+    from cdikit.errors import RegistryError
+    from cdikit.registry import Registry
+
+    registry = Registry(list(args.spec_dirs), auto_refresh=True)
+    try:
+        registry.refresh()
+    except RegistryError:
+        pass  # broken files are logged by the watch and left out; the rest is served
+    return registry
+
+
+def _run_device_plugin(args: argparse.Namespace) -> int:
+    from cdikit.cli._common import UsageError
+
+    from ._klog import setup_logging
+    from .deviceplugin import DevicePluginConfig, DevicePluginManager, Resource
+
+    setup_logging(args.verbose)
+    try:
+        resources = [Resource.parse(text) for text in args.resource]
+    except ValueError as err:
+        raise UsageError(f"--resource: {err}") from err
+    config = DevicePluginConfig(
+        resources=resources,
+        plugin_dir=args.plugin_dir,
+        include_all=args.include_all,
+        annotations=args.annotations,
+        poll_interval=args.poll_interval,
+    )
+    stop = _stop_on_signals()
+    registry = _registry(args)
+    try:
+        DevicePluginManager(registry, config).run(stop)
+    finally:
+        registry.close()
+    return 0
+
+
+def _api_client(args: argparse.Namespace) -> Any:
+    from kubernetes import client
+    from kubernetes import config as kube_config
+
+    # The config loaders are untyped; Any keeps mypy --strict quiet about them.
+    config: Any = kube_config
+    configuration = client.Configuration()
+    if args.server:
+        configuration.host = args.server
+    elif args.kubeconfig:
+        config.load_kube_config(config_file=args.kubeconfig, client_configuration=configuration)
+    else:
+        try:
+            config.load_incluster_config(client_configuration=configuration)
+        except config.ConfigException:
+            config.load_kube_config(client_configuration=configuration)
+    return client.ApiClient(configuration)
+
+
+def _run_dra_plugin(args: argparse.Namespace) -> int:
+    from cdikit.cli._common import UsageError
+
+    from ._inventory import DeviceWatch
+    from ._klog import setup_logging
+    from .dra import DRAPlugin, DRAPluginConfig, KubeClaimSource
+    from .slices import ResourceSlicePublisher
+
+    if not args.driver:
+        raise UsageError("--driver (or $DRA_DRIVER_NAME) is required")
+    if not args.node_name:
+        raise UsageError("--node-name (or $NODE_NAME) is required")
+    setup_logging(args.verbose)
+    config = DRAPluginConfig(
+        driver_name=args.driver,
+        node_name=args.node_name,
+        kinds=args.kind,
+        include_all=args.include_all,
+        plugins_dir=args.plugins_dir,
+        registry_dir=args.registry_dir,
+        poll_interval=args.poll_interval,
+    )
+    stop = _stop_on_signals()
+    registry = _registry(args)
+    watch = DeviceWatch(registry, config.kinds, include_all=config.include_all, interval=config.poll_interval)
+    api_client = _api_client(args)
+    publisher = None
+    try:
+        watch.start()
+        plugin = DRAPlugin(registry, KubeClaimSource(api_client), config, watch)
+        if not args.no_slices:
+            publisher = ResourceSlicePublisher(
+                api_client, watch, driver=config.driver_name, node_name=config.node_name
+            )
+            publisher.start()
+        plugin.run(stop)
+    finally:
+        watch.stop()
+        if publisher is not None:
+            publisher.stop()
+        registry.close()
+    return 0

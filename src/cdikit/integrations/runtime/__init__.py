@@ -1,0 +1,75 @@
+"""``cdi-runtime``: an OCI runtime wrapper that injects CDI devices, then execs runc/crun.
+
+The engine calls ``cdi-runtime`` exactly as it would call runc. On ``create``
+and ``run`` the shim reads the bundle's ``config.json``, collects the CDI
+requests (annotations, ``CDI_DEVICES``, ``NVIDIA_VISIBLE_DEVICES``), injects
+them through :class:`cdikit.registry.Registry` and writes ``config.json``
+back; then, as for every other subcommand, it replaces itself with the real
+runtime, passing the command line through unchanged.
+
+Every other subcommand (``state``, ``start``, ``kill``, ``delete``, ...) is
+on the hot path of the engine: it imports only this module, the argv reader
+and the tiny config reader, then execs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from cdikit.integrations.runtime._argv import parse_command_line
+from cdikit.integrations.runtime._config import find_runtime, read_runtime_setting
+from cdikit.integrations.runtime._errors import ShimError
+
+__all__ = ["main"]
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"cdi-runtime: {message}\n")
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the shim; returns an exit status only when it could not exec the runtime."""
+    argv = list(sys.argv if argv is None else argv)
+    args = argv[1:]
+    self_path = argv[0] if argv and os.path.sep in argv[0] else None
+    try:
+        cmd = parse_command_line(args)
+    except ShimError as e:
+        return _fail(str(e))
+    if cmd.injects:
+        # Slow path: only create/run pay for the registry and TOML imports.
+        from cdikit.integrations.runtime._config import load_config
+        from cdikit.integrations.runtime._log import ShimLog
+        from cdikit.integrations.runtime._shim import prepare_bundle
+
+        log = ShimLog(runtime_log=cmd.log_path, runtime_log_format=cmd.log_format, runtime_debug=cmd.debug)
+        try:
+            cfg = load_config()
+            log = ShimLog(
+                log_file=cfg.log_file,
+                level="debug" if cmd.debug else cfg.log_level,
+                runtime_log=cmd.log_path,
+                runtime_log_format=cmd.log_format,
+                runtime_debug=cmd.debug,
+            )
+            prepare_bundle(cmd, cfg, log)
+            runtime = find_runtime(cfg.runtimes, self_path=self_path)
+        except ShimError as e:
+            log.error(str(e))
+            return _fail(str(e))
+        except Exception as e:  # an unexpected bug must still fail the create, loudly
+            log.error(f"internal error: {type(e).__name__}: {e}")
+            return _fail(f"internal error: {type(e).__name__}: {e}")
+        log.debug(f"exec {runtime} {' '.join(args)}")
+    else:
+        try:
+            runtime = find_runtime(read_runtime_setting(), self_path=self_path)
+        except ShimError as e:
+            return _fail(str(e))
+    try:
+        os.execv(runtime, [runtime, *args])
+    except OSError as e:
+        return _fail(f"cannot exec {runtime}: {e.strerror}")
+    return 1  # pragma: no cover - execv does not return

@@ -1,0 +1,166 @@
+"""The ``create``/``run`` path: inject the requested CDI devices into the bundle.
+
+Everything happens on an in-memory copy of ``config.json``; the file is
+replaced (atomically, keeping its mode) only once injection has succeeded, so
+any failure leaves the bundle exactly as the engine wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from cdikit.errors import CDIError, RegistryError, UnresolvableDevicesError
+from cdikit.integrations.runtime._argv import RuntimeCommand
+from cdikit.integrations.runtime._config import RuntimeConfig
+from cdikit.integrations.runtime._errors import ShimError
+from cdikit.integrations.runtime._log import ShimLog
+from cdikit.integrations.runtime._requests import DeviceRequests, collect_requests
+
+if TYPE_CHECKING:
+    from cdikit.registry import Registry
+
+__all__ = ["inject_bundle", "prepare_bundle"]
+
+# Legacy NVIDIA prestart hooks that would inject the same GPUs a second time.
+_LEGACY_NVIDIA_HOOKS = frozenset({"nvidia-container-runtime-hook", "nvidia-container-toolkit"})
+
+
+def _read_config(path: str) -> tuple[dict[str, Any], int]:
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+            mode = os.fstat(f.fileno()).st_mode & 0o7777
+    except OSError as e:
+        raise ShimError(f"cannot read bundle config {path}: {e.strerror}", path=path) from e
+    try:
+        doc = json.loads(raw)
+    except ValueError as e:
+        raise ShimError(f"bundle config {path} is not valid JSON: {e}", path=path) from e
+    if not isinstance(doc, dict):
+        raise ShimError(f"bundle config {path} is not a JSON object", path=path)
+    return doc, mode
+
+
+def _write_config(path: str, doc: dict[str, Any], mode: int) -> None:
+    data = json.dumps(doc, separators=(",", ":")).encode()
+    from cdikit.spec._atomic import atomic_write
+
+    try:
+        atomic_write(path, data, mode=mode, make_parents=False)
+    except (OSError, CDIError) as e:
+        raise ShimError(f"cannot write bundle config {path}: {e}", path=path) from e
+
+
+def _expand_requests(registry: Registry, names: Sequence[str]) -> list[str]:
+    """Turn kind-only (``vendor/class``) and ``vendor/class=*`` requests into device names.
+
+    HOOK POINT: this is BuildKit's resolution rule (kind-only = the first
+    device of the kind in sorted order, ``=*`` = every device of the kind). It
+    is meant to delegate to :mod:`cdikit.requests` once that layer exposes its
+    resolver; plain qualified names pass through untouched.
+    """
+    expanded: list[str] = []
+    listing: list[str] | None = None
+    for name in names:
+        kind, sep, device = name.partition("=")
+        if sep and device != "*":
+            expanded.append(name)
+            continue
+        if listing is None:
+            listing = registry.list_devices()
+        of_kind = [d for d in listing if d.partition("=")[0] == kind]
+        if not of_kind:
+            expanded.append(name)  # reported as unresolvable by inject_devices
+        elif sep:
+            expanded.extend(of_kind)
+        else:
+            expanded.append(of_kind[0])
+    return list(dict.fromkeys(expanded))
+
+
+def _drop_legacy_nvidia_hooks(doc: dict[str, Any], log: ShimLog) -> None:
+    hooks = doc.get("hooks")
+    if not isinstance(hooks, dict) or not isinstance(hooks.get("prestart"), list):
+        return
+    kept = [
+        h
+        for h in hooks["prestart"]
+        if not (isinstance(h, dict) and os.path.basename(str(h.get("path", ""))) in _LEGACY_NVIDIA_HOOKS)
+    ]
+    if len(kept) != len(hooks["prestart"]):
+        log.info("removed the legacy NVIDIA prestart hook (devices come from CDI)")
+        hooks["prestart"] = kept
+
+
+def inject_bundle(
+    doc: dict[str, Any], requests: DeviceRequests, cfg: RuntimeConfig, log: ShimLog
+) -> list[str]:
+    """Inject ``requests`` into the OCI spec ``doc`` in place; returns the injected names."""
+    from cdikit.registry import Registry
+
+    registry = Registry(cfg.spec_dirs, auto_refresh=False)
+    try:
+        try:
+            registry.refresh()
+        except RegistryError as e:
+            # As containerd and CRI-O do: a broken spec file must not hide the others.
+            log.warning(f"CDI registry refresh: {e}")
+        names = _expand_requests(registry, requests.names)
+        if requests.optional:
+            names = [n for n in names if n not in requests.optional or registry.get_device(n) is not None]
+        if not names:
+            return []
+        if requests.source == "nvidia-env":
+            _drop_legacy_nvidia_hooks(doc, log)
+        try:
+            registry.inject_devices(doc, names)
+        except UnresolvableDevicesError as e:
+            detail = _registry_errors(registry)
+            dirs = ", ".join(cfg.spec_dirs) or "(none)"
+            raise ShimError(f"{e} (spec dirs: {dirs}){detail}", device=", ".join(e.names)) from e
+        return names
+    finally:
+        close = getattr(registry, "close", None)
+        if close is not None:
+            close()
+
+
+def _registry_errors(registry: Registry) -> str:
+    try:
+        errors = registry.get_errors()
+    except CDIError:
+        return ""
+    lines = [f"{path}: {msg}" for path, msgs in sorted(errors.items()) for msg in msgs]
+    return ("; spec errors: " + "; ".join(lines)) if lines else ""
+
+
+def prepare_bundle(cmd: RuntimeCommand, cfg: RuntimeConfig, log: ShimLog) -> None:
+    """Inject the CDI devices ``cmd``'s bundle asks for; raise :class:`ShimError` on failure."""
+    path = cmd.config_file
+    assert path is not None  # set by parse_command_line for injecting subcommands
+    doc, mode = _read_config(path)
+    requests = collect_requests(
+        doc,
+        annotation_prefixes=cfg.annotation_prefixes,
+        env_var=cfg.env_var,
+        nvidia_env_var=cfg.nvidia_env_var,
+        default_kind=cfg.default_kind,
+    )
+    if not requests:
+        log.debug(f"{path}: no CDI devices requested")
+        return
+    log.info(f"{path}: requested {', '.join(requests.names)} (from {requests.source})")
+    try:
+        injected = inject_bundle(doc, requests, cfg, log)
+    except ShimError:
+        raise
+    except CDIError as e:
+        raise ShimError(f"CDI injection into {path} failed: {e}", path=path, device=e.device) from e
+    if not injected:
+        log.info(f"{path}: nothing to inject")
+        return
+    _write_config(path, doc, mode)
+    log.info(f"{path}: injected {', '.join(injected)}")

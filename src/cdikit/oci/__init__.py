@@ -1,0 +1,21 @@
+"""Applying CDI container edits to an OCI runtime spec (a ``config.json`` dict).
+
+``inject_edits`` is the reference's ``ContainerEdits.Apply`` made transactional;
+``go_canonical`` re-encodes a document the way the reference's Go types do.
+"""
+
+from __future__ import annotations
+
+from cdikit.oci.canonical import go_canonical
+from cdikit.oci.edits import HOOK_NAMES, inject_edits
+from cdikit.oci.hostdev import FilledNode, HostDevice, fill_device_node, lookup_host_device
+
+__all__ = [
+    "HOOK_NAMES",
+    "FilledNode",
+    "HostDevice",
+    "fill_device_node",
+    "go_canonical",
+    "inject_edits",
+    "lookup_host_device",
+]

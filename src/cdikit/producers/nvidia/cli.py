@@ -1,0 +1,375 @@
+"""``cdi generate nvidia`` and ``cdi transform root`` (argparse skin over the library).
+
+Every generate option also reads an environment variable: ``CDIKIT_NVIDIA_<NAME>``
+first, then the ``nvidia-ctk`` spelling (``NVIDIA_CTK_CDI_GENERATE_MODE`` ...) so
+existing refresh env files keep working. The command line wins over both. List
+options repeat and also accept comma-separated values.
+
+Nothing heavy is imported at module level: the ``cdi`` start-up imports this module
+to build its parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cdikit.producers.nvidia.generate import GenerateOptions
+
+__all__ = ["ENV_VARS", "add_generate_options", "options_from_args", "register"]
+
+# option dest -> environment variables, in precedence order
+ENV_VARS: dict[str, tuple[str, ...]] = {
+    "mode": ("CDIKIT_NVIDIA_MODE", "NVIDIA_CTK_CDI_GENERATE_MODE"),
+    "output_file": ("CDIKIT_NVIDIA_OUTPUT", "NVIDIA_CTK_CDI_OUTPUT_FILE_PATH"),
+    "format": ("CDIKIT_NVIDIA_FORMAT", "NVIDIA_CTK_CDI_GENERATE_OUTPUT_FORMAT"),
+    "device_name_strategy": (
+        "CDIKIT_NVIDIA_DEVICE_NAME_STRATEGY",
+        "NVIDIA_CTK_CDI_GENERATE_DEVICE_NAME_STRATEGIES",
+    ),
+    "device_id": ("CDIKIT_NVIDIA_DEVICE_ID", "NVIDIA_CTK_CDI_GENERATE_DEVICE_IDS"),
+    "no_all_device": ("CDIKIT_NVIDIA_NO_ALL_DEVICE", "NVIDIA_CTK_CDI_GENERATE_NO_ALL_DEVICE"),
+    "driver_root": ("CDIKIT_NVIDIA_DRIVER_ROOT", "NVIDIA_CTK_DRIVER_ROOT"),
+    "dev_root": ("CDIKIT_NVIDIA_DEV_ROOT", "NVIDIA_CTK_DEV_ROOT"),
+    "sysfs_root": ("CDIKIT_NVIDIA_SYSFS_ROOT",),
+    "procfs_root": ("CDIKIT_NVIDIA_PROCFS_ROOT",),
+    "library_search_path": (
+        "CDIKIT_NVIDIA_LIBRARY_SEARCH_PATH",
+        "NVIDIA_CTK_CDI_GENERATE_LIBRARY_SEARCH_PATHS",
+    ),
+    "hook_path": ("CDIKIT_NVIDIA_HOOK_PATH", "NVIDIA_CTK_CDI_HOOK_PATH"),
+    "ldconfig_path": ("CDIKIT_NVIDIA_LDCONFIG_PATH", "NVIDIA_CTK_CDI_GENERATE_LDCONFIG_PATH"),
+    "vendor": ("CDIKIT_NVIDIA_VENDOR", "NVIDIA_CTK_CDI_GENERATE_VENDOR"),
+    "class_": ("CDIKIT_NVIDIA_CLASS", "NVIDIA_CTK_CDI_GENERATE_CLASS"),
+    "spec_version": ("CDIKIT_NVIDIA_SPEC_VERSION",),
+    "csv_file": ("CDIKIT_NVIDIA_CSV_FILE", "NVIDIA_CTK_CDI_GENERATE_CSV_FILES"),
+    "disable_hook": ("CDIKIT_NVIDIA_DISABLE_HOOK", "NVIDIA_CTK_CDI_GENERATE_DISABLED_HOOKS"),
+    "enable_hook": ("CDIKIT_NVIDIA_ENABLE_HOOK", "NVIDIA_CTK_CDI_GENERATE_ENABLED_HOOKS"),
+    "interval": ("CDIKIT_NVIDIA_REFRESH_INTERVAL",),
+}
+_LISTS = (
+    "device_name_strategy",
+    "device_id",
+    "library_search_path",
+    "csv_file",
+    "disable_hook",
+    "enable_hook",
+)
+_FLAGS = ("no_all_device",)
+
+_GENERATE_EPILOG = """\
+environment:
+  each option X also reads CDIKIT_NVIDIA_X (e.g. CDIKIT_NVIDIA_MODE), then the
+  nvidia-ctk variable (e.g. NVIDIA_CTK_CDI_GENERATE_MODE); CDIKIT_FAKE_NVML=FILE
+  replaces the driver by a JSON description of GPUs (see docs/nvidia.md).
+
+examples:
+  cdi generate nvidia --output /var/run/cdi/nvidia.yaml
+  cdi generate nvidia --mode management --driver-root /run/nvidia/driver
+  cdi generate nvidia --mode gds --output /var/run/cdi/nvidia-gds.yaml
+  cdi generate nvidia --watch --output /var/run/cdi/nvidia.yaml
+"""
+
+
+def add_generate_options(parser: argparse.ArgumentParser, *, default_output: str | None = None) -> None:
+    """The ``generate nvidia`` options (shared with ``cdikit-refresh``)."""
+    from_env = " (env CDIKIT_NVIDIA_%s)"
+    a = parser.add_argument
+    a(
+        "--mode",
+        "--discovery-mode",
+        dest="mode",
+        metavar="MODE",
+        help="auto|nvml|management|csv|wsl, or an add-on mode gds|mofed|gdrcopy|imex|nvswitch (default: auto)"
+        + from_env % "MODE",
+    )
+    a(
+        "--device-name-strategy",
+        dest="device_name_strategy",
+        action="append",
+        metavar="index|uuid|type-index",
+        help="device names to emit; repeatable, one entry per strategy (default: index and uuid)",
+    )
+    a(
+        "--device-id",
+        "--device-ids",
+        dest="device_id",
+        action="append",
+        metavar="ID",
+        help="only these devices: all (default), none, GPU index, gpu:mig index, GPU-/MIG- UUID; repeatable",
+    )
+    a(
+        "--no-all-device",
+        dest="no_all_device",
+        action="store_true",
+        default=None,
+        help="do not add the merged 'all' device",
+    )
+    a("--driver-root", dest="driver_root", metavar="DIR", help="root of the driver files (default: /)")
+    a("--dev-root", dest="dev_root", metavar="DIR", help="root of the /dev nodes (default: the driver root)")
+    a("--sysfs-root", dest="sysfs_root", metavar="DIR", help="root holding /sys (default: /)")
+    a("--procfs-root", dest="procfs_root", metavar="DIR", help="root holding /proc (default: /)")
+    a(
+        "--library-search-path",
+        dest="library_search_path",
+        action="append",
+        metavar="DIR",
+        help="search driver libraries only in these dirs (inside the driver root); repeatable",
+    )
+    a(
+        "--hook-path",
+        "--nvidia-cdi-hook-path",
+        dest="hook_path",
+        metavar="PATH",
+        help="hook binary recorded in the spec (default: cdi-hook from PATH, else /usr/bin/cdi-hook)",
+    )
+    a("--ldconfig-path", dest="ldconfig_path", metavar="PATH", help="ldconfig for the update-ldcache hook")
+    a("--vendor", "--cdi-vendor", dest="vendor", help="CDI vendor (default: nvidia.com)")
+    a(
+        "--class",
+        "--cdi-class",
+        dest="class_",
+        metavar="CLASS",
+        help="CDI class (default: gpu; add-on modes: gds, mofed, gdrcopy, nvswitch, imex-channel)",
+    )
+    a(
+        "--spec-version",
+        dest="spec_version",
+        metavar="X.Y.Z",
+        help="cdiVersion to write (default: the minimum the content needs)",
+    )
+    a(
+        "--csv-file",
+        "--csv.file",
+        dest="csv_file",
+        action="append",
+        metavar="FILE",
+        help="CSV mount spec for csv mode; repeatable",
+    )
+    a(
+        "--disable-hook",
+        dest="disable_hook",
+        action="append",
+        metavar="NAME",
+        help="omit this hook; repeatable",
+    )
+    a(
+        "--enable-hook",
+        dest="enable_hook",
+        action="append",
+        metavar="NAME",
+        help="emit this hook even if off by default (chmod); repeatable",
+    )
+    a(
+        "--format",
+        dest="format",
+        choices=("json", "yaml"),
+        help="output format (default: from the file name, else yaml)",
+    )
+    a(
+        "--output",
+        dest="output_file",
+        metavar="FILE",
+        default=None,
+        help="write here atomically, name kept as given"
+        + (f" (default: {default_output})" if default_output else " (default: stdout)"),
+    )
+    a("--watch", action="store_true", help="keep the output current (driver, MIG changes) until interrupted")
+    a(
+        "--interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="NVML poll period for --watch (default: 10)",
+    )
+    a("--quiet", action="store_true", help="do not print the summary of files not found")
+    a("-v", "--verbose", dest="gen_verbose", action="count", default=0, help="list every file not found")
+
+
+def _env_value(dest: str) -> str | None:
+    for name in ENV_VARS.get(dest, ()):
+        value = os.environ.get(name)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _split(values: list[str] | None) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in values or []:
+        out += [p.strip() for p in v.split(",") if p.strip()]
+    return tuple(out)
+
+
+def _fill_from_env(args: argparse.Namespace) -> None:
+    for dest in ENV_VARS:
+        if getattr(args, dest, None) not in (None, []):
+            continue
+        value = _env_value(dest)
+        if value is None:
+            continue
+        if dest in _LISTS:
+            setattr(args, dest, [value])
+        elif dest in _FLAGS:
+            setattr(args, dest, value.lower() in ("1", "true", "yes", "on"))
+        elif dest == "interval":
+            setattr(args, dest, float(value))
+        else:
+            setattr(args, dest, value)
+
+
+def options_from_args(args: argparse.Namespace) -> tuple[GenerateOptions, str | None, str | None]:
+    """``(options, output path or None, format or None)`` from parsed args plus the environment."""
+    from cdikit.producers.nvidia.generate import GenerateOptions
+
+    _fill_from_env(args)
+    options = GenerateOptions(
+        mode=(args.mode or "auto").lower(),
+        device_name_strategies=_split(args.device_name_strategy) or ("index", "uuid"),
+        device_ids=_split(args.device_id) or ("all",),
+        no_all_device=bool(args.no_all_device),
+        driver_root=args.driver_root or "/",
+        dev_root=args.dev_root or None,
+        sys_root=args.sysfs_root or "/",
+        proc_root=args.procfs_root or "/",
+        library_search_paths=_split(args.library_search_path),
+        hook_path=args.hook_path,
+        ldconfig_path=args.ldconfig_path,
+        vendor=args.vendor,
+        class_=args.class_,
+        spec_version=args.spec_version,
+        csv_files=_split(args.csv_file),
+        disabled_hooks=_split(args.disable_hook),
+        enabled_hooks=_split(args.enable_hook),
+    )
+    output = os.path.abspath(args.output_file) if args.output_file else None
+    if args.interval is None:
+        args.interval = 10.0
+    return options, output, args.format
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from cdikit.producers.nvidia import refresh
+    from cdikit.producers.nvidia._output import encode, format_for_path, write_if_changed
+    from cdikit.producers.nvidia.generate import generate
+
+    options, output, fmt = options_from_args(args)
+    if args.watch:
+        output = output or refresh.DEFAULT_OUTPUT
+        try:
+            refresh.watch(
+                options,
+                output,
+                fmt=fmt,
+                interval=args.interval,
+                on_refresh=lambda o, r: refresh._report(o, r, output),
+            )
+        except KeyboardInterrupt:
+            pass
+        return 0
+    result = generate(options)
+    data = encode(result.spec, format_for_path(output, fmt))
+    if output:
+        write_if_changed(output, data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    if result.missing and not args.quiet:
+        verbose = (getattr(args, "verbose", 0) or 0) + (getattr(args, "gen_verbose", 0) or 0)
+        if verbose:
+            print(f"cdi: {len(result.missing)} optional file(s) not found:", file=sys.stderr)
+            for item in result.missing:
+                print(f"  {item}", file=sys.stderr)
+        else:
+            print(
+                f"cdi: {len(result.missing)} optional file(s) not found (use -v to list them)",
+                file=sys.stderr,
+            )
+    if output:
+        print(
+            f"cdi: wrote {output} ({result.mode} mode, cdiVersion {result.spec.cdi_version})", file=sys.stderr
+        )
+    return 0
+
+
+def _cmd_transform_root(args: argparse.Namespace) -> int:
+    from cdikit.producers.nvidia._output import encode, format_for_path, write_if_changed
+    from cdikit.producers.nvidia.transform import transform_root
+    from cdikit.spec import parse_spec
+
+    path = args.input
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
+    except OSError as exc:
+        from cdikit.cli._common import UsageError
+
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    spec = parse_spec(data, path=None if path == "-" else path)
+    if spec is None:
+        from cdikit.cli._common import UsageError
+
+        raise UsageError(f"{path}: empty spec document")
+    moved = transform_root(spec, args.from_root, args.to_root, relative_to=args.relative_to)
+    out = encode(moved, format_for_path(args.output_file, args.format))
+    if args.output_file:
+        write_if_changed(os.path.abspath(args.output_file), out)
+    else:
+        sys.stdout.buffer.write(out)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``generate`` (``nvidia``) and ``transform`` (``root``) to the ``cdi`` command."""
+    gen = subparsers.add_parser(
+        "generate",
+        help="generate CDI specs for a vendor's devices",
+        description="Generate CDI specs from the devices found on this host.",
+    )
+    gen_sub = gen.add_subparsers(dest="generator", metavar="GENERATOR", required=True)
+    nvidia = gen_sub.add_parser(
+        "nvidia",
+        help="NVIDIA GPUs (the nvidia-ctk cdi generate equivalent)",
+        description="Generate the CDI spec for the NVIDIA GPUs, MIG devices and driver files of this host.",
+        epilog=_GENERATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_generate_options(nvidia)
+    nvidia.set_defaults(func=_cmd_generate)
+
+    tr = subparsers.add_parser(
+        "transform", help="rewrite paths in a CDI spec", description="Rewrite paths in an existing CDI spec."
+    )
+    tr_sub = tr.add_subparsers(dest="transform", metavar="TRANSFORM", required=True)
+    root = tr_sub.add_parser(
+        "root",
+        help="move host (or container) paths from one root to another",
+        description="Move every path below --from to below --to (whole path components).\n\n"
+        "example:\n  cdi transform root --from / --to /run/nvidia/driver --input nvidia.yaml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    root.add_argument("--from", dest="from_root", default="", metavar="DIR", help="root to replace")
+    root.add_argument(
+        "--to", dest="to_root", default="", metavar="DIR", help="replacement root (default: none)"
+    )
+    root.add_argument(
+        "--relative-to",
+        dest="relative_to",
+        choices=("host", "container"),
+        default="host",
+        help="which side's paths to move (default: host)",
+    )
+    root.add_argument("--input", default="-", metavar="FILE", help="spec to read (default: - = stdin)")
+    root.add_argument(
+        "--output", dest="output_file", metavar="FILE", help="write here atomically (default: stdout)"
+    )
+    root.add_argument(
+        "--format", choices=("json", "yaml"), help="output format (default: from --output, else yaml)"
+    )
+    root.set_defaults(func=_cmd_transform_root)

@@ -1,0 +1,274 @@
+"""NVML backends: what the generator asks the driver, behind one small interface.
+
+Two implementations share :class:`NvmlBackend`:
+
+* :class:`PynvmlBackend` talks to the real driver through NVIDIA's own bindings
+  (``nvidia-ml-py``, imported lazily so that ``cdi`` start-up never pays for it);
+* :class:`FakeBackend` answers from a JSON description of GPUs, selected by the
+  environment variable ``CDIKIT_FAKE_NVML=<path>`` (format in ``docs/nvidia.md``).
+
+Backends return *raw* NVML values (PCI bus ids as NVML spells them, every device
+including display-only ones); all interpretation lives in ``discover.py`` so the
+fake drives exactly the same generator code as the real driver.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from cdikit.errors import CDIError
+
+__all__ = [
+    "FAKE_NVML_ENV",
+    "FakeBackend",
+    "GpuRecord",
+    "MigRecord",
+    "NvmlBackend",
+    "NvmlError",
+    "PynvmlBackend",
+    "open_backend",
+]
+
+FAKE_NVML_ENV = "CDIKIT_FAKE_NVML"
+
+
+class NvmlError(CDIError):
+    """NVML could not be initialised or answered with an error."""
+
+
+@dataclass(frozen=True)
+class MigRecord:
+    """One MIG device: ``index`` is its slot among the parent's MIG handles."""
+
+    index: int
+    uuid: str
+    gpu_instance_id: int
+    compute_instance_id: int
+    profile_name: str = ""
+
+    @property
+    def has_graphics(self) -> bool:
+        """MIG profiles with the ``gfx`` attribute get DRM nodes (``1g.24gb+gfx``)."""
+        return "gfx" in self.profile_name.split("+")[1:]
+
+
+@dataclass(frozen=True)
+class GpuRecord:
+    """One full GPU as NVML reports it."""
+
+    index: int
+    uuid: str
+    minor: int
+    pci_bus_id: str
+    name: str = ""
+    mig_enabled: bool = False
+    mig_devices: tuple[MigRecord, ...] = field(default_factory=tuple)
+
+
+class NvmlBackend(Protocol):
+    """The NVML calls the generator needs (see nvidia-toolkit.md section 2.1)."""
+
+    def driver_version(self) -> str | None: ...
+
+    def cuda_driver_version(self) -> int | None: ...
+
+    def gpus(self) -> list[GpuRecord]: ...
+
+    def close(self) -> None: ...
+
+
+class FakeBackend:
+    """Answers from a JSON description (``CDIKIT_FAKE_NVML``); no driver needed."""
+
+    def __init__(self, description: dict[str, Any], *, source: str = "<fake>") -> None:
+        error = description.get("init_error")
+        if error:
+            raise NvmlError(f"failed to initialize NVML: {error}", path=source)
+        self._source = source
+        self._desc = description
+
+    @classmethod
+    def from_file(cls, path: str) -> FakeBackend:
+        try:
+            with open(path, "rb") as f:
+                data = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise NvmlError(f"cannot read fake NVML description {path}: {exc}", path=path) from exc
+        if not isinstance(data, dict):
+            raise NvmlError(f"fake NVML description {path} must be a JSON object", path=path)
+        return cls(data, source=path)
+
+    def driver_version(self) -> str | None:
+        value = self._desc.get("driver_version")
+        return str(value) if value else None
+
+    def cuda_driver_version(self) -> int | None:
+        value = self._desc.get("cuda_version")
+        return int(value) if value is not None else None
+
+    def gpus(self) -> list[GpuRecord]:
+        out = []
+        for pos, g in enumerate(self._desc.get("gpus", [])):
+            where = f"gpus[{pos}]"
+            try:
+                migs = tuple(
+                    MigRecord(
+                        index=int(m.get("index", j)),
+                        uuid=str(m["uuid"]),
+                        gpu_instance_id=int(m["gi"]),
+                        compute_instance_id=int(m.get("ci", 0)),
+                        profile_name=str(m.get("profile", "")),
+                    )
+                    for j, m in enumerate(g.get("mig_devices", []))
+                )
+                out.append(
+                    GpuRecord(
+                        index=int(g.get("index", pos)),
+                        uuid=str(g["uuid"]),
+                        minor=int(g.get("minor", g.get("index", pos))),
+                        pci_bus_id=str(g.get("pci_bus_id", "")),
+                        name=str(g.get("name", "NVIDIA Fake GPU")),
+                        mig_enabled=bool(g.get("mig_mode", False)),
+                        mig_devices=migs,
+                    )
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise NvmlError(
+                    f"invalid fake NVML description {self._source}: {where}: {exc!r}",
+                    path=self._source,
+                    field=where,
+                ) from exc
+        return out
+
+    def close(self) -> None:
+        return None
+
+
+class PynvmlBackend:
+    """The real driver through ``nvidia-ml-py`` (``import pynvml``)."""
+
+    def __init__(self) -> None:
+        try:
+            import pynvml  # type: ignore[import-untyped]
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise NvmlError("nvidia-ml-py is not installed (pip install 'cdikit[nvidia]')") from exc
+        self._nvml = pynvml
+        try:
+            pynvml.nvmlInit()
+        except pynvml.NVMLError as exc:
+            raise NvmlError(f"failed to initialize NVML: {exc}") from exc
+
+    @staticmethod
+    def _text(value: str | bytes) -> str:
+        return value.decode() if isinstance(value, bytes) else value
+
+    def driver_version(self) -> str | None:
+        try:
+            return self._text(self._nvml.nvmlSystemGetDriverVersion())
+        except self._nvml.NVMLError:
+            return None
+
+    def cuda_driver_version(self) -> int | None:
+        try:
+            return int(self._nvml.nvmlSystemGetCudaDriverVersion())
+        except self._nvml.NVMLError:
+            return None
+
+    def gpus(self) -> list[GpuRecord]:
+        nv = self._nvml
+        try:
+            count = nv.nvmlDeviceGetCount()
+        except nv.NVMLError as exc:
+            raise NvmlError(f"failed to get device count: {exc}") from exc
+        out = []
+        for i in range(count):
+            try:
+                h = nv.nvmlDeviceGetHandleByIndex(i)
+                name = self._text(nv.nvmlDeviceGetName(h))
+                uuid = self._text(nv.nvmlDeviceGetUUID(h))
+                minor = int(nv.nvmlDeviceGetMinorNumber(h))
+                bus = self._text(nv.nvmlDeviceGetPciInfo(h).busId)
+            except nv.NVMLError as exc:
+                raise NvmlError(f"failed to query GPU {i}: {exc}") from exc
+            mig_enabled = False
+            try:
+                current, _pending = nv.nvmlDeviceGetMigMode(h)
+                mig_enabled = current == nv.NVML_DEVICE_MIG_ENABLE
+            except nv.NVMLError:
+                pass  # not MIG capable
+            migs = self._mig_devices(h) if mig_enabled else ()
+            out.append(GpuRecord(i, uuid, minor, bus, name, mig_enabled, migs))
+        return out
+
+    def _mig_devices(self, parent: Any) -> tuple[MigRecord, ...]:
+        nv = self._nvml
+        try:
+            slots = nv.nvmlDeviceGetMaxMigDeviceCount(parent)
+        except nv.NVMLError as exc:
+            raise NvmlError(f"failed to get MIG device count: {exc}") from exc
+        out = []
+        for j in range(slots):
+            try:
+                mh = nv.nvmlDeviceGetMigDeviceHandleByIndex(parent, j)
+            except (nv.NVMLError_NotFound, nv.NVMLError_InvalidArgument):
+                continue  # empty slot, as the reference skips them
+            try:
+                uuid = self._text(nv.nvmlDeviceGetUUID(mh))
+                gi = int(nv.nvmlDeviceGetGpuInstanceId(mh))
+                ci = int(nv.nvmlDeviceGetComputeInstanceId(mh))
+            except nv.NVMLError as exc:
+                raise NvmlError(f"failed to query MIG device {j}: {exc}") from exc
+            out.append(MigRecord(j, uuid, gi, ci, self._profile_name(parent, mh, gi)))
+        return tuple(out)
+
+    def _profile_name(self, parent: Any, mig: Any, gi: int) -> str:
+        """The GPU-instance profile name (``1g.10gb+gfx``); the device name as a fallback."""
+        nv = self._nvml
+        try:
+            info = nv.nvmlGpuInstanceGetInfo(nv.nvmlDeviceGetGpuInstanceById(parent, gi))
+            for p in range(nv.NVML_GPU_INSTANCE_PROFILE_COUNT):
+                try:
+                    prof = nv.nvmlDeviceGetGpuInstanceProfileInfoV(parent, p)
+                except nv.NVMLError:
+                    continue
+                if prof.id == info.profileId:
+                    return self._text(prof.name)
+        except (nv.NVMLError, AttributeError):
+            pass
+        try:
+            return self._text(nv.nvmlDeviceGetName(mig))
+        except nv.NVMLError:
+            return ""
+
+    def close(self) -> None:
+        try:
+            self._nvml.nvmlShutdown()
+        except self._nvml.NVMLError:
+            pass
+
+
+def open_backend(environ: dict[str, str] | None = None) -> NvmlBackend:
+    """The fake backend when ``CDIKIT_FAKE_NVML`` is set, else the real driver.
+
+    Raises :class:`NvmlError` when NVML cannot be initialised.
+    """
+    env = os.environ if environ is None else environ
+    fake = env.get(FAKE_NVML_ENV)
+    if fake:
+        return FakeBackend.from_file(fake)
+    return PynvmlBackend()
+
+
+@contextmanager
+def backend_session(environ: dict[str, str] | None = None) -> Iterator[NvmlBackend]:
+    """``open_backend`` as a context manager that always shuts NVML down."""
+    backend = open_backend(environ)
+    try:
+        yield backend
+    finally:
+        backend.close()

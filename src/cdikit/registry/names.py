@@ -1,0 +1,67 @@
+"""Spec file names: where a producer's spec lands and what it is called.
+
+Texts and rules follow ``pkg/cdi/cache.go`` / ``spec.go`` of the Go reference:
+none of the plain helpers validate anything (``generate_spec_name("", "")`` is
+``"-"``), and the ``*_for_spec`` helpers fail only when ``kind`` has no vendor
+part.
+"""
+
+from __future__ import annotations
+
+from cdikit._text import go_quote
+from cdikit.errors import CDIError
+from cdikit.names import parse_qualifier
+from cdikit.registry.scan import go_join, has_spec_extension
+from cdikit.spec.types import Spec
+
+__all__ = [
+    "DEFAULT_SPEC_EXTENSION",
+    "generate_name_for_spec",
+    "generate_name_for_transient_spec",
+    "generate_spec_name",
+    "generate_transient_spec_name",
+    "spec_file_path",
+]
+
+DEFAULT_SPEC_EXTENSION = ".yaml"
+
+
+def spec_file_path(directory: str, name: str) -> str:
+    """The file a spec written under ``name`` into ``directory`` goes to.
+
+    ``name`` may contain ``/`` (Go joins and cleans); ``.yaml`` is appended
+    unless the extension is exactly ``.json`` or ``.yaml`` (so ``x.yml`` becomes
+    ``x.yml.yaml``, as the reference does).
+    """
+    path = go_join(directory, name)
+    if not has_spec_extension(path):
+        path += DEFAULT_SPEC_EXTENSION
+    return path
+
+
+def generate_spec_name(vendor: str, cls: str) -> str:
+    """``vendor-class``: the conventional spec file name (no extension)."""
+    return f"{vendor}-{cls}"
+
+
+def generate_transient_spec_name(vendor: str, cls: str, transient_id: str) -> str:
+    """``vendor-class_id`` with every ``/`` of the id replaced by ``_``."""
+    return f"{vendor}-{cls}_{transient_id.replace('/', '_')}"
+
+
+def _vendor_class(spec: Spec) -> tuple[str, str]:
+    vendor, cls = parse_qualifier(spec.kind)
+    if not vendor:
+        raise CDIError(f"invalid vendor/class {go_quote(spec.kind)} in Spec", field="kind")
+    return vendor, cls
+
+
+def generate_name_for_spec(spec: Spec) -> str:
+    """The plain spec file name for ``spec``'s kind (raises when the kind has no vendor)."""
+    return generate_spec_name(*_vendor_class(spec))
+
+
+def generate_name_for_transient_spec(spec: Spec, transient_id: str) -> str:
+    """The transient spec file name for ``spec``'s kind and ``transient_id``."""
+    vendor, cls = _vendor_class(spec)
+    return generate_transient_spec_name(vendor, cls, transient_id)

@@ -1,0 +1,87 @@
+"""BuildKit-style device requests: kind-only requests, allow policy, on-demand devices.
+
+>>> from cdikit.registry import Registry
+>>> from cdikit.requests import AllowPolicy, Resolver, parse_request
+>>> resolver = Resolver(Registry(["/etc/cdi"]), policy=AllowPolicy.from_entitlements(["device"]))
+>>> resolver.resolve([parse_request("nvidia.com/gpu,required")]).devices  # doctest: +SKIP
+['nvidia.com/gpu=0']
+
+Names are loaded on first use (PEP 562), so importing ``cdikit.requests.cli``
+to register ``cdi request`` costs nothing beyond argparse.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# Not ``typing.TYPE_CHECKING``: importing typing costs more than this whole
+# package's start-up path (the same trick as ``cdikit/__init__.py``).
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from cdikit.requests._errors import DeviceNotAllowedError, OnDemandError, RequestError
+    from cdikit.requests.ondemand import (
+        NVIDIA_GPU_KIND,
+        OnDemandProvider,
+        OnDemandProviders,
+        default_providers,
+        nvidia_gpu_provider,
+    )
+    from cdikit.requests.policy import AUTO_ALLOW_ANNOTATION, CLASS_ANNOTATION, AllowPolicy
+    from cdikit.requests.request import DeviceRequest, parse_request
+    from cdikit.requests.resolve import DeviceListing, RequestResult, Resolution, Resolver
+
+_WHERE = {
+    "DeviceNotAllowedError": "_errors",
+    "OnDemandError": "_errors",
+    "RequestError": "_errors",
+    "NVIDIA_GPU_KIND": "ondemand",
+    "OnDemandProvider": "ondemand",
+    "OnDemandProviders": "ondemand",
+    "default_providers": "ondemand",
+    "nvidia_gpu_provider": "ondemand",
+    "AUTO_ALLOW_ANNOTATION": "policy",
+    "CLASS_ANNOTATION": "policy",
+    "AllowPolicy": "policy",
+    "DeviceRequest": "request",
+    "parse_request": "request",
+    "DeviceListing": "resolve",
+    "RequestResult": "resolve",
+    "Resolution": "resolve",
+    "Resolver": "resolve",
+}
+
+__all__ = [
+    "AUTO_ALLOW_ANNOTATION",
+    "CLASS_ANNOTATION",
+    "NVIDIA_GPU_KIND",
+    "AllowPolicy",
+    "DeviceListing",
+    "DeviceNotAllowedError",
+    "DeviceRequest",
+    "OnDemandError",
+    "OnDemandProvider",
+    "OnDemandProviders",
+    "RequestError",
+    "RequestResult",
+    "Resolution",
+    "Resolver",
+    "default_providers",
+    "nvidia_gpu_provider",
+    "parse_request",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cdikit.requests' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"cdikit.requests.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

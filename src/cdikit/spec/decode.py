@@ -1,0 +1,576 @@
+"""Decoding CDI spec bytes (JSON or YAML) into the wire model, exactly as the reference does.
+
+The reference reads every spec file, JSON included, as YAML 1.1 (``sigs.k8s.io/yaml``
+over go-yaml v2), converts the YAML tree to JSON (turning scalars back into strings
+where the Go field is a string) and decodes that with ``encoding/json`` in strict
+mode: unknown fields rejected, keys matched case-insensitively, duplicate keys an
+error, only the first YAML document used.
+
+Two paths give the same answers:
+
+* the **fast path** decodes with C/Rust decoders straight into typed structs
+  (msgspec for JSON, yaml-rs for YAML) and is taken only when the bytes contain
+  nothing on which YAML 1.1 and the fast decoders could disagree;
+* the **faithful path** composes YAML nodes with PyYAML (so every value has a
+  line and column), resolves plain scalars with go-yaml v2's rules, and applies
+  ``encoding/json``'s field matching and type checks, reporting the first error
+  in document order like Go does.
+
+Any doubt or failure on the fast path falls through to the faithful path, which
+alone decides about errors.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from cdikit.errors import ParseError
+from cdikit.spec.types import Spec
+
+__all__ = ["parse_spec"]
+
+_PREFIX = "failed to unmarshal CDI Spec: "
+_json_decoder = msgspec.json.Decoder(Spec)
+_json_encoder = msgspec.json.Encoder()
+
+# Plain scalars on which YAML 1.1 (go-yaml v2) and YAML 1.2 (yaml-rs) disagree, or
+# constructs the fast path does not attempt: 1.1 booleans, octal/binary/underscored/
+# sexagesimal numbers, .inf/.nan, tags, directives, anchors/aliases, merge keys,
+# further documents. A match only means "take the faithful path".
+_YAML_RISKY = re.compile(
+    rb"(?:^|[\s\[\{,:?-])(?:[yYnN]|[yY]es|YES|[nN]o|NO|[oO]n|ON|[oO]ff|OFF)(?=[ \t]*(?:$|[,:\]\}#\r\n]))"
+    rb"|(?:^|[\s\[\{,:?-])[-+]?(?:0[0-9_obxOBX]|[0-9][0-9_]*_|\.[0-9]|[0-9]+:[0-9])"
+    rb"|(?:^|[\s\[\{,:?-])[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)"
+    rb"|(?:^|[\s\[\{,:?-])[!&*%@`|>]"
+    rb"|<<"
+    rb"|\n(?:---|\.\.\.)"
+    rb"|[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef\xbb\xbf|\xef\xbf[\xbe\xbf]",
+    re.MULTILINE,
+)
+
+# Raw characters YAML 1.1 folds or rejects inside JSON strings (NEL, LS, PS, BOM).
+_JSON_RISKY = re.compile(rb"\xc2\x85|\xe2\x80[\xa8\xa9]|\xef\xbb\xbf")
+
+
+def parse_spec(data: bytes, *, path: str | None = None) -> Spec | None:
+    """Decode spec bytes; ``None`` for an empty document (empty, comments only, ``null``, ``---``).
+
+    Raises :class:`ParseError` (message ``failed to unmarshal CDI Spec: ...``, with
+    ``line``/``column`` where known) for anything the reference would not decode.
+    """
+    spec = _fast(data)
+    if spec is not None:
+        return spec
+    return _faithful(data, path)
+
+
+def _fast(data: bytes) -> Spec | None:
+    """The typed fast path; None when it declines (the faithful path then decides)."""
+    head = data.lstrip()[:1]
+    if head == b"{":
+        if _JSON_RISKY.search(data):
+            return None
+        try:
+            spec = _json_decoder.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None
+        # Duplicate keys silently collapse in msgspec; Go rejects them. Re-encoding
+        # emits exactly the keys kept (defaults omitted), so a lower key count than the
+        # input's means a duplicate (or a key with a default value): decline.
+        if _json_encoder.encode(spec).count(b'":') != data.count(b'":'):
+            return None
+        return spec
+    if not head or head == b"#" or _YAML_RISKY.search(data):
+        return None
+    try:
+        import yaml_rs
+
+        tree = yaml_rs.loads(data.decode("utf-8"))
+    except Exception:  # any syntax/encoding doubt: the faithful path reports it
+        return None
+    if not isinstance(tree, dict):
+        return None
+    try:
+        return msgspec.convert(tree, Spec)
+    except msgspec.ValidationError:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# The faithful path
+# ---------------------------------------------------------------------------
+
+# Go field kinds of the specs-go structs, used to convert and type-check like
+# sigs.k8s.io/yaml + encoding/json. Struct names map to {json key: kind}.
+_STR = "string"
+_BOOL = "bool"
+_INT64 = "int64"
+_INT = "int"
+_UINT32 = "uint32"
+_FILEMODE = "fs.FileMode"
+_LIMITS = {
+    _INT64: (-(2**63), 2**63 - 1),
+    _INT: (-(2**63), 2**63 - 1),
+    _UINT32: (0, 2**32 - 1),
+    _FILEMODE: (0, 2**32 - 1),
+}
+
+_STRUCTS: dict[str, dict[str, Any]] = {
+    "Spec": {
+        "cdiVersion": _STR,
+        "kind": _STR,
+        "annotations": ("map", _STR),
+        "devices": ("list", ("struct", "Device")),
+        "containerEdits": ("struct", "ContainerEdits"),
+    },
+    "Device": {
+        "name": _STR,
+        "annotations": ("map", _STR),
+        "containerEdits": ("struct", "ContainerEdits"),
+    },
+    "ContainerEdits": {
+        "env": ("list", _STR),
+        "deviceNodes": ("list", ("ptr", ("struct", "DeviceNode"))),
+        "netDevices": ("list", ("ptr", ("struct", "LinuxNetDevice"))),
+        "hooks": ("list", ("ptr", ("struct", "Hook"))),
+        "mounts": ("list", ("ptr", ("struct", "Mount"))),
+        "intelRdt": ("ptr", ("struct", "IntelRdt")),
+        "additionalGids": ("list", _UINT32),
+    },
+    "DeviceNode": {
+        "path": _STR,
+        "hostPath": _STR,
+        "type": _STR,
+        "major": _INT64,
+        "minor": _INT64,
+        "fileMode": ("ptr", _FILEMODE),
+        "permissions": _STR,
+        "uid": ("ptr", _UINT32),
+        "gid": ("ptr", _UINT32),
+    },
+    "Mount": {"hostPath": _STR, "containerPath": _STR, "options": ("list", _STR), "type": _STR},
+    "Hook": {
+        "hookName": _STR,
+        "path": _STR,
+        "args": ("list", _STR),
+        "env": ("list", _STR),
+        "timeout": ("ptr", _INT),
+    },
+    "IntelRdt": {
+        "closID": _STR,
+        "l3CacheSchema": _STR,
+        "memBwSchema": _STR,
+        "schemata": ("list", _STR),
+        "enableMonitoring": _BOOL,
+    },
+    "LinuxNetDevice": {"hostInterfaceName": _STR, "name": _STR},
+}
+_FOLDED = {name: {key.casefold(): key for key in fields} for name, fields in _STRUCTS.items()}
+
+_PLAIN = "tag:cdikit.plain"
+_STR_TAG = "tag:yaml.org,2002:str"
+
+# go-yaml v2's resolve table and float syntax.
+_YAML_BOOLS = {
+    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE"), True),
+    **dict.fromkeys(("n", "N", "no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE"), False),
+}
+_YAML_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_YAML_SPECIAL_FLOATS = {
+    ".inf": math.inf, ".Inf": math.inf, ".INF": math.inf,
+    "+.inf": math.inf, "+.Inf": math.inf, "+.INF": math.inf,
+    "-.inf": -math.inf, "-.Inf": -math.inf, "-.INF": -math.inf,
+    ".nan": math.nan, ".NaN": math.nan, ".NAN": math.nan,
+}  # fmt: skip
+_YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_GO_INT = re.compile(r"^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$")
+
+
+class _Fail(Exception):
+    """First decode error, carrying the node position (0-based, as PyYAML marks)."""
+
+    def __init__(self, message: str, node: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        mark = getattr(node, "start_mark", None)
+        self.line = mark.line + 1 if mark is not None else None
+        self.column = mark.column + 1 if mark is not None else None
+
+
+def _go_int(text: str) -> int | None:
+    if not _GO_INT.match(text):
+        return None
+    sign = -1 if text[:1] == "-" else 1
+    body = text.lstrip("+-")
+    low = body[:2].lower()
+    if low == "0x":
+        value = int(body[2:], 16)
+    elif low == "0o":
+        value = int(body[2:], 8)
+    elif low == "0b":
+        value = int(body[2:], 2)
+    elif len(body) > 1 and body[0] == "0":
+        value = int(body, 8)
+    else:
+        value = int(body)
+    value *= sign
+    # strconv.ParseInt then ParseUint: anything outside int64/uint64 stays text/float.
+    if -(2**63) <= value <= 2**64 - 1:
+        return value
+    return None
+
+
+def _resolve_plain(text: str) -> Any:
+    """A plain scalar resolved with go-yaml v2's rules (YAML 1.1 flavoured)."""
+    if text in _YAML_NULLS:
+        return None
+    if text in _YAML_BOOLS:
+        return _YAML_BOOLS[text]
+    if text in _YAML_SPECIAL_FLOATS:
+        return _YAML_SPECIAL_FLOATS[text]
+    first = text[:1]
+    if first in "+-.0123456789":
+        plain = text.replace("_", "")
+        value = _go_int(plain)
+        if value is not None:
+            return value
+        if _YAML_FLOAT.match(plain):
+            return float(plain)
+        if plain.startswith(("0b", "-0b")):
+            try:
+                return int(plain.replace("0b", "", 1), 2)
+            except ValueError:
+                pass
+    return text
+
+
+def _go_float_text(value: float) -> str:
+    """``strconv.FormatFloat(v, 'g', -1, 64)`` for the converter's string coercion."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == int(value) and abs(value) < 1e21:
+        return str(int(value))
+    text = repr(value)
+    if "e" in text:
+        mant, exp = text.split("e")
+        sign = "-" if exp.startswith("-") else "+"
+        digits = exp.lstrip("+-").lstrip("0").rjust(2, "0")
+        return f"{mant}e{sign}{digits}"
+    return text
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _go_type(kind: Any) -> str:
+    if isinstance(kind, str):
+        return kind
+    tag = kind[0]
+    if tag == "struct":
+        return "specs." + kind[1]
+    if tag == "ptr":
+        return "*" + _go_type(kind[1])
+    if tag == "list":
+        return "[]" + _go_type(kind[1])
+    return "map[string]" + _go_type(kind[1])
+
+
+class _Converter:
+    """Composed YAML nodes -> canonical plain tree, with Go's checks and coercions."""
+
+    def __init__(self) -> None:
+        self.first_error: _Fail | None = None
+
+    def error(self, message: str, node: Any) -> None:
+        # encoding/json keeps decoding after a type error and reports the first one.
+        if self.first_error is None:
+            self.first_error = _Fail(message, node)
+
+    def scalar(self, node: Any) -> Any:
+        import yaml
+
+        if node.tag == _PLAIN:
+            return _resolve_plain(node.value)
+        tag = node.tag
+        if tag == _STR_TAG:
+            return node.value
+        if tag.startswith("tag:yaml.org,2002:"):
+            short = tag.rsplit(":", 1)[1]
+            if short == "null":
+                return None
+            if short == "bool":
+                if node.value in _YAML_BOOLS:
+                    return _YAML_BOOLS[node.value]
+            elif short == "int":
+                value = _go_int(node.value.replace("_", ""))
+                if value is not None:
+                    return value
+            elif short == "float":
+                resolved = _resolve_plain(node.value)
+                if isinstance(resolved, (int, float)) and not isinstance(resolved, bool):
+                    return float(resolved)
+            elif short in ("binary", "timestamp"):
+                return node.value
+            else:
+                raise _Fail(f"yaml: cannot decode !!{short} `{node.value}`", node)
+            raise _Fail(f"yaml: cannot decode !!{short} `{node.value}` as a !!{short}", node)
+        raise _Fail(f"yaml: unsupported tag {tag}", node) from yaml.YAMLError()
+
+    def generic(self, node: Any) -> Any:
+        """A value with no Go target type (used for unknown fields and error reporting)."""
+        import yaml
+
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.generic(item) for item in node.value]
+        out: dict[str, Any] = {}
+        for key_node, value_node in self.pairs(node):
+            out[self.key_text(key_node)] = self.generic(value_node)
+        return out
+
+    def key_text(self, node: Any) -> str:
+        import yaml
+
+        if not isinstance(node, yaml.ScalarNode):
+            raise _Fail("yaml: invalid map key: a mapping or sequence cannot be a key", node)
+        value = self.scalar(node)
+        if isinstance(value, str):
+            return value
+        if value is None:
+            return "null"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float):
+            return _go_float_text(value)
+        return str(value)
+
+    def pairs(self, node: Any) -> list[tuple[Any, Any]]:
+        """Mapping pairs with merge keys expanded and duplicate keys rejected (go-yaml v2)."""
+        seen: dict[str, Any] = {}
+        result: list[tuple[Any, Any]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag in (_PLAIN, "tag:yaml.org,2002:merge") and key_node.value == "<<":
+                merged = value_node.value if hasattr(value_node, "value") else []
+                sources = merged if isinstance(merged, list) and merged and isinstance(merged[0], type(node)) else [value_node]
+                for src in sources:
+                    if hasattr(src, "value") and isinstance(src.value, list):
+                        for k, v in src.value:
+                            key = self.key_text(k)
+                            if key not in seen:
+                                seen[key] = k
+                                result.append((k, v))
+                continue
+            key = self.key_text(key_node)
+            if key in seen:
+                raise _Fail(
+                    f'yaml: unmarshal errors:\n  line {key_node.start_mark.line + 1}: key "{key}" already set in map',
+                    key_node,
+                )
+            seen[key] = key_node
+            result.append((key_node, value_node))
+        return result
+
+    def convert(self, node: Any, kind: Any, where: str) -> Any:
+        import yaml
+
+        if isinstance(kind, tuple) and kind[0] == "ptr":
+            if isinstance(node, yaml.ScalarNode) and self.scalar(node) is None:
+                return None
+            return self.convert(node, kind[1], where)
+        if isinstance(node, yaml.ScalarNode):
+            value = self.scalar(node)
+            if value is None:
+                return _ABSENT  # JSON null leaves Go's zero value
+            return self.convert_scalar(value, node, kind, where)
+        if isinstance(node, yaml.SequenceNode):
+            if isinstance(kind, tuple) and kind[0] == "list":
+                return [self.convert(item, kind[1], f"{where}.{i}") for i, item in enumerate(node.value)]
+            self.error(f"json: cannot unmarshal array into Go struct field {where} of type {_go_type(kind)}", node)
+            return _ABSENT
+        # mapping
+        if isinstance(kind, tuple) and kind[0] == "struct":
+            return self.struct(node, kind[1], where)
+        if isinstance(kind, tuple) and kind[0] == "map":
+            out: dict[str, Any] = {}
+            for key_node, value_node in self.pairs(node):
+                key = self.key_text(key_node)
+                value = self.convert(value_node, kind[1], f"{where}.{key}")
+                out[key] = "" if value is _ABSENT else value
+            return out
+        self.error(f"json: cannot unmarshal object into Go struct field {where} of type {_go_type(kind)}", node)
+        return _ABSENT
+
+    def convert_scalar(self, value: Any, node: Any, kind: Any, where: str) -> Any:
+        if kind == _STR:
+            # sigs.k8s.io/yaml turns non-string scalars back into strings for string fields.
+            if isinstance(value, str):
+                return value
+            if isinstance(value, bool):
+                return "true" if value else "false"
+            if isinstance(value, float):
+                return _go_float_text(value)
+            return str(value)
+        if kind == _BOOL:
+            if isinstance(value, bool):
+                return value
+        elif kind in _LIMITS:
+            if isinstance(value, float) and math.isfinite(value) and value == int(value):
+                value = int(value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                low, high = _LIMITS[kind]
+                if low <= value <= high:
+                    return value
+                self.error(
+                    f"json: cannot unmarshal number {value} into Go struct field {where} of type {kind}", node
+                )
+                return _ABSENT
+            if isinstance(value, float):
+                self.error(
+                    f"json: cannot unmarshal number {_go_float_text(value)} into Go struct field {where} of type {kind}",
+                    node,
+                )
+                return _ABSENT
+        self.error(
+            f"json: cannot unmarshal {_json_kind(value)} into Go struct field {where} of type {_go_type(kind)}", node
+        )
+        return _ABSENT
+
+    def struct(self, node: Any, name: str, where: str) -> dict[str, Any]:
+        fields = _STRUCTS[name]
+        folded = _FOLDED[name]
+        out: dict[str, Any] = {}
+        for key_node, value_node in self.pairs(node):
+            key = self.key_text(key_node)
+            canonical = key if key in fields else folded.get(key.casefold())
+            if canonical is None:
+                self.generic(value_node)  # still surfaces YAML-level errors inside
+                self.error(f"json: unknown field {_quote(key)}", key_node)
+                continue
+            value = self.convert(value_node, fields[canonical], f"{where}.{canonical}")
+            if value is not _ABSENT:
+                out[canonical] = value
+        return out
+
+
+def _quote(text: str) -> str:
+    from cdikit._text import go_quote
+
+    return go_quote(text)
+
+
+class _Absent:
+    """Marker: JSON null / failed field, leaves the Go zero value in place."""
+
+
+_ABSENT: Any = _Absent()
+
+_loader_cls: Callable[..., Any] | None = None
+
+
+def _loader(text: str) -> Any:
+    """A PyYAML loader that composes nodes and leaves plain scalars unresolved."""
+    global _loader_cls
+    if _loader_cls is None:
+        import yaml
+
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+        class _Loader(base):  # type: ignore[misc,valid-type]
+            def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+                if kind is yaml.ScalarNode and implicit[0]:
+                    return _PLAIN
+                return super().resolve(kind, value, implicit)
+
+        _loader_cls = _Loader
+    return _loader_cls(text)
+
+
+def _faithful(data: bytes, path: str | None) -> Spec | None:
+    import yaml
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParseError(
+            f"{_PREFIX}error converting YAML to JSON: yaml: invalid UTF-8 at byte {exc.start}", path=path
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    loader = _loader(text)
+    try:
+        try:
+            root = _first_node(loader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else None
+            column = mark.column + 1 if mark is not None else None
+            problem = exc.problem or exc.context or "syntax error"
+            raise ParseError(
+                f"{_PREFIX}error converting YAML to JSON: yaml: line {line}: {problem}",
+                path=path,
+                line=line,
+                column=column,
+            ) from None
+        except yaml.YAMLError as exc:
+            raise ParseError(f"{_PREFIX}error converting YAML to JSON: yaml: {exc}", path=path) from None
+    finally:
+        loader.dispose()
+    if root is None:
+        return None
+    conv = _Converter()
+    try:
+        if isinstance(root, yaml.ScalarNode):
+            value = conv.scalar(root)
+            if value is None:
+                return None
+            raise _Fail(f"json: cannot unmarshal {_json_kind(value)} into Go value of type specs.Spec", root)
+        if isinstance(root, yaml.SequenceNode):
+            conv.generic(root)
+            raise _Fail("json: cannot unmarshal array into Go value of type specs.Spec", root)
+        tree = conv.struct(root, "Spec", "")
+    except _Fail as fail:
+        # The reference converts the whole YAML tree before decoding it, so a YAML-level
+        # error anywhere wins over a JSON decoding error.
+        if fail.message.startswith("yaml:") or conv.first_error is None:
+            conv.first_error = fail
+    except RecursionError:
+        raise ParseError(f"{_PREFIX}error converting YAML to JSON: yaml: document nested too deeply", path=path) from None
+    if conv.first_error is not None:
+        err = conv.first_error
+        stage = (
+            "error converting YAML to JSON: "
+            if err.message.startswith("yaml:")
+            else "error unmarshaling JSON: while decoding JSON: "
+        )
+        where = f" (line {err.line}, column {err.column})" if err.line is not None else ""
+        raise ParseError(f"{_PREFIX}{stage}{err.message}{where}", path=path, line=err.line, column=err.column)
+    try:
+        return msgspec.convert(tree, Spec)
+    except msgspec.ValidationError as exc:  # should not happen: the converter checked types
+        raise ParseError(f"{_PREFIX}error unmarshaling JSON: {exc}", path=path) from None
+
+
+def _first_node(loader: Any) -> Any:
+    """The first document's root node (later documents are ignored, as go-yaml v2 does)."""
+    if loader.check_node():
+        return loader.get_node()
+    return None

@@ -1,0 +1,120 @@
+"""One loaded spec file: decoded, schema-checked, validated, with its path and priority.
+
+``read_spec`` is the reference's ``ReadSpec``: same error texts, same recorded
+path (``filepath.Clean``-ed, with ``.yaml`` appended when the name does not end in
+``.json`` or ``.yaml``), same vendor/class split.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import TYPE_CHECKING, Protocol
+
+from cdikit._paths import go_clean, go_ext
+from cdikit._text import go_quote
+from cdikit.errors import CDIError, ParseError
+from cdikit.names import parse_qualifier
+from cdikit.spec.decode import parse_spec
+from cdikit.spec.types import ContainerEdits, Device, Spec
+from cdikit.validation.rules import validate_spec
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = ["SchemaValidator", "SpecFile", "load_spec_bytes", "read_spec", "recorded_path"]
+
+
+class SchemaValidator(Protocol):
+    """Anything with the ``cdikit.validation.schema.Schema.validate`` shape."""
+
+    def validate(self, doc: object, *, path: str | None = None) -> None: ...
+
+
+class SpecFile:
+    """A valid spec as loaded from ``path`` with ``priority`` (index of its spec dir)."""
+
+    __slots__ = ("_devices", "class_", "path", "priority", "spec", "vendor")
+
+    def __init__(self, spec: Spec, path: str, priority: int = 0) -> None:
+        self.spec = spec
+        self.path = path
+        self.priority = priority
+        self.vendor, self.class_ = parse_qualifier(spec.kind)
+        self._devices: dict[str, Device] = {d.name: d for d in spec.devices or ()}
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def devices(self) -> dict[str, Device]:
+        """Devices by name, in file order."""
+        return self._devices
+
+    @property
+    def edits(self) -> ContainerEdits:
+        """Spec-level container edits (applied once per spec on injection)."""
+        return self.spec.edits
+
+    def qualified_name(self, device: str) -> str:
+        return f"{self.vendor}/{self.class_}={device}"
+
+    def qualified_names(self) -> Iterator[str]:
+        prefix = f"{self.vendor}/{self.class_}="
+        return (prefix + name for name in self._devices)
+
+    def __repr__(self) -> str:
+        return f"SpecFile(path={self.path!r}, kind={self.kind!r}, priority={self.priority}, devices={list(self._devices)})"
+
+
+def recorded_path(path: str) -> str:
+    """The path the reference records for a spec file (``spec.yml`` -> ``spec.yml.yaml``)."""
+    cleaned = go_clean(path)
+    if go_ext(cleaned) not in (".yaml", ".json"):
+        cleaned += ".yaml"
+    return cleaned
+
+
+def load_spec_bytes(
+    data: bytes, path: str, priority: int = 0, *, schema: SchemaValidator | None = None
+) -> SpecFile:
+    """Parse, schema-check and validate spec bytes read from ``path``."""
+    quoted = go_quote(path)
+    try:
+        spec = parse_spec(data, path=path)
+    except ParseError as err:
+        raise ParseError(
+            f"failed to parse CDI Spec {quoted}: {err.message}", path=path, line=err.line, column=err.column
+        ) from None
+    if spec is None:
+        raise ParseError(f"failed to parse CDI Spec {quoted}, no Spec data", path=path)
+    if schema is not None:
+        import msgspec
+
+        schema.validate(msgspec.to_builtins(spec), path=path)
+    recorded = recorded_path(path)
+    try:
+        validate_spec(spec, path=recorded)
+    except CDIError as err:
+        err.path = recorded
+        raise
+    return SpecFile(spec, recorded, priority)
+
+
+def read_spec(path: str, priority: int = 0, *, schema: SchemaValidator | None = None) -> SpecFile:
+    """Read and validate the spec file at ``path`` (the reference's ``ReadSpec``)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise CDIError(f"open {path}: no such file or directory", path=path) from None
+    except OSError as exc:
+        op = "read" if exc.errno == errno.EISDIR else "open"
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        inner = f"{op} {path}: {reason[:1].lower()}{reason[1:]}"  # Go's syscall texts are lower-case
+        if exc.errno == errno.ENOENT:
+            raise CDIError(inner, path=path) from None
+        raise CDIError(f"failed to read CDI Spec {go_quote(path)}: {inner}", path=path) from None
+    return load_spec_bytes(data, path, priority, schema=schema)
+

@@ -1,0 +1,190 @@
+"""Semantic validation of a decoded spec: the reference's rules, verdicts and texts.
+
+Order and wording follow ``pkg/cdi/spec.go``, ``device.go`` and
+``container-edits.go`` of the Go library (v1.1.0): the first failure wins.
+Every error carries ``device`` and ``field`` so tools can point at the culprit;
+``str(error)`` is the reference's text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cdikit._text import go_quote
+from cdikit.errors import InvalidNameError, ValidationError, VersionError
+from cdikit.names import parse_qualifier, validate_class_name, validate_device_name, validate_vendor_name
+from cdikit.spec.types import ContainerEdits, IntelRdt, NetDevice, Spec
+from cdikit.spec.version import validate_version
+
+__all__ = ["VALID_HOOK_NAMES", "validate_edits", "validate_spec"]
+
+VALID_HOOK_NAMES = frozenset(
+    ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
+)
+_NODE_TYPES = frozenset(("", "b", "c", "u", "p"))
+_PERMISSIONS = re.compile(r"[rwm]*")
+_SPEC_PREFIX = "invalid CDI Spec: "
+
+
+class _EditsError(Exception):
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _check_env(env: list[str] | None, field: str) -> None:
+    if not env:
+        return
+    for i, entry in enumerate(env):
+        # An entry needs "=" after a non-empty name ("FOO=" is fine, "=x" and "FOO" are not).
+        if entry.find("=") <= 0:
+            raise _EditsError(f"invalid environment variable {go_quote(entry)}", f"{field}[{i}]")
+
+
+def _check_rdt(rdt: IntelRdt, field: str) -> None:
+    clos = rdt.clos_id
+    if clos == "/" or not clos:
+        return
+    if len(clos) >= 4096 or clos in (".", "..") or "/" in clos or "\n" in clos:
+        raise _EditsError("invalid ClosID", f"{field}.closID")
+
+
+def _check_net_devices(devices: list[NetDevice], field: str) -> None:
+    host_seen: dict[str, str] = {}
+    name_seen: dict[str, str] = {}
+    for i, dev in enumerate(devices):
+        where = f"{field}[{i}]"
+        if not dev.host_interface_name:
+            raise _EditsError("invalid linux net device, empty HostInterfaceName", f"{where}.hostInterfaceName")
+        if not dev.name:
+            raise _EditsError("invalid linux net device, empty Name", f"{where}.name")
+        other = host_seen.get(dev.host_interface_name)
+        if other is not None:
+            raise _EditsError(
+                "invalid linux net device, duplicate HostInterfaceName "
+                f"{go_quote(dev.host_interface_name)} with names {go_quote(dev.name)} and {go_quote(other)}",
+                f"{where}.hostInterfaceName",
+            )
+        host_seen[dev.host_interface_name] = dev.name
+        other = name_seen.get(dev.name)
+        if other is not None:
+            raise _EditsError(
+                "invalid linux net device, duplicate Name "
+                f"{go_quote(dev.name)} with HostInterfaceName {go_quote(dev.host_interface_name)} and {go_quote(other)}",
+                f"{where}.name",
+            )
+        name_seen[dev.name] = dev.host_interface_name
+
+
+def _check_edits(edits: ContainerEdits, field: str) -> None:
+    if edits.env:
+        try:
+            _check_env(edits.env, f"{field}.env")
+        except _EditsError as err:
+            raise _EditsError(f"invalid container edits: {err.message}", err.field) from None
+    for i, node in enumerate(edits.device_nodes or ()):
+        where = f"{field}.deviceNodes[{i}]"
+        if not node.path:
+            raise _EditsError("invalid (empty) device path", f"{where}.path")
+        if node.type not in _NODE_TYPES:
+            raise _EditsError(
+                f"device {go_quote(node.path)}: invalid type {go_quote(node.type)}", f"{where}.type"
+            )
+        if node.permissions and not _PERMISSIONS.fullmatch(node.permissions):
+            raise _EditsError(
+                f"device {go_quote(node.path)}: invalid permissions {go_quote(node.permissions)}",
+                f"{where}.permissions",
+            )
+    for i, hook in enumerate(edits.hooks or ()):
+        where = f"{field}.hooks[{i}]"
+        if hook.hook_name not in VALID_HOOK_NAMES:
+            raise _EditsError(f"invalid hook name {go_quote(hook.hook_name)}", f"{where}.hookName")
+        if not hook.path:
+            raise _EditsError(f"invalid hook {go_quote(hook.hook_name)} with empty path", f"{where}.path")
+        if hook.env:
+            try:
+                _check_env(hook.env, f"{where}.env")
+            except _EditsError as err:
+                raise _EditsError(f"invalid hook {go_quote(hook.hook_name)}: {err.message}", err.field) from None
+    for i, mount in enumerate(edits.mounts or ()):
+        where = f"{field}.mounts[{i}]"
+        if not mount.host_path:
+            raise _EditsError("invalid mount, empty host path", f"{where}.hostPath")
+        if not mount.container_path:
+            raise _EditsError("invalid mount, empty container path", f"{where}.containerPath")
+    if edits.intel_rdt is not None:
+        _check_rdt(edits.intel_rdt, f"{field}.intelRdt")
+    if edits.net_devices:
+        _check_net_devices(edits.net_devices, f"{field}.netDevices")
+
+
+def validate_edits(edits: ContainerEdits, *, field: str = "containerEdits", device: str | None = None) -> None:
+    """Validate one edit set; raises :class:`ValidationError` with the reference's text."""
+    try:
+        _check_edits(edits, field)
+    except _EditsError as err:
+        raise ValidationError(err.message, device=device, field=err.field) from None
+
+
+def validate_spec(spec: Spec, *, path: str | None = None) -> None:
+    """Validate a whole spec exactly like the reference's ``newSpec`` does.
+
+    Raises :class:`VersionError`, :class:`InvalidNameError` (``go_panics`` for names
+    the Go library crashes on) or :class:`ValidationError`; the message starts with
+    ``invalid CDI Spec: `` as in the reference.
+    """
+    try:
+        validate_version(spec)
+    except VersionError as err:
+        raise VersionError(_SPEC_PREFIX + err.message, path=path, field=err.field) from None
+    vendor, cls = parse_qualifier(spec.kind)
+    try:
+        validate_vendor_name(vendor)
+        validate_class_name(cls)
+    except InvalidNameError as err:
+        raise InvalidNameError(_SPEC_PREFIX + err.message, go_panics=err.go_panics, path=path, field="kind") from None
+    # Spec and device annotations: the reference never validates them (its validator
+    # only inspects map[string]interface{}); they only count for the minimum version.
+    if spec.container_edits is not None:
+        try:
+            _check_edits(spec.container_edits, "containerEdits")
+        except _EditsError as err:
+            raise ValidationError(_SPEC_PREFIX + err.message, path=path, field=err.field) from None
+    seen: set[str] = set()
+    for i, dev in enumerate(spec.devices or ()):
+        name = dev.name
+        where = f"devices[{i}]"
+        try:
+            validate_device_name(name)
+        except InvalidNameError as err:
+            raise ValidationError(
+                f"{_SPEC_PREFIX}failed add device {go_quote(name)}: {err.message}",
+                path=path,
+                device=name,
+                field=f"{where}.name",
+            ) from None
+        edits = dev.container_edits
+        if edits is None or edits.is_empty():
+            raise ValidationError(
+                f"{_SPEC_PREFIX}failed add device {go_quote(name)}: invalid device, empty device edits",
+                path=path,
+                device=name,
+                field=f"{where}.containerEdits",
+            )
+        try:
+            _check_edits(edits, f"{where}.containerEdits")
+        except _EditsError as err:
+            raise ValidationError(
+                f"{_SPEC_PREFIX}failed add device {go_quote(name)}: invalid device {go_quote(name)}: {err.message}",
+                path=path,
+                device=name,
+                field=err.field,
+            ) from None
+        if name in seen:
+            raise ValidationError(
+                f"{_SPEC_PREFIX}invalid spec, multiple device {go_quote(name)}", path=path, device=name, field=where
+            )
+        seen.add(name)
+    if not seen:
+        raise ValidationError(f"{_SPEC_PREFIX}invalid spec, no devices", path=path, field="devices")

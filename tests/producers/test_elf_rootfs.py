@@ -1,0 +1,95 @@
+"""SONAME reading and root-confined path resolution."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cdikit.producers.nvidia._elf import read_soname
+from cdikit.producers.nvidia._rootfs import Root
+from tests.producers.fakeroot import elf_with_soname
+
+
+@pytest.mark.parametrize("soname", ["libcuda.so.1", "libnvidia-ml.so.1", "x", "libGLX_nvidia.so.0"])
+def test_soname_of_minimal_elf(tmp_path: Path, soname: str) -> None:
+    p = tmp_path / "lib.so"
+    p.write_bytes(elf_with_soname(soname))
+    assert read_soname(str(p)) == soname
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\x7fELF", b"#!/bin/sh\n", b"\x7fELF" + b"\x02\x01\x01" + bytes(100), elf_with_soname(None)],
+    ids=["empty", "magic-only", "script", "truncated", "no-soname"],
+)
+def test_no_soname(tmp_path: Path, content: bytes) -> None:
+    p = tmp_path / "f"
+    p.write_bytes(content)
+    assert read_soname(str(p)) is None
+
+
+def test_soname_of_a_real_system_library() -> None:
+    libc = next(
+        (
+            p
+            for p in (
+                "/lib/x86_64-linux-gnu/libc.so.6",
+                "/lib64/libc.so.6",
+                "/lib/aarch64-linux-gnu/libc.so.6",
+            )
+            if os.path.exists(p)
+        ),
+        None,
+    )
+    if libc is None:
+        pytest.skip("no glibc at a known path")
+    assert read_soname(libc) == "libc.so.6"
+
+
+@settings(max_examples=200)
+@given(st.binary(max_size=512))
+def test_arbitrary_bytes_never_crash(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
+    p = tmp_path_factory.mktemp("elf") / "f"
+    p.write_bytes(b"\x7fELF" + data)
+    result = read_soname(str(p))
+    assert result is None or isinstance(result, str)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Root:
+    (tmp_path / "usr/lib").mkdir(parents=True)
+    (tmp_path / "usr/lib/real.so").write_text("x")
+    os.symlink("/usr/lib/real.so", tmp_path / "usr/lib/abs.so")  # absolute: must stay in the root
+    os.symlink("real.so", tmp_path / "usr/lib/rel.so")
+    os.symlink("../../../../../usr/lib/real.so", tmp_path / "usr/lib/escape.so")  # .. clamps at the root
+    os.symlink("/", tmp_path / "usr/lib/top")
+    os.symlink("loop2", tmp_path / "usr/lib/loop1")
+    os.symlink("loop1", tmp_path / "usr/lib/loop2")
+    return Root(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("rel", "resolved"),
+    [
+        ("/usr/lib/real.so", "/usr/lib/real.so"),
+        ("/usr/lib/abs.so", "/usr/lib/real.so"),
+        ("/usr/lib/rel.so", "/usr/lib/real.so"),
+        ("/usr/lib/escape.so", "/usr/lib/real.so"),
+        ("/usr/lib/top/usr/lib/abs.so", "/usr/lib/real.so"),
+        ("/../../usr/lib/real.so", "/usr/lib/real.so"),
+        ("/usr/lib/loop1", None),
+        ("/usr/lib/missing.so", None),
+    ],
+)
+def test_resolve_stays_inside_root(root: Root, rel: str, resolved: str | None) -> None:
+    assert root.resolve(rel) == resolved
+
+
+def test_host_and_relative_round_trip(root: Root) -> None:
+    assert root.relative(root.host("/usr/lib/real.so")) == "/usr/lib/real.so"
+    assert Root("/").host("/usr/lib") == "/usr/lib"
+    assert Root("/").glob("/proc/self/status") == ["/proc/self/status"]

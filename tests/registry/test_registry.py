@@ -1,0 +1,225 @@
+"""Registry verdicts: priorities, conflicts, errors per file, queries, edit order, incremental refresh."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cdikit.errors import InjectionError, RegistryError, UnresolvableDevicesError
+from cdikit.registry import NilOCISpecError, Registry
+from tests.registry.conftest import spec_json, write
+
+K = "vendor.com/device"
+
+# (files: {relative path: (kind, devices)}, spec_dirs) -> (resolvable devices with their source, error paths)
+PRIORITY_CASES = [
+    pytest.param(
+        {"lo/a.json": (K, ["d0", "d1"]), "hi/a.json": (K, ["d0"])},
+        ["lo", "hi"],
+        {f"{K}=d0": "hi/a.json", f"{K}=d1": "lo/a.json"},
+        set(),
+        id="later-dir-wins",
+    ),
+    pytest.param(
+        {"lo/a.json": (K, ["d0", "d1"]), "hi/a.json": (K, ["d0"])},
+        ["hi", "lo"],
+        {f"{K}=d0": "lo/a.json", f"{K}=d1": "lo/a.json"},
+        set(),
+        id="order-of-dirs-is-priority",
+    ),
+    pytest.param(
+        {"lo/a.json": (K, ["d0", "d1"]), "lo/b.yaml": (K, ["d0"]), "hi/c.json": (K, ["d0"])},
+        ["lo", "hi"],
+        {f"{K}=d1": "lo/a.json"},
+        {"lo/a.json", "lo/b.yaml"},
+        id="low-conflict-removes-high-definition",
+    ),
+    pytest.param(
+        {"lo/a.json": (K, ["d0"]), "hi/a.json": (K, ["d0"]), "hi/b.json": (K, ["d0", "d2"])},
+        ["lo", "hi"],
+        {f"{K}=d2": "hi/b.json"},
+        {"hi/a.json", "hi/b.json"},
+        id="high-conflict-shadows-low",
+    ),
+    pytest.param(
+        {"d/a.json": (K, ["d0"]), "d/b.json": ("other.com/device", ["d0"])},
+        ["d"],
+        {f"{K}=d0": "d/a.json", "other.com/device=d0": "d/b.json"},
+        set(),
+        id="same-name-other-vendor",
+    ),
+]
+
+
+@pytest.mark.parametrize(("files", "dirs", "devices", "error_paths"), PRIORITY_CASES)
+def test_priorities_and_conflicts(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    files: dict[str, tuple[str, list[str]]],
+    dirs: list[str],
+    devices: dict[str, str],
+    error_paths: set[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for rel, (kind, names) in files.items():
+        write(tmp_path / rel, spec_json(kind, names))
+    reg = Registry(dirs, auto_refresh=False)
+    assert {n: rd.spec.path for n, rd in reg.devices().items()} == devices
+    assert set(reg.get_errors()) == error_paths
+    assert reg.list_devices() == sorted(devices)
+
+
+def test_conflict_texts_name_both_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("a.yaml", "b.yaml", "c.yaml"):
+        write(tmp_path / "d" / name, spec_json(K, ["dev0"]))
+    reg = Registry(["d"], auto_refresh=False)
+    first = 'conflicting device "vendor.com/device=dev0" (specs "d/b.yaml", "d/a.yaml")'
+    second = 'conflicting device "vendor.com/device=dev0" (specs "d/c.yaml", "d/a.yaml")'
+    assert reg.get_errors() == {"d/a.yaml": [first, second], "d/b.yaml": [first], "d/c.yaml": [second]}
+    # vendors/classes of specs whose devices all conflicted are still listed
+    assert reg.list_vendors() == ["vendor.com"]
+    assert reg.list_classes() == ["device"]
+    assert len(reg.get_vendor_specs("vendor.com")) == 3
+    with pytest.raises(RegistryError) as info:
+        reg.refresh()
+    assert first in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "error_prefix"),
+    [
+        ("empty.yaml", "", 'failed to load CDI Spec failed to parse CDI Spec "d/empty.yaml", no Spec data'),
+        ("bad.json", "{", 'failed to load CDI Spec failed to parse CDI Spec "d/bad.json": '),
+        (
+            "nodev.json",
+            '{"cdiVersion":"0.3.0","kind":"vendor.com/device","devices":[]}',
+            "failed to load CDI Spec invalid CDI Spec: invalid spec, no devices",
+        ),
+        ("onechar.json", spec_json("x/device", ["dev9"]), "failed to load CDI Spec invalid CDI Spec: "),
+    ],
+)
+def test_broken_file_hides_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, text: str, error_prefix: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "d" / "good.json", spec_json(K, ["dev0"]))
+    write(tmp_path / "d" / name, text)
+    reg = Registry(["d"], auto_refresh=False)
+    assert reg.list_devices() == [f"{K}=dev0"]
+    errors = reg.get_errors()
+    assert list(errors) == [f"d/{name}"]
+    assert errors[f"d/{name}"][0].startswith(error_prefix)
+    assert reg.get_spec_errors(f"d/{name}") == errors[f"d/{name}"]
+
+
+def _env_of(edits: list[object]) -> list[str]:
+    out: list[str] = []
+    for e in edits:
+        out.extend(getattr(e, "env", None) or [])
+    return out
+
+
+def test_edit_order_matches_reference(tmp_path: Path) -> None:
+    a = (
+        '{"cdiVersion":"0.3.0","kind":"a.com/xx","containerEdits":{"env":["SPEC=a"]},"devices":['
+        '{"name":"d","containerEdits":{"env":["DEV=a"]}}]}'
+    )
+    b = (
+        '{"cdiVersion":"0.3.0","kind":"b.com/xx","containerEdits":{"env":["SPEC=b"]},"devices":['
+        '{"name":"d","containerEdits":{"env":["DEV=b"]}}]}'
+    )
+    write(tmp_path / "a.json", a)
+    write(tmp_path / "b.json", b)
+    reg = Registry([str(tmp_path)], auto_refresh=False)
+    edits = reg.collect_edits(["a.com/xx=d", "b.com/xx=d", "a.com/xx=d"])
+    assert _env_of(list(edits)) == ["SPEC=a", "DEV=a", "SPEC=b", "DEV=b", "DEV=a"]
+
+
+def test_inject_unresolvable_lists_all_and_leaves_oci(tmp_path: Path) -> None:
+    write(tmp_path / "a.json", spec_json(K, ["dev0"]))
+    reg = Registry([str(tmp_path)], auto_refresh=False)
+    oci: dict[str, object] = {"ociVersion": "1.2.0", "process": {"env": ["X=1"]}}
+    with pytest.raises(UnresolvableDevicesError) as info:
+        reg.inject_devices(oci, ["nope", f"{K}=dev0", "dev0", "nope"])
+    assert info.value.names == ["nope", "dev0", "nope"]
+    assert str(info.value) == "unresolvable CDI devices nope, dev0, nope"
+    assert oci == {"ociVersion": "1.2.0", "process": {"env": ["X=1"]}}
+
+
+def test_inject_nil_oci(tmp_path: Path) -> None:
+    reg = Registry([str(tmp_path)], auto_refresh=False)
+    with pytest.raises(NilOCISpecError) as info:
+        reg.inject_devices(None, ["a", "b"])
+    assert isinstance(info.value, InjectionError)
+    assert str(info.value) == "can't inject devices, nil OCI Spec"
+    assert info.value.unresolved == ["a", "b"]
+
+
+def test_inject_applies_spec_edits_once(tmp_path: Path) -> None:
+    doc = (
+        '{"cdiVersion":"0.3.0","kind":"vendor.com/device","containerEdits":{"env":["S=1"]},"devices":['
+        '{"name":"dev0","containerEdits":{"env":["D0=1"]}},{"name":"dev1","containerEdits":{"env":["D1=1"]}}]}'
+    )
+    write(tmp_path / "a.json", doc)
+    reg = Registry([str(tmp_path)], auto_refresh=False)
+    oci: dict[str, object] = {"ociVersion": "1.2.0", "process": {"cwd": "/", "env": []}}
+    reg.inject_devices(oci, [f"{K}=dev0", f"{K}=dev1"])
+    process = oci["process"]
+    assert isinstance(process, dict)
+    assert process["env"] == ["S=1", "D0=1", "D1=1"]
+
+
+def test_incremental_refresh_sees_every_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cdikit.registry.loader as loader_mod
+
+    monkeypatch.setattr(loader_mod, "RACY_WINDOW_NS", -1)  # trust every stamp: exercise stamps alone
+    paths = [write(tmp_path / f"s{i}.json", spec_json(f"v{i}.com/cc", ["d"])) for i in range(5)]
+    reg = Registry([str(tmp_path)], auto_refresh=False)
+    loader = reg._loader
+    assert loader.parses == 5
+    reg.refresh()
+    assert loader.parses == 5, "unchanged files were parsed again"
+    write(paths[2], spec_json("v2.com/cc", ["d", "e"]))  # in place, new size
+    reg.refresh()
+    assert loader.parses == 6
+    assert "v2.com/cc=e" in reg.list_devices()
+    paths[3].unlink()
+    reg.refresh()
+    assert loader.parses == 6
+    assert "v3.com/cc=d" not in reg.list_devices()
+    write(tmp_path / "broken.json", "{")
+    with pytest.raises(RegistryError):
+        reg.refresh()
+    with pytest.raises(RegistryError):
+        reg.refresh()  # the cached error is reported again without a re-parse
+    assert loader.parses == 7
+
+
+def test_racy_file_is_reparsed_until_settled(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.json", spec_json(K, ["dev0"]))
+    reg = Registry([str(tmp_path)], auto_refresh=False)
+    before = reg._loader.parses
+    reg.refresh()
+    assert reg._loader.parses == before + 1  # just written: not trusted yet
+    assert path.exists()
+
+
+def test_listener_called_only_on_change(tmp_path: Path) -> None:
+    write(tmp_path / "a.json", spec_json(K, ["dev0"]))
+    reg = Registry([str(tmp_path)], auto_refresh=False)
+    calls: list[list[str]] = []
+    reg.add_listener(lambda r: calls.append(r.list_devices()))
+    reg.refresh()
+    assert calls == []
+    write(tmp_path / "b.json", spec_json(K, ["dev1"]))
+    reg.refresh()
+    assert calls == [[f"{K}=dev0", f"{K}=dev1"]]
+
+
+def test_spec_dirs_are_cleaned_and_default(tmp_path: Path) -> None:
+    reg = Registry([f"{tmp_path}/x/../d/", "./rel//"], auto_refresh=False)
+    assert reg.spec_dirs == [f"{tmp_path}/d", "rel"]
+    with pytest.raises(TypeError):
+        Registry("/etc/cdi", auto_refresh=False)

@@ -1,0 +1,176 @@
+"""Decoding spec bytes: tables of reference behaviour, fast/faithful agreement, fuzzing."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import msgspec
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cdikit.errors import CDIError, ParseError
+from cdikit.spec.decode import _faithful, _fast, parse_spec
+from cdikit.specfile import load_spec_bytes
+from tests.spec.strategies import valid_specs
+
+HEAD = "cdiVersion: 0.5.0\nkind: vendor.com/device\n"
+
+
+def _dev(value: str, field: str = "name") -> bytes:
+    if field == "name":
+        return (HEAD + f"devices:\n- name: {value}\n  containerEdits:\n    env: [A=B]\n").encode()
+    return (HEAD + f"devices:\n- name: d\n  containerEdits:\n    {field}\n").encode()
+
+
+@pytest.mark.parametrize(
+    ("plain", "expected"),
+    [
+        ("yes", "true"), ("Yes", "true"), ("y", "true"), ("Y", "true"), ("on", "true"), ("ON", "true"),
+        ("no", "false"), ("n", "false"), ("off", "false"), ("true", "true"), ("False", "false"),
+        ("007", "7"), ("0x1F", "31"), ("0o17", "15"), ("1e3", "1000"), ("1.50", "1.5"), ("1_000", "1000"),
+        ("0b101", "5"), ("08", "8"), ("'yes'", "yes"), ('"007"', "007"), ("dev0", "dev0"), ("12", "12"),
+        ("1.0", "1"), ("-3", "-3"), ("+7", "7"), ("2.5e-3", "0.0025"),
+    ],
+)  # fmt: skip
+def test_yaml11_scalars_become_go_strings(plain: str, expected: str) -> None:
+    spec = parse_spec(_dev(plain))
+    assert spec is not None and spec.devices is not None
+    assert spec.devices[0].name == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "attr", "expected"),
+    [
+        ("deviceNodes: [{path: /dev/x, fileMode: 0660}]", "file_mode", 0o660),
+        ("deviceNodes: [{path: /dev/x, fileMode: 0o660}]", "file_mode", 0o660),
+        ("deviceNodes: [{path: /dev/x, fileMode: 420}]", "file_mode", 420),
+        ("deviceNodes: [{path: /dev/x, major: 0x10}]", "major", 16),
+        ("deviceNodes: [{path: /dev/x, major: 1.0}]", "major", 1),
+        ("deviceNodes: [{path: /dev/x, uid: 0}]", "uid", 0),
+        ("deviceNodes: [{path: /dev/x}]", "uid", None),
+        ("deviceNodes: [{path: /dev/x, gid: ~}]", "gid", None),
+    ],
+)
+def test_numbers_like_the_reference(field: str, attr: str, expected: object) -> None:
+    spec = parse_spec(_dev("", field=field))
+    assert spec is not None and spec.devices is not None
+    edits = spec.devices[0].container_edits
+    assert edits is not None and edits.device_nodes is not None
+    assert getattr(edits.device_nodes[0], attr) == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "needle", "line"),
+    [
+        (b'{"cdiVersion": "0.3.0", "kind": "a.com/b", "kind": "c.com/d", "devices": []}', 'key "kind" already set', 1),
+        (HEAD.encode() + b"devices:\n-\tname: x\n", "line 4", 4),
+        (HEAD.encode() + b"bogus: 1\n", 'unknown field "bogus"', 3),
+        (HEAD.encode() + b"devices:\n  - name: d\n    containerEdits:\n      deviceNodes:\n        - path: /x\n          major: '1'\n",
+         "cannot unmarshal string into Go struct field .devices.0.containerEdits.deviceNodes.0.major of type int64", 8),
+        (HEAD.encode() + b"devices: 5\n", "cannot unmarshal number into Go struct field .devices", 3),
+        (HEAD.encode() + b"devices:\n- name: d\n  containerEdits:\n    deviceNodes: [{path: /x, uid: -1}]\n",
+         "cannot unmarshal number -1 into Go struct field", 6),
+        (b'{"cdiVersion": "0.3.0", // no\n}', 'unknown field "// no"', 1),
+        (b"[1, 2]", "cannot unmarshal array into Go value of type specs.Spec", 1),
+        (b"\xff\xfe", "invalid UTF-8", None),
+    ],
+)  # fmt: skip
+def test_errors_name_field_and_position(data: bytes, needle: str, line: int | None) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_spec(data, path="spec.yaml")
+    assert needle in str(info.value)
+    assert str(info.value).startswith("failed to unmarshal CDI Spec: ")
+    if line is not None:
+        assert info.value.line == line
+
+
+@pytest.mark.parametrize("data", [b"", b"   \n", b"# only a comment\n", b"---\n", b"null\n", b"~\n"])
+def test_empty_documents_are_no_spec(data: bytes) -> None:
+    assert parse_spec(data) is None
+
+
+def test_first_yaml_document_only() -> None:
+    doc = _dev("first") + b"---\nthis is: [not, a, spec\n"
+    spec = parse_spec(doc)
+    assert spec is not None and spec.devices is not None and spec.devices[0].name == "first"
+
+
+def test_case_insensitive_keys() -> None:
+    spec = parse_spec(b'{"CDIVERSION": "0.3.0", "Kind": "a.com/b", "DEVICES": [{"NAME": "d", "containeredits": {"ENV": ["A=1"]}}]}')
+    assert spec is not None and spec.kind == "a.com/b" and spec.devices and spec.devices[0].name == "d"
+
+
+class _GoSafeDumper(yaml.SafeDumper):
+    """PyYAML's dumper, also quoting the YAML 1.1 booleans y/Y/n/N that go-yaml v2 resolves."""
+
+
+_GoSafeDumper.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
+_GoSafeDumper.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?0[oO][0-7_]+$"), list("-+0"))
+_GoSafeDumper.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"),
+    list("-+.0123456789"),
+)
+
+
+def _yaml_text(spec_obj: object) -> bytes:
+    return yaml.dump(
+        spec_obj, Dumper=_GoSafeDumper, sort_keys=False, default_flow_style=False, allow_unicode=True
+    ).encode()
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_specs())
+def test_round_trip_json_and_yaml(spec: msgspec.Struct) -> None:
+    builtins = msgspec.to_builtins(spec)
+    for data in (msgspec.json.encode(spec), json.dumps(builtins, indent=2).encode(), _yaml_text(builtins)):
+        assert parse_spec(data) == spec
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_specs())
+def test_fast_and_faithful_paths_agree(spec: msgspec.Struct) -> None:
+    builtins = msgspec.to_builtins(spec)
+    for data in (msgspec.json.encode(spec), _yaml_text(builtins)):
+        fast = _fast(data)
+        if fast is not None:
+            assert fast == _faithful(data, None)
+
+
+_yaml_scalars = st.one_of(
+    st.sampled_from(["yes", "no", "0x10", "007", "1e3", "~", "null", "1.5", "-1", "[]", "{}", "'x'", "a b"]),
+    st.text(max_size=8),
+)
+_fields = st.sampled_from(["cdiVersion", "kind", "devices", "name", "containerEdits", "env", "deviceNodes", "path",
+                           "major", "fileMode", "uid", "hooks", "hookName", "mounts", "intelRdt", "annotations", "x"])
+
+
+@st.composite
+def _yamlish(draw: st.DrawFn, depth: int = 0) -> str:
+    lines = []
+    for _ in range(draw(st.integers(0, 4))):
+        key = draw(_fields)
+        if depth < 3 and draw(st.booleans()):
+            inner = draw(_yamlish(depth + 1))
+            lines.append(f"{key}:\n" + "\n".join("  " + ln for ln in inner.splitlines()))
+        elif depth < 3 and draw(st.booleans()):
+            items = draw(st.lists(_yaml_scalars, max_size=3))
+            lines.append(f"{key}:" + "".join(f"\n- {i}" for i in items))
+        else:
+            lines.append(f"{key}: {draw(_yaml_scalars)}")
+    return "\n".join(lines)
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode), _yamlish().map(str.encode)))
+def test_loading_never_raises_anything_but_cdi_errors(data: bytes) -> None:
+    try:
+        load_spec_bytes(data, "fuzz.yaml")
+    except CDIError:
+        pass
+    fast = _fast(data)
+    if fast is not None:  # the fast path may only accept what the faithful path accepts, identically
+        assert fast == _faithful(data, None)
