@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import uuid
@@ -14,7 +15,15 @@ from typing import Any
 import pytest
 
 RUNC = shutil.which("runc")
-BUSYBOX = next((p for p in ("/bin/busybox", "/usr/bin/busybox") if os.path.isfile(p)), None)
+BUSYBOX = next(
+    (p for p in ("/bin/busybox", "/usr/bin/busybox") if os.path.isfile(p)), shutil.which("busybox")
+)
+# Character devices outside runc's built-in allow list (null, zero, full, tty, random, urandom,
+# ptmx, pts, tun): opening one inside a container works only with an injected cgroup rule.
+EXTRA_DEVICES = [
+    d for d in ("/dev/fuse", "/dev/loop-control", "/dev/kmsg", "/dev/vhost-net", "/dev/autofs")
+    if os.path.exists(d) and stat.S_ISCHR(os.stat(d).st_mode)
+]  # fmt: skip
 
 
 def require_runc() -> None:
@@ -25,6 +34,8 @@ def require_runc() -> None:
         pytest.skip("runc is not installed (Debian package: runc)")
     if BUSYBOX is None:
         pytest.skip("busybox is not installed (Debian package: busybox-static)")
+    if len(EXTRA_DEVICES) < 2:
+        pytest.skip("needs two host char devices outside runc's default allow list (/dev/fuse, ...)")
 
 
 def build_rootfs(dest: Path) -> Path:
@@ -49,8 +60,14 @@ def write_wrapper(path: Path, module: str) -> Path:
     containerd's shim: an absolute interpreter path makes both independent
     of PATH and of how cdikit was installed.
     """
+    import cdikit
+
+    # The hook gets an empty environment: pin the import path of this cdikit too.
+    src = os.path.dirname(os.path.dirname(os.path.abspath(cdikit.__file__)))
     path.write_text(
-        f"#!{sys.executable}\nimport sys\nfrom {module} import main\nsys.exit(main())\n", encoding="utf-8"
+        f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {src!r})\nfrom {module} import main\n"
+        "sys.exit(main())\n",
+        encoding="utf-8",
     )
     path.chmod(0o755)
     return path

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e._support import require_runc, write_runtime_config, write_spec
+from tests.e2e._support import EXTRA_DEVICES, require_runc, write_runtime_config, write_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -76,7 +76,7 @@ def containerd(tmp_path: Path, tools: dict[str, Path]) -> Iterator[tuple[Contain
         "cdiVersion": "0.5.0", "kind": "example.com/test",
         "devices": [{"name": "dev0", "containerEdits": {
             "env": ["VEND=dev0"],
-            "deviceNodes": [{"path": "/dev/cdi-fuse", "hostPath": "/dev/fuse"}],
+            "deviceNodes": [{"path": "/dev/cdi-fuse", "hostPath": EXTRA_DEVICES[0]}],
         }}],
     })  # fmt: skip
     config = write_runtime_config(tmp_path / "runtime.toml", spec_dir)

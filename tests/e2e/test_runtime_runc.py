@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e._support import RUNC, Bundle, run_runtime, write_runtime_config, write_spec
+from tests.e2e._support import EXTRA_DEVICES, RUNC, Bundle, run_runtime, write_runtime_config, write_spec
 
 pytestmark = pytest.mark.e2e
 
-# /dev/fuse (10:229) and /dev/loop-control (10:237) are outside runc's built-in
+# FUSE and LOOP_CONTROL (usually /dev/fuse 10:229, /dev/loop-control 10:237) are outside runc's built-in
 # allow list (null, zero, full, tty, random, urandom, ...): opening them proves
 # the device cgroup rule written by the injection is what lets them through.
-FUSE = "/dev/fuse"
-LOOP_CONTROL = "/dev/loop-control"
+FUSE = EXTRA_DEVICES[0] if EXTRA_DEVICES else "/dev/fuse"
+LOOP_CONTROL = EXTRA_DEVICES[1] if len(EXTRA_DEVICES) > 1 else "/dev/loop-control"
 
 UUID = "GPU-6f1d3c4e-0000-4000-8000-000000000001"
 
@@ -253,13 +253,14 @@ def test_injection_keeps_config_mode(bundle: Bundle, tools: dict[str, Path], tmp
 
 def test_broken_bundle_config_fails_cleanly(bundle: Bundle, tools: dict[str, Path], tmp_path: Path) -> None:
     config = write_runtime_config(tmp_path / "runtime.toml", tmp_path / "cdi")
-    bundle.config_path.write_text("{not json", encoding="utf-8")
+    broken = '{"process": {"env": ["CDI_DEVICES=example.com/test=dev0"]'
+    bundle.config_path.write_text(broken, encoding="utf-8")
 
     done = run_runtime([str(tools["cdi-runtime"])], bundle, config=config)
 
     assert done.returncode == 1
     assert "config.json is not valid JSON" in done.stderr
-    assert bundle.config_path.read_text(encoding="utf-8") == "{not json"
+    assert bundle.config_path.read_text(encoding="utf-8") == broken
 
 
 def test_passthrough_lifecycle(bundle: Bundle, tools: dict[str, Path], tmp_path: Path) -> None:

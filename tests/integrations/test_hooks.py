@@ -22,7 +22,9 @@ HOOK = [sys.executable, "-c", "import sys; from cdikit.integrations.hooks import
 
 
 def _hook(args: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*HOOK, *args], input=stdin, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [*HOOK, *args], input=stdin, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 @pytest.mark.parametrize(
@@ -65,7 +67,11 @@ def test_parse_hook_args_errors(args: list[str], message: str) -> None:
 
 @pytest.mark.parametrize(
     ("spec", "result"),
-    [("a::b", ("a", "b")), ("/lib/x.so.1::/usr/lib/x.so", ("/lib/x.so.1", "/usr/lib/x.so")), ("../a::b", ("../a", "b"))],
+    [
+        ("a::b", ("a", "b")),
+        ("/lib/x.so.1::/usr/lib/x.so", ("/lib/x.so.1", "/usr/lib/x.so")),
+        ("../a::b", ("../a", "b")),
+    ],
 )
 def test_parse_link_spec(spec: str, result: tuple[str, str]) -> None:
     assert parse_link_spec(spec) == result
@@ -77,7 +83,9 @@ def test_parse_link_spec_refuses(spec: str) -> None:
         parse_link_spec(spec)
 
 
-@pytest.mark.parametrize(("text", "mode"), [("755", 0o755), ("0644", 0o644), ("0o600", 0o600), ("4755", 0o4755)])
+@pytest.mark.parametrize(
+    ("text", "mode"), [("755", 0o755), ("0644", 0o644), ("0o600", 0o600), ("4755", 0o4755)]
+)
 def test_parse_mode(text: str, mode: int) -> None:
     assert parse_mode(text) == mode
 
@@ -95,14 +103,19 @@ def bundle(tmp_path: Path) -> tuple[Path, Path, str]:
     root = bundle / "rootfs"
     (root / "etc").mkdir(parents=True)
     (bundle / "config.json").write_text(json.dumps({"root": {"path": "rootfs"}}), encoding="utf-8")
-    state = json.dumps({"ociVersion": "1.0.2", "id": "c1", "status": "creating", "pid": 1, "bundle": str(bundle)})
+    state = json.dumps(
+        {"ociVersion": "1.0.2", "id": "c1", "status": "creating", "pid": 1, "bundle": str(bundle)}
+    )
     return bundle, root, state
 
 
 def test_state_root_forms(bundle: tuple[Path, Path, str], tmp_path: Path) -> None:
     bdir, root, state = bundle
     assert container_root_from_state(state.encode()) == str(root)
-    assert container_root_from_state(json.dumps({"bundle": str(bdir), "root": "/crun/root"}).encode()) == "/crun/root"
+    assert (
+        container_root_from_state(json.dumps({"bundle": str(bdir), "root": "/crun/root"}).encode())
+        == "/crun/root"
+    )
     (bdir / "config.json").write_text(json.dumps({"root": {"path": "/abs/rootfs"}}), encoding="utf-8")
     assert container_root_from_state(state.encode()) == "/abs/rootfs"
     for bad, message in [(b"{", "not valid JSON"), (b"[]", "not a JSON object"), (b"{}", "no bundle")]:
@@ -207,7 +220,9 @@ def _elf_with_note(desc: bytes, name: bytes = b"NVIDIA\0") -> bytes:
     note_off = header_size
     shoff = note_off + len(note)
     ident = b"\x7fELF" + bytes([2, 1, 1]) + b"\0" * 9
-    header = ident + struct.pack("<HHIQQQIHHHHHH", 3, 62, 1, 0, 0, shoff, 0, header_size, 0, 0, shentsize, 2, 0)
+    header = ident + struct.pack(
+        "<HHIQQQIHHHHHH", 3, 62, 1, 0, 0, shoff, 0, header_size, 0, 0, shentsize, 2, 0
+    )
     null_sh = b"\0" * shentsize
     note_sh = struct.pack("<IIQQQQIIQQ", 0, 7, 0, 0, note_off, len(note), 0, 0, 4, 0)
     return header + note + null_sh + note_sh

@@ -14,7 +14,9 @@ from cdikit.integrations.hooks._rootfs import ContainerRoot, _resolve_walk, open
 
 RESOLVERS = [
     "walk",
-    pytest.param("openat2", marks=pytest.mark.skipif(not openat2_available(), reason="kernel has no openat2")),
+    pytest.param(
+        "openat2", marks=pytest.mark.skipif(not openat2_available(), reason="kernel has no openat2")
+    ),
 ]
 
 
@@ -57,8 +59,10 @@ CASES = [
 
 @pytest.mark.parametrize("resolver", RESOLVERS)
 @pytest.mark.parametrize(("path", "expected"), CASES)
-def test_resolution_stays_inside(hostile: tuple[Path, Path], resolver: str, path: str, expected: str | None) -> None:
-    root, host = hostile
+def test_resolution_stays_inside(
+    hostile: tuple[Path, Path], resolver: str, path: str, expected: str | None
+) -> None:
+    root, _ = hostile
     with ContainerRoot(str(root), resolver=resolver) as croot:
         if expected is None:
             with pytest.raises(FileNotFoundError):

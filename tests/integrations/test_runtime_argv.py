@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cdikit.errors import CDIError
 from cdikit.integrations.runtime._argv import parse_command_line
 from cdikit.integrations.runtime._errors import CommandLineError
-from cdikit.errors import CDIError
 
 CWD = "/run/engine/cwd"
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cdikit.integrations.runtime._config import RuntimeConfig
 from cdikit.integrations.runtime._errors import ShimError
 from cdikit.integrations.runtime._requests import (
     collect_requests,
@@ -16,6 +17,7 @@ from cdikit.integrations.runtime._requests import (
     from_cdi_env,
     from_nvidia_env,
 )
+from cdikit.integrations.runtime._shim import may_request
 
 K = "nvidia.com/gpu"
 UUID = "GPU-6f1d3c4e-0000-4000-8000-000000000001"
@@ -93,7 +95,9 @@ def test_annotations(annotations: dict[str, str] | None, prefixes: list[str], na
     assert from_annotations(annotations, prefixes) == names
 
 
-@pytest.mark.parametrize("value", ["nope", "vendor.com/xy", "vendor.com/xy=1,", "vendor.com/xy=1, vendor.com/xy=2"])
+@pytest.mark.parametrize(
+    "value", ["nope", "vendor.com/xy", "vendor.com/xy=1,", "vendor.com/xy=1, vendor.com/xy=2"]
+)
 def test_invalid_annotation_values_are_refused(value: str) -> None:
     with pytest.raises(ShimError, match="invalid CDI device name") as info:
         from_annotations({"cdi.k8s.io/k": value}, ["cdi.k8s.io/"])
@@ -146,7 +150,9 @@ COLLECT: list[tuple[dict[str, Any], dict[str, str], list[str], str]] = [
 
 
 @pytest.mark.parametrize(("oci", "overrides", "names", "source"), COLLECT)
-def test_collect_requests(oci: dict[str, Any], overrides: dict[str, str], names: list[str], source: str) -> None:
+def test_collect_requests(
+    oci: dict[str, Any], overrides: dict[str, str], names: list[str], source: str
+) -> None:
     settings: dict[str, Any] = {
         "annotation_prefixes": ["cdi.k8s.io/"],
         "env_var": "CDI_DEVICES",
@@ -169,3 +175,47 @@ def test_nvidia_mapping_properties(value: str) -> None:
     if "void" in items or not items:
         assert requests.names == []
     assert requests.optional <= set(requests.names)
+
+
+def _cfg(**overrides: object) -> RuntimeConfig:
+    cfg = RuntimeConfig()
+    for key, value in overrides.items():
+        setattr(cfg, key, value)
+    return cfg
+
+
+@pytest.mark.parametrize(
+    ("raw", "overrides", "maybe"),
+    [
+        (b'{"process": {"env": ["PATH=/bin"]}}', {}, False),
+        (b'{"process": {"env": ["CDI_DEVICES=v.com/cc=1"]}}', {}, True),
+        (b'{"process": {"env": ["NVIDIA_VISIBLE_DEVICES=0"]}}', {}, True),
+        (b'{"process": {"env": ["CUDA_VERSION=12"]}}', {}, True),
+        (b'{"annotations": {"cdi.k8s.io/x": "v.com/cc=1"}}', {}, True),
+        (b'{"annotations": {"other/x": "v.com/cc=1"}}', {}, False),
+        (b'{"annotations": {"other/x": "v.com/cc=1"}}', {"annotation_prefixes": ["other/"]}, True),
+        (b'{"process": {"env": ["NVIDIA_VISIBLE_DEVICES=0"]}}', {"nvidia_env_var": ""}, False),
+        (b'{"process": {"env": ["CDI\\u005fDEVICES=v.com/cc=1"]}}', {}, True),  # escaped: parse to be sure
+        (b'{"annotations": {"cdi.k8s.io\\/x": "v.com/cc=1"}}', {}, True),
+    ],
+)
+def test_may_request_prefilter(raw: bytes, overrides: dict[str, object], maybe: bool) -> None:
+    assert may_request(raw, _cfg(**overrides)) is maybe
+
+
+@given(
+    st.dictionaries(st.sampled_from(["cdi.k8s.io/a", "x/b", "cdi.k8s.io\\/c"]), st.just("v.com/cc=1")),
+    st.lists(
+        st.sampled_from(["A=1", "CDI_DEVICES=v.com/cc=1", "NVIDIA_VISIBLE_DEVICES=0", "CUDA_VERSION=1"])
+    ),
+)
+def test_prefilter_never_hides_a_request(annotations: dict[str, str], env: list[str]) -> None:
+    import json
+
+    doc = {"annotations": annotations, "process": {"env": env}}
+    raw = json.dumps(doc).encode()
+    cfg = _cfg()
+    found = collect_requests(json.loads(raw), annotation_prefixes=cfg.annotation_prefixes, env_var=cfg.env_var,
+                             nvidia_env_var=cfg.nvidia_env_var, default_kind=cfg.default_kind)  # fmt: skip
+    if found:
+        assert may_request(raw, cfg)

@@ -360,3 +360,51 @@ def test_normalize_bus_id_property(domain: int, bus: int, dev: int, fn: int) -> 
 def test_fake_backend_rejects_incomplete_descriptions(description: dict[str, object]) -> None:
     with pytest.raises(NvmlError, match=r"gpus\[0\]"):
         FakeBackend(description).gpus()
+
+
+def test_binary_behind_alternatives_link_is_mounted_at_its_path(
+    nvidia_root: fakeroot.FakeRoot, backend: FakeBackend
+) -> None:
+    """Debian: /usr/bin/nvidia-smi -> /etc/alternatives/... -> /usr/lib/nvidia/current/nvidia-smi."""
+    r = nvidia_root.path
+    os.unlink(r / "usr/bin/nvidia-smi")
+    fakeroot._write(r / "usr/lib/nvidia/current/nvidia-smi", "#!/bin/sh\n", 0o755)
+    (r / "etc/alternatives").mkdir(parents=True)
+    os.symlink("/usr/lib/nvidia/current/nvidia-smi", r / "etc/alternatives/nvidia--nvidia-smi")
+    os.symlink("/etc/alternatives/nvidia--nvidia-smi", r / "usr/bin/nvidia-smi")
+    spec = generate(root_options(nvidia_root), backend=backend).spec
+    mount = next(m for m in spec.edits.mounts or [] if m.container_path.endswith("/nvidia-smi"))
+    assert mount.container_path == "/usr/bin/nvidia-smi"
+    assert mount.host_path == f"{r}/usr/lib/nvidia/current/nvidia-smi"
+
+
+@pytest.mark.parametrize("source", ["ld.so.cache", "ld.so.conf"])
+def test_libraries_outside_standard_dirs(
+    nvidia_root: fakeroot.FakeRoot, backend: FakeBackend, source: str
+) -> None:
+    """Libraries only in /var/lib/nvidia/lib64 (rootfs-2 of the reference tests)."""
+    import shutil
+    import subprocess
+
+    r = nvidia_root.path
+    shutil.move(r / fakeroot.LIBDIR, r / "var/lib/nvidia/lib64")
+    (r / "etc/ld.so.conf.d/nvidia.conf").write_text("/var/lib/nvidia/lib64\n")
+    if source == "ld.so.cache":
+        ldconfig = shutil.which("ldconfig") or "/sbin/ldconfig"
+        if not os.path.exists(ldconfig):
+            pytest.skip("ldconfig not available to build a cache")
+        subprocess.run([ldconfig, "-r", str(r)], check=True, capture_output=True)
+        os.unlink(r / "etc/ld.so.conf.d/nvidia.conf")  # only the cache knows the dir now
+    spec = generate(root_options(nvidia_root), backend=backend).spec
+    assert f"/var/lib/nvidia/lib64/libcuda.so.{fakeroot.VERSION}" in _mount_paths(spec)
+    assert "NVIDIA_CTK_LIBCUDA_DIR=/var/lib/nvidia/lib64" in (spec.edits.env or [])
+
+
+@pytest.mark.parametrize("content", [b"", b"glibc-ld.so.cache1.1", b"ld.so-1.7.0\0\0\0\0\0" + b"\xff" * 64])
+def test_unreadable_ld_so_cache_gives_no_dirs(tmp_path: Path, content: bytes) -> None:
+    from cdikit.producers.nvidia._ldcache import ld_so_cache_dirs
+
+    p = tmp_path / "ld.so.cache"
+    p.write_bytes(content)
+    assert ld_so_cache_dirs(str(p)) == []
+    assert ld_so_cache_dirs(str(tmp_path / "missing")) == []

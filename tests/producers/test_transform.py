@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from cdikit.producers.nvidia._output import encode
 from cdikit.producers.nvidia.transform import TransformError, transform_root
@@ -90,3 +92,20 @@ def test_cli_transform_root(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes() == (REFERENCE / "transform-root-host.yaml").read_bytes()
     assert not (tmp_path / "moved.yml.yaml").exists()
+
+
+_component = st.text(alphabet="abcxyz-_.0", min_size=1, max_size=6).filter(lambda c: c not in (".", ".."))
+_abs_path = st.lists(_component, min_size=1, max_size=4).map(lambda parts: "/" + "/".join(parts))
+
+
+@given(_abs_path, _abs_path, st.lists(_component, max_size=3))
+def test_transform_round_trips(src: str, dst: str, tail: list[str]) -> None:
+    """Moving src -> dst -> src restores every path below src (dst not below src)."""
+    assume(not (dst + "/").startswith(src + "/") and not (src + "/").startswith(dst + "/"))
+    path = "/".join([src, *tail])
+    spec = _spec(path, path, path, f"x::{path}")
+    back = transform_root(transform_root(spec, src, dst), dst, src)
+    assert back.devices is not None
+    # An empty hostPath means "same as path"; the transform writes it out.
+    assert back.devices[0].edits.device_nodes[0].host_path == path  # type: ignore[index]
+    assert back.container_edits == spec.container_edits

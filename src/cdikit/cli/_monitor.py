@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -60,6 +61,10 @@ def _print(view: str, change: str, item: str, fmt: str) -> None:
     sys.stdout.write(line + "\n")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_monitor(args: argparse.Namespace) -> int:
     chosen = args.views or ["all"]
     views = (*_VIEWS, "errors") if "all" in chosen else tuple(v for v in _VIEWS if v in chosen)
@@ -67,6 +72,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     for directory in args.spec_dirs:
         if not os.path.isdir(directory):
             warn(f"spec dir {directory} does not exist (yet); watching for it")
+    # SIGTERM (service managers, "kill") ends the watch as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     registry = open_registry(args, auto_refresh=True)
     wake = threading.Event()
     try:

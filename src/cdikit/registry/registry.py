@@ -189,6 +189,11 @@ class Registry:
     (polling where inotify is unavailable); with it off, call :meth:`refresh`.
     The registry is thread-safe. Call :meth:`close` (or use it as a context
     manager) to stop the watcher thread.
+
+    Directory errors: the reference reports every directory it cannot watch,
+    including a missing one. cdikit watches a missing directory through its
+    nearest existing ancestor, so only real failures (watch limits,
+    permissions) are reported by :meth:`get_spec_dir_errors`.
     """
 
     def __init__(

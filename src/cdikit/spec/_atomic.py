@@ -10,7 +10,6 @@ survives a crash. On any failure the temporary file is removed.
 from __future__ import annotations
 
 import os
-import tempfile
 
 from cdikit.errors import WriteError
 
@@ -30,7 +29,7 @@ def atomic_write(path: str, data: bytes, *, mode: int = 0o600, make_parents: boo
     try:
         if make_parents:
             os.makedirs(directory, mode=_DIR_MODE, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{name[:200]}.", suffix=".tmp", dir=directory)
+        fd, tmp = _create_temp(directory, name)
     except OSError as err:
         raise WriteError(f"failed to write CDI Spec {path}: {_reason(err)}", path=path) from err
     try:
@@ -62,6 +61,18 @@ def atomic_remove(path: str) -> None:
     except OSError as err:
         raise WriteError(f"failed to remove CDI Spec {path}: {_reason(err)}", path=path) from err
     _sync_dir(os.path.dirname(os.path.abspath(path)))
+
+
+def _create_temp(directory: str, name: str) -> tuple[int, str]:
+    # Not tempfile.mkstemp: importing tempfile costs more than a whole spec write.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{name[:200]}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(17, "no free temporary file name", directory)
 
 
 def _write_all(fd: int, data: bytes) -> None:

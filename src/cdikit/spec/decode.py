@@ -38,23 +38,101 @@ _PREFIX = "failed to unmarshal CDI Spec: "
 _json_decoder = msgspec.json.Decoder(Spec)
 _json_encoder = msgspec.json.Encoder()
 
-# Plain scalars on which YAML 1.1 (go-yaml v2) and YAML 1.2 (yaml-rs) disagree, or
-# constructs the fast path does not attempt: 1.1 booleans, octal/binary/underscored/
-# sexagesimal numbers, .inf/.nan, tags, directives, anchors/aliases, merge keys,
-# further documents. A match only means "take the faithful path".
-_YAML_RISKY = re.compile(
-    rb"(?:^|[\s\[\{,:?-])(?:[yYnN]|[yY]es|YES|[nN]o|NO|[oO]n|ON|[oO]ff|OFF)(?=[ \t]*(?:$|[,:\]\}#\r\n]))"
-    rb"|(?:^|[\s\[\{,:?-])[-+]?(?:0[0-9_obxOBX]|[0-9][0-9_]*_|\.[0-9]|[0-9]+:[0-9])"
-    rb"|(?:^|[\s\[\{,:?-])[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)"
-    rb"|(?:^|[\s\[\{,:?-])[!&*%@`|>]"
-    rb"|<<"
-    rb"|\n(?:---|\.\.\.)"
-    rb"|[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef\xbb\xbf|\xef\xbf[\xbe\xbf]",
-    re.MULTILINE,
+# Where go-yaml v2 (YAML 1.1) and yaml-rs (YAML 1.2) read a plain scalar differently
+# and the fast path would still convert it (anything else fails conversion there and
+# goes to the faithful path): 1.1 booleans (yes/no/on/off/y/n), and numbers written
+# with a leading zero (octal in 1.1), underscores or a 0b prefix. Python's ``re``
+# scans text at ~2 ns a byte even with a literal prefix, and walking the decoded tree
+# costs half as much as yaml-rs itself, so these checks use C-level primitives:
+# ``bytes.split`` + a set intersection for the words, ``bytes.find`` for numbers.
+_YAML11_WORDS = ("y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF")
+_RISKY_TOKENS = frozenset(
+    (pre + word + post).encode()
+    for word in _YAML11_WORDS
+    for pre in ("", "[", "{", "[[")
+    for post in ("", ",", "]", "}", ":", "],", "},", "]]", "}}")
 )
 
-# Raw characters YAML 1.1 folds or rejects inside JSON strings (NEL, LS, PS, BOM).
-_JSON_RISKY = re.compile(rb"\xc2\x85|\xe2\x80[\xa8\xa9]|\xef\xbb\xbf")
+
+def _number_classes() -> bytes:
+    """Translation table folding bytes into the classes the number check needs."""
+    table = bytearray(b"a" * 256)
+    table[ord("0")] = ord("0")
+    for digit in b"123456789":
+        table[digit] = ord("1")
+    for same in b"_b\":":
+        table[same] = same
+    table[ord("B")] = ord("b")
+    for opener in b" \t\r\n[,{":
+        table[opener] = ord(" ")
+    for sign in b"+-":
+        table[sign] = ord("-")
+    for closer in b"]}#":
+        table[closer] = ord(":")
+    return bytes(table)
+
+
+_NUMBER_CLASSES = _number_classes()
+# In class space: a zero starting a plain scalar (after an opener, optionally signed).
+_ZERO_NEEDLES = (b" 0", b" -0", b'":0', b'":-0')
+_RUN = frozenset(b"01_")
+_SCALAR_START = frozenset(b" \"")
+_SCALAR_END = frozenset(b" :")
+# Control characters YAML 1.1 rejects (yaml-rs tolerates some); tabs, which go-yaml
+# v2 refuses in indentation, go the same way.
+_CONTROL = bytes(range(0x09)) + b"\x09\x0b\x0c" + bytes(range(0x0E, 0x20)) + b"\x7f"
+# Non-ASCII characters YAML 1.1 treats as line breaks or BOMs.
+_NON_ASCII_BREAKS = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9", b"\xef\xbb\xbf", b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+# Constructs left to the faithful path: further documents, directives, tags, merge keys.
+_YAML_CONSTRUCTS = (b"\n---", b"\n...", b"\n%", b"!", b"<<")
+
+
+def _non_ascii_risky(data: bytes) -> bool:
+    return not data.isascii() and any(seq in data for seq in _NON_ASCII_BREAKS)
+
+
+def _risky_number(data: bytes) -> bool:
+    """Whether a plain scalar may be a leading-zero, underscored or binary number.
+
+    Works on a copy of the text folded into a few byte classes (one C pass), where
+    both checks become a handful of ``bytes.find`` calls.
+    """
+    text = data.translate(_NUMBER_CLASSES)
+    head = text[:3].lstrip(b"-")
+    if head[:1] == b"0" and head[1:2] and head[1] in b"01_b":
+        return True
+    for needle in _ZERO_NEEDLES:
+        at = text.find(needle)
+        while at >= 0:
+            nxt = at + len(needle)
+            if nxt < len(text) and text[nxt] in b"01_b":
+                return True
+            at = text.find(needle, nxt)
+    for needle in (b"0_", b"1_"):
+        at = text.find(needle)
+        while at >= 0:
+            start = at
+            while start > 0 and text[start - 1] in _RUN:
+                start -= 1
+            if start > 0 and text[start - 1] == 45:  # sign
+                start -= 1
+            if start == 0 or text[start - 1] in _SCALAR_START:
+                end = at + 2
+                while end < len(text) and text[end] in _RUN:
+                    end += 1
+                if end == len(text) or text[end] in _SCALAR_END:
+                    return True
+            at = text.find(needle, at + 2)
+    return False
+
+
+def _yaml_fast_ok(data: bytes) -> bool:
+    """Whether yaml-rs + strict conversion give exactly go-yaml v2's result for ``data``."""
+    if data[:1] == b"%" or any(seq in data for seq in _YAML_CONSTRUCTS):
+        return False
+    if len(data.translate(None, _CONTROL)) != len(data) or _non_ascii_risky(data):
+        return False
+    return _RISKY_TOKENS.isdisjoint(data.split()) and not _risky_number(data)
 
 
 def parse_spec(data: bytes, *, path: str | None = None) -> Spec | None:
@@ -73,7 +151,7 @@ def _fast(data: bytes) -> Spec | None:
     """The typed fast path; None when it declines (the faithful path then decides)."""
     head = data.lstrip()[:1]
     if head == b"{":
-        if _JSON_RISKY.search(data):
+        if _non_ascii_risky(data):
             return None
         try:
             spec = _json_decoder.decode(data)
@@ -85,7 +163,7 @@ def _fast(data: bytes) -> Spec | None:
         if _json_encoder.encode(spec).count(b'":') != data.count(b'":'):
             return None
         return spec
-    if not head or head == b"#" or _YAML_RISKY.search(data):
+    if not head or head == b"#" or not _yaml_fast_ok(data):
         return None
     try:
         import yaml_rs

@@ -47,7 +47,7 @@ def encode_spec(spec: Spec, fmt: Format) -> bytes:
         # Lone surrogates cannot come from decoded files, only from code building
         # specs by hand; Go would write U+FFFD for the invalid bytes.
         repl = "\\ufffd" if fmt == "json" else "\ufffd"
-        return _SURROGATE.sub(repl, out).encode("utf-8")
+        return re.sub(_SURROGATE, repl, out).encode("utf-8")
 
 
 def write_spec_file(spec: Spec, path: str, *, fmt: Format | None = None, mode: int = 0o600) -> None:
@@ -66,7 +66,7 @@ def write_spec_file(spec: Spec, path: str, *, fmt: Format | None = None, mode: i
     atomic_write(path, data, mode=mode)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = "[\ud800-\udfff]"
 
 # --------------------------------------------------------------------------- JSON
 
@@ -688,15 +688,17 @@ _RESOLVE_MAP = frozenset(
 )
 _HINT_MAP = frozenset("yYnNtTfFoO~")
 _HINT_NUM = frozenset("+-0123456789")
-_YAML_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
-_DOT_FLOAT = re.compile(r"\.[0-9]+([eE][-+]?[0-9]+)?")
-_BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
-_GO_INT = re.compile(
+# Patterns of the rarely taken slow paths stay strings (compiled, and cached by
+# the re module, on first use) to keep this module's import cheap.
+_YAML_FLOAT = r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?"
+_DOT_FLOAT = r"\.[0-9]+([eE][-+]?[0-9]+)?"
+_BASE60 = r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
+_GO_INT = (
     r"(?P<sign>[-+]?)(?:0[xX](?P<hex>[0-9a-fA-F]+)|0[oO](?P<oct>[0-7]+)|0[bB](?P<bin>[01]+)"
     r"|(?P<oct0>0[0-7]*)|(?P<dec>[1-9][0-9]*))"
 )
-_TS_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
-_TS_TIME = re.compile(
+_TS_DATE = r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"
+_TS_TIME = (
     # Go's time.Parse: 1-2 digit fields, at most 9 fraction digits (',' or '.'),
     # a space in the layout matching a run of spaces, any hh:mm offset.
     r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:([Tt])([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,][0-9]{1,9})?"
@@ -727,7 +729,9 @@ def _resolves_to_str(s: str) -> bool:
     # yaml.v3's own 0b/0o handling (strconv with an explicit base, which takes a sign).
     if plain.startswith(("0b", "0o")):
         base = 2 if plain[1] == "b" else 8
-        if _go_parse_int_base(plain[2:], base, signed=True) or _go_parse_int_base(plain[2:], base, signed=False):
+        if _go_parse_int_base(plain[2:], base, signed=True) or _go_parse_int_base(
+            plain[2:], base, signed=False
+        ):
             return False
     elif plain.startswith(("-0b", "-0o")):
         base = 2 if plain[2] == "b" else 8
@@ -738,7 +742,7 @@ def _resolves_to_str(s: str) -> bool:
 
 def _go_parse_int(s: str) -> bool:
     """strconv.ParseInt(s, 0, 64) or ParseUint(s, 0, 64) succeeds."""
-    m = _GO_INT.fullmatch(s)
+    m = re.fullmatch(_GO_INT, s)
     if m is None:
         return False
     if m["hex"] is not None:
@@ -772,9 +776,9 @@ def _go_parse_int_base(s: str, base: int, *, signed: bool) -> bool:
     return value <= _UINT64_MAX
 
 
-def _go_float_ok(s: str, pattern: re.Pattern[str]) -> bool:
+def _go_float_ok(s: str, pattern: str) -> bool:
     """The regex matches and strconv.ParseFloat does not report a range error."""
-    if pattern.fullmatch(s) is None:
+    if re.fullmatch(pattern, s) is None:
         return False
     return math.isfinite(float(s))
 
@@ -782,9 +786,9 @@ def _go_float_ok(s: str, pattern: re.Pattern[str]) -> bool:
 def _is_timestamp(s: str) -> bool:
     if len(s) < 5 or not (s[:4].isascii() and s[:4].isdigit()) or s[4] != "-":
         return False
-    m = _TS_DATE.fullmatch(s)
+    m = re.fullmatch(_TS_DATE, s)
     if m is None:
-        m = _TS_TIME.fullmatch(s)
+        m = re.fullmatch(_TS_TIME, s)
         if m is None:
             return False
         groups = m.groups()
@@ -805,7 +809,7 @@ def _is_timestamp(s: str) -> bool:
 def _is_base60_float(s: str) -> bool:
     if not s or not (s[0] in "+-" or (s[0].isascii() and s[0].isdigit())) or ":" not in s:
         return False
-    return _BASE60.fullmatch(s) is not None
+    return re.fullmatch(_BASE60, s) is not None
 
 
 def _natural_sorted(keys: dict[str, str]) -> list[str]:

@@ -225,6 +225,8 @@ class DevicePluginManager:
         if not resources:
             inventory = take_inventory(registry, None, include_all=config.include_all)
             resources = [Resource(kind, kind) for kind in sorted(inventory.kinds)]
+        if not resources:
+            _log.warning("no CDI kinds to serve: the spec dirs have no devices (give --resource)")
         self._kubelet_path = os.path.join(config.plugin_dir, KUBELET_SOCKET)
         self._watch = DeviceWatch(
             registry,

@@ -110,12 +110,22 @@ def load_config(path: str | None = None) -> RuntimeConfig:
         return cfg
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror}", path=path) from e
-    import tomllib
-
     try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"config file {path} is not valid TOML: {e}", path=path) from e
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config file {path} is not valid UTF-8: {e}", path=path) from e
+    # tomllib costs more to import than the rest of the shim: only for files that need it.
+    simple = _parse_simple(text)
+    doc: dict[str, object]
+    if simple is not None:
+        doc = dict(simple)
+    else:
+        import tomllib
+
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"config file {path} is not valid TOML: {e}", path=path) from e
     cfg.source = path
     for key, value in doc.items():
         if key == "runtime":
@@ -158,44 +168,58 @@ def _simple_string(text: str) -> str | None:
     return None
 
 
-def _parse_simple_runtime(raw: str) -> list[str] | None:
-    """``runtime`` from the top-level table of a simple file; None = use tomllib.
+def _parse_simple(raw: str) -> dict[str, str | list[str]] | None:
+    """The keys of a config file made only of ``key = "string"`` and one-line string arrays.
 
-    Returns ``[]`` when the key is absent (defaults apply).
+    Returns None for anything else (tables, multi-line values, escapes,
+    numbers, ...): :mod:`tomllib` then reads the file and gives the precise
+    error where there is one.
     """
-    found: list[str] = []
+    found: dict[str, str | list[str]] = {}
     for line in raw.splitlines():
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        if '"""' in stripped or "'''" in stripped:
-            return None  # multi-line strings could hide or fake a key: let tomllib decide
-        if stripped.startswith("["):
-            break  # end of the top-level table
-        key, sep, rest = stripped.partition("=")
-        if not sep:
+        if stripped.startswith("[") or '"""' in stripped or "'''" in stripped:
             return None
-        if key.strip().strip("\"'") != "runtime":
-            continue
+        key, sep, rest = stripped.partition("=")
+        key = key.strip()
+        if not sep or not key or key[0] in "\"'" or not key.replace("-", "").replace("_", "").isalnum():
+            return None
+        if key in found:
+            return None  # a duplicate key is a TOML error: let tomllib report it
         value = rest.strip()
         if "#" in value:
-            value = value.split("#", 1)[0].strip()
+            value, _, _ = value.partition("#")
+            value = value.strip()
             if value.count('"') % 2 or value.count("'") % 2:
                 return None  # the '#' was inside a string
         if value.startswith("["):
             if not value.endswith("]"):
                 return None
-            items = [item.strip() for item in value[1:-1].split(",") if item.strip()]
+            items = [item.strip() for item in value[1:-1].split(",")]
+            if items and not items[-1]:
+                items.pop()  # a trailing comma
             parsed = [_simple_string(item) for item in items]
-            if any(p is None for p in parsed):
+            strings = [p for p in parsed if p is not None]
+            if len(strings) != len(parsed):
                 return None
-            found = [p for p in parsed if p is not None]
+            found[key] = strings
         else:
             single = _simple_string(value)
             if single is None:
                 return None
-            found = [single]
+            found[key] = single
     return found
+
+
+def _parse_simple_runtime(raw: str) -> list[str] | None:
+    """``runtime`` of a simple file (``[]`` when absent); None = use tomllib."""
+    simple = _parse_simple(raw)
+    if simple is None:
+        return None
+    value = simple.get("runtime", [])
+    return [value] if isinstance(value, str) else value
 
 
 def read_runtime_setting() -> list[str]:

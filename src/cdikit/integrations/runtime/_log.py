@@ -9,13 +9,18 @@ error from that file to explain a failed create.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
 __all__ = ["ShimLog"]
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+
+
+def _quote(text: str) -> str:
+    """A logfmt (logrus text format) quoted value."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
 
 
 def _timestamp() -> str:
@@ -50,9 +55,11 @@ class ShimLog:
             if number < floor:
                 continue
             if fmt == "json":
+                import json  # only when a JSON log is wanted: json loads re
+
                 line = json.dumps({"level": level, "msg": f"cdi-runtime: {message}", "time": _timestamp()})
             else:
-                line = f"time={json.dumps(_timestamp())} level={level} msg={json.dumps('cdi-runtime: ' + message)}"
+                line = f"time={_quote(_timestamp())} level={level} msg={_quote('cdi-runtime: ' + message)}"
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
                 try:

@@ -17,13 +17,15 @@ specific CDI devices (the NVIDIA runtime gives annotations the same priority).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
-from cdikit.annotations import ANNOTATION_PREFIX, parse_annotations
-from cdikit.errors import AnnotationError
 from cdikit.integrations.runtime._errors import ShimError
-from cdikit.names import is_qualified_name
+
+# The create path of the shim is latency-sensitive: typing, re (via
+# cdikit.names) and the annotation helpers load only when there is something
+# for them to check.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
 __all__ = [
     "DeviceRequests",
@@ -78,6 +80,9 @@ def from_annotations(annotations: Mapping[str, str] | None, prefixes: Sequence[s
     for key in sorted(annotations):
         for prefix in prefixes:
             if prefix and key.startswith(prefix):
+                from cdikit.annotations import ANNOTATION_PREFIX, parse_annotations
+                from cdikit.errors import AnnotationError
+
                 # Re-home the key under the standard prefix to reuse the reference verdicts.
                 try:
                     _, found = parse_annotations({ANNOTATION_PREFIX + key[len(prefix) :]: annotations[key]})
@@ -92,6 +97,8 @@ def from_cdi_env(value: str | None, var: str) -> list[str]:
     """Device names from the ``CDI_DEVICES``-style env var (qualified names only)."""
     if not value:
         return []
+    from cdikit.names import is_qualified_name
+
     names = [item.strip() for item in value.split(",") if item.strip()]
     for name in names:
         if not is_qualified_name(name):
@@ -153,7 +160,7 @@ def collect_requests(
     """All device requests of one container (see the module docstring for the rules)."""
     explicit = from_annotations(oci.get("annotations"), annotation_prefixes)
     process = oci.get("process") or {}
-    env = process.get("env") if isinstance(process, Mapping) else None
+    env = process.get("env") if isinstance(process, dict) else None
     if env_var:
         explicit += from_cdi_env(env_lookup(env, env_var), env_var)
     if explicit:

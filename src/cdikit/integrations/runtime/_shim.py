@@ -7,10 +7,7 @@ any failure leaves the bundle exactly as the engine wrote it.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from cdikit.errors import CDIError, RegistryError, UnresolvableDevicesError
 from cdikit.integrations.runtime._argv import RuntimeCommand
@@ -19,7 +16,12 @@ from cdikit.integrations.runtime._errors import ShimError
 from cdikit.integrations.runtime._log import ShimLog
 from cdikit.integrations.runtime._requests import DeviceRequests, collect_requests
 
+# typing is not needed at run time (and costs milliseconds on every container start).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
     from cdikit.registry import Registry
 
 __all__ = ["inject_bundle", "prepare_bundle"]
@@ -28,23 +30,46 @@ __all__ = ["inject_bundle", "prepare_bundle"]
 _LEGACY_NVIDIA_HOOKS = frozenset({"nvidia-container-runtime-hook", "nvidia-container-toolkit"})
 
 
-def _read_config(path: str) -> tuple[dict[str, Any], int]:
+def _read_raw(path: str) -> tuple[bytes, int]:
     try:
         with open(path, "rb") as f:
-            raw = f.read()
-            mode = os.fstat(f.fileno()).st_mode & 0o7777
+            return f.read(), os.fstat(f.fileno()).st_mode & 0o7777
     except OSError as e:
         raise ShimError(f"cannot read bundle config {path}: {e.strerror}", path=path) from e
+
+
+def may_request(raw: bytes, cfg: RuntimeConfig) -> bool:
+    """False only when ``raw`` (a config.json) certainly holds no CDI request.
+
+    Most containers request nothing; for them this byte search spares the
+    JSON parse (and the import of ``json``, which loads ``re``). Every source
+    needs its key verbatim in the file (an annotation prefix, ``VAR=`` in
+    the env), unless JSON escapes disguise it: then the answer is True.
+    """
+    if b"\\u" in raw or b"\\/" in raw:
+        return True
+    needles = [p.encode() for p in cfg.annotation_prefixes if p]
+    needles += [f"{var}=".encode() for var in (cfg.env_var, cfg.nvidia_env_var) if var]
+    if cfg.nvidia_env_var:
+        needles.append(b"CUDA_VERSION=")  # legacy images: unset NVIDIA_VISIBLE_DEVICES means all
+    return any(needle in raw for needle in needles)
+
+
+def _parse_config(path: str, raw: bytes) -> dict[str, Any]:
+    import json
+
     try:
         doc = json.loads(raw)
     except ValueError as e:
         raise ShimError(f"bundle config {path} is not valid JSON: {e}", path=path) from e
     if not isinstance(doc, dict):
         raise ShimError(f"bundle config {path} is not a JSON object", path=path)
-    return doc, mode
+    return doc
 
 
 def _write_config(path: str, doc: dict[str, Any], mode: int) -> None:
+    import json
+
     data = json.dumps(doc, separators=(",", ":")).encode()
     from cdikit.spec._atomic import atomic_write
 
@@ -141,7 +166,11 @@ def prepare_bundle(cmd: RuntimeCommand, cfg: RuntimeConfig, log: ShimLog) -> Non
     """Inject the CDI devices ``cmd``'s bundle asks for; raise :class:`ShimError` on failure."""
     path = cmd.config_file
     assert path is not None  # set by parse_command_line for injecting subcommands
-    doc, mode = _read_config(path)
+    raw, mode = _read_raw(path)
+    if not may_request(raw, cfg):
+        log.debug(f"{path}: no CDI devices requested")
+        return
+    doc = _parse_config(path, raw)
     requests = collect_requests(
         doc,
         annotation_prefixes=cfg.annotation_prefixes,

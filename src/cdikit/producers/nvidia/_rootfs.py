@@ -35,7 +35,9 @@ class Root:
     def host(self, rel: str) -> str:
         """The host path of the root-relative path ``rel``."""
         rel = "/" + rel.lstrip("/")
-        return rel if self.is_host else self.path + rel if rel != "/" else self.path
+        if self.is_host:
+            return rel
+        return self.path if rel == "/" else self.path + rel
 
     def relative(self, host_path: str) -> str:
         """The root-relative form of a host path inside this root."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from cdikit.producers.nvidia._elf import read_soname
 from cdikit.producers.nvidia._errors import DiscoveryError
+from cdikit.producers.nvidia._ldcache import ld_so_cache_dirs
 from cdikit.producers.nvidia._rootfs import Root
 from cdikit.producers.nvidia.nvml import GpuRecord, MigRecord
 from cdikit.spec.types import DeviceNode
@@ -179,6 +180,7 @@ class HostView:
     library_search_paths: tuple[str, ...] = ()
     fake_device_nodes: bool = False
     missing: MissingReport = field(default_factory=MissingReport)
+    search_dirs_cache: tuple[str, ...] | None = field(default=None, repr=False)
 
     def library_dirs(self) -> tuple[str, ...]:
         """Root-relative library dirs: ``--library-search-path`` or the defaults."""
@@ -372,13 +374,16 @@ def locate_libraries(view: HostView, pattern: str, dirs: tuple[str, ...] | None 
 
 
 def _search_dirs(view: HostView) -> tuple[str, ...]:
-    """The library dirs, then (for libraries elsewhere) the dirs named in ld.so.conf."""
+    """The library dirs, then (for libraries elsewhere) the dirs of ld.so.cache and ld.so.conf."""
+    if view.search_dirs_cache is not None:
+        return view.search_dirs_cache
     dirs = list(view.library_dirs())
     if not view.library_search_paths:
-        for d in _ld_so_conf_dirs(view.driver_root):
-            if d not in dirs:
-                dirs.append(d)
-    return tuple(dirs)
+        root = view.driver_root
+        extra = [*ld_so_cache_dirs(root.host("/etc/ld.so.cache")), *_ld_so_conf_dirs(root)]
+        dirs += [d for d in dict.fromkeys(extra) if d not in dirs]
+    view.search_dirs_cache = tuple(dirs)
+    return view.search_dirs_cache
 
 
 def _ld_so_conf_dirs(root: Root) -> list[str]:
@@ -598,8 +603,13 @@ def firmware(view: HostView, version: str) -> list[str]:
     return out
 
 
-def binaries(view: HostView, names: tuple[str, ...] = DRIVER_BINARIES) -> list[str]:
-    """The first executable regular file of each name in the binary dirs (root-relative)."""
+def binaries(view: HostView, names: tuple[str, ...] = DRIVER_BINARIES) -> list[tuple[str, str]]:
+    """The first executable of each name in the binary dirs: ``(resolved file, path found at)``.
+
+    The binary is mounted at the path it was found at (``/usr/bin/nvidia-smi``) even
+    when that is a symlink (Debian's alternatives), from the file the link resolves to
+    inside the driver root.
+    """
     root = view.driver_root
     out = []
     for name in names:
@@ -611,7 +621,7 @@ def binaries(view: HostView, names: tuple[str, ...] = DRIVER_BINARIES) -> list[s
                 continue
             st = root.lstat(resolved)
             if st is not None and stat.S_ISREG(st.st_mode) and st.st_mode & 0o111:
-                hit = resolved
+                hit = (resolved, rel)
                 break
         if hit is None:
             view.missing.add(name)

@@ -1,0 +1,91 @@
+"""The hooks a generated spec references, and which binary runs them.
+
+Arguments follow ``nvidia-cdi-hook`` exactly (``create-symlinks --link T::L``,
+``update-ldcache --folder D``, ``enable-cuda-compat --host-driver-version=V``,
+``chmod --mode M --path P``), so a spec works with cdikit's ``cdi-hook`` and with
+NVIDIA's binary alike.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+
+from cdikit.producers.nvidia._errors import GenerateError
+from cdikit.spec.types import Hook
+
+__all__ = ["HOOK_NAMES", "HookFactory", "resolve_hook_path"]
+
+HOOK_NAMES = (
+    "create-symlinks",
+    "enable-cuda-compat",
+    "update-ldcache",
+    "chmod",
+    "disable-device-node-modification",
+    "update-application-profile",
+)
+# Hooks only NVIDIA's hook binary implements; emitted only when the spec names it.
+_NVIDIA_ONLY_HOOKS = ("disable-device-node-modification", "update-application-profile")
+_NVIDIA_HOOK_BINARIES = ("nvidia-cdi-hook", "nvidia-ctk")
+
+
+def resolve_hook_path(hook_path: str | None) -> str:
+    """The hook binary recorded in the spec.
+
+    Absolute paths are kept verbatim (the hook runs on the host that uses the spec,
+    not necessarily this one); a bare name is looked up in PATH; the default is
+    cdikit's ``cdi-hook``, falling back to ``/usr/bin/cdi-hook``.
+    """
+    if hook_path and os.path.isabs(hook_path):
+        return hook_path
+    name = os.path.basename(hook_path) if hook_path else "cdi-hook"
+    found = shutil.which(name)
+    return os.path.abspath(found) if found else f"/usr/bin/{name}"
+
+
+class HookFactory:
+    """Builds ``createContainer`` hooks for one hook binary, honouring disabled hooks.
+
+    ``chmod`` is off unless enabled (deprecated upstream); the two hooks only NVIDIA's
+    binary implements are off unless the binary is ``nvidia-cdi-hook``/``nvidia-ctk``.
+    ``make`` returns ``None`` for a disabled hook, ``symlinks`` also for no links.
+    """
+
+    def __init__(self, path: str, disabled: Iterable[str], enabled: Iterable[str]) -> None:
+        self.path = path
+        self.binary = os.path.basename(path)
+        enabled_set = set(enabled)
+        if "all" in enabled_set:
+            raise GenerateError("enabling all hooks is not supported")
+        disabled_set = set(disabled)
+        if "chmod" not in enabled_set:
+            disabled_set.add("chmod")  # deprecated, off by default (as the reference)
+        if self.binary not in _NVIDIA_HOOK_BINARIES:
+            disabled_set.update(h for h in _NVIDIA_ONLY_HOOKS if h not in enabled_set)
+        self.disabled = disabled_set
+        self.enabled = enabled_set
+
+    def _off(self, name: str) -> bool:
+        if name in self.enabled:
+            return False
+        return name in self.disabled or "all" in self.disabled
+
+    def make(self, name: str, args: Sequence[str] = ()) -> Hook | None:
+        if self._off(name):
+            return None
+        prefix = [self.binary, "hook"] if self.binary == "nvidia-ctk" else [self.binary]
+        return Hook(
+            hook_name="createContainer",
+            path=self.path,
+            args=[*prefix, name, *args],
+            env=["NVIDIA_CTK_DEBUG=false"],
+        )
+
+    def symlinks(self, links: Sequence[tuple[str, str]]) -> Hook | None:
+        if not links:
+            return None
+        args: list[str] = []
+        for target, link in dict.fromkeys(links):
+            args += ["--link", f"{target}::{link}"]
+        return self.make("create-symlinks", args)

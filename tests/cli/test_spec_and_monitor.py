@@ -1,0 +1,149 @@
+"""``cdi spec install/remove`` and ``cdi monitor`` through real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli._helpers import GPU_SPEC, NIC_SPEC, SRC, dirs_args, run_cdi, write
+
+
+def test_install_writes_into_highest_priority_dir(tmp_path: Path) -> None:
+    low, high = tmp_path / "low", tmp_path / "high"
+    source = write(tmp_path / "vendor-gpu.yaml", GPU_SPEC)
+    result = run_cdi(*dirs_args(low, high), "spec", "install", str(source), "-o", "json")
+    assert result.rc == 0, result.err
+    data = json.loads(result.out)
+    assert data["path"] == str(high / "vendor-gpu.yaml")
+    assert data["devices"] == ["vendor.com/gpu=gpu0", "vendor.com/gpu=gpu1"]
+    assert (high / "vendor-gpu.yaml").exists() and not low.exists()
+    assert not [p for p in os.listdir(high) if p.endswith(".tmp")]
+    devices = json.loads(run_cdi(*dirs_args(low, high), "devices", "-o", "json").out)
+    assert len(devices) == 2
+
+
+@pytest.mark.parametrize(("version", "expected"), [("keep", "0.5.0"), ("minimum", "0.3.0"), ("0.4.0", "0.4.0")])
+def test_install_cdi_version(tmp_path: Path, version: str, expected: str) -> None:
+    source = write(tmp_path / "g.yaml", GPU_SPEC)
+    result = run_cdi(*dirs_args(tmp_path / "cdi"), "spec", "install", "--cdi-version", version, str(source))
+    assert result.rc == 0, result.err
+    specs = json.loads(run_cdi(*dirs_args(tmp_path / "cdi"), "specs", "-o", "json").out)
+    assert specs[0]["cdiVersion"] == expected
+
+
+def test_install_renames_yml_and_honours_name(tmp_path: Path) -> None:
+    source = write(tmp_path / "g.yml", GPU_SPEC)
+    assert run_cdi(*dirs_args(tmp_path / "cdi"), "spec", "install", str(source)).rc == 0
+    assert (tmp_path / "cdi" / "g.yaml").exists()
+    nic = write(tmp_path / "n.json", NIC_SPEC)
+    assert run_cdi(*dirs_args(tmp_path / "cdi"), "spec", "install", "--name", "nic.json", str(nic)).rc == 0
+    assert (tmp_path / "cdi" / "nic.json").exists()
+
+
+def test_install_refuses_invalid_and_conflicting(tmp_path: Path) -> None:
+    bad = write(tmp_path / "bad.yaml", "cdiVersion: 0.3.0\nkind: vendor.com/gpu\nbogus: 1\n")
+    result = run_cdi(*dirs_args(tmp_path / "cdi"), "spec", "install", str(bad))
+    assert result.rc == 1
+    assert "bad.yaml" in result.err
+    assert not (tmp_path / "cdi").exists()
+    write(tmp_path / "cdi" / "existing.yaml", GPU_SPEC)
+    dup = write(tmp_path / "dup.yaml", GPU_SPEC)
+    result = run_cdi(*dirs_args(tmp_path / "cdi"), "spec", "install", str(dup))
+    assert result.rc == 1
+    assert "vendor.com/gpu=gpu0 is already defined by" in result.err
+    assert not (tmp_path / "cdi" / "dup.yaml").exists()
+
+
+def test_install_missing_file_is_usage_error(tmp_path: Path) -> None:
+    result = run_cdi(*dirs_args(tmp_path), "spec", "install", str(tmp_path / "absent.yaml"))
+    assert result.rc == 2
+
+
+@pytest.mark.parametrize("name", ["vendor-gpu", "vendor-gpu.yaml"])
+def test_remove(spec_dir: Path, tmp_path: Path, name: str) -> None:
+    result = run_cdi(*dirs_args(tmp_path / "low", spec_dir), "spec", "remove", name)
+    assert result.rc == 0, result.err
+    assert result.out == f"removed {spec_dir / 'vendor-gpu.yaml'}\n"
+    assert not (spec_dir / "vendor-gpu.yaml").exists()
+    assert (spec_dir / "other-nic.json").exists()
+
+
+@pytest.mark.parametrize(("name", "rc"), [("absent", 1), ("../escape", 2)])
+def test_remove_errors(spec_dir: Path, name: str, rc: int) -> None:
+    result = run_cdi(*dirs_args(spec_dir), "spec", "remove", name)
+    assert result.rc == rc
+    assert result.err.startswith("cdi: error:")
+
+
+def _start_monitor(spec_dir: Path, *extra: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONPATH=SRC)
+    return subprocess.Popen(
+        [sys.executable, "-m", "cdikit", *dirs_args(spec_dir), "monitor", "--interval", "0.2", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _read_until(proc: subprocess.Popen[str], wanted: str, limit: float = 20.0) -> list[str]:
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if wanted in line:
+            return lines
+    raise AssertionError(f"{wanted!r} never printed; got {lines}")
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_monitor_prints_changes_until_interrupted(spec_dir: Path, stop: signal.Signals) -> None:
+    proc = _start_monitor(spec_dir, "devices")
+    try:
+        initial = _read_until(proc, "= device vendor.com/gpu=gpu1")
+        assert "= device other.org/nic=eth0" in initial
+        write(spec_dir / "more.json", NIC_SPEC.replace("eth0", "eth1"))
+        _read_until(proc, "+ device other.org/nic=eth1")
+        (spec_dir / "vendor-gpu.yaml").unlink()
+        removed = _read_until(proc, "- device vendor.com/gpu=gpu1")
+        assert "- device vendor.com/gpu=gpu0" in removed
+    finally:
+        proc.send_signal(stop)
+        rc = proc.wait(timeout=20)
+    assert rc == 0
+    assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
+
+
+def test_monitor_json_lines_and_errors_view(spec_dir: Path) -> None:
+    proc = _start_monitor(spec_dir, "-o", "json")
+    try:
+        _read_until(proc, '"item": "vendor.com/gpu=gpu1"')
+        write(spec_dir / "broken.json", "{oops")
+        lines = _read_until(proc, '"view": "errors"')
+        event = json.loads(lines[-1])
+        assert event["change"] == "added" and "broken.json" in event["item"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+
+
+def test_monitor_warns_about_missing_dir(tmp_path: Path) -> None:
+    proc = _start_monitor(tmp_path / "later", "devices")
+    try:
+        write(tmp_path / "later" / "g.yaml", GPU_SPEC)
+        _read_until(proc, "+ device vendor.com/gpu=gpu0")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    assert proc.stderr is not None and "does not exist (yet)" in proc.stderr.read()
