@@ -2,7 +2,9 @@
 
 Cold refresh of 1,000 spec files x 8 devices (NVIDIA-shaped, half JSON half
 YAML), warm refresh with nothing changed, refresh after one file changed,
-injecting 8 devices into a typical config.json, and peak memory.
+injecting 8 devices into a typical config.json, and peak memory. Then the
+persistent disk cache: a cold refresh in a new process with a warm disk cache
+against one without any (what every CLI call and container start pays).
 
     .venv/bin/python bench/bench_registry.py [--files 1000] [--devices 8]
 
@@ -16,6 +18,7 @@ import copy
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -189,13 +192,41 @@ def _timed(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(samples)
 
 
+_CHILD = """
+import sys, time
+t0 = time.perf_counter()
+from cdikit.registry import Registry
+cache = sys.argv[2] if sys.argv[2] != "off" else False
+reg = Registry([sys.argv[1]], auto_refresh=False, cache=cache)
+elapsed = time.perf_counter() - t0
+print(elapsed, reg._loader.parses, reg._loader.disk_hits, len(reg.list_devices()))
+"""
+
+
+def _new_process(spec_dir: str, cache: str, repeat: int) -> tuple[float, float, int]:
+    """Median (whole process, import + refresh inside it) seconds, and the files parsed."""
+    walls, inner, parses = [], [], 0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", _CHILD, spec_dir, cache], capture_output=True, text=True, check=True
+        ).stdout.split()
+        walls.append(time.perf_counter() - t0)
+        inner.append(float(out[0]))
+        parses = int(out[1])
+    return statistics.median(walls), statistics.median(inner), parses
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--devices", type=int, default=8)
     opts = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="cdikit-bench-") as root:
+    with tempfile.TemporaryDirectory(prefix="cdikit-bench-") as work:
+        root = os.path.join(work, "cdi")
+        cache_dir = os.path.join(work, "cache")
+        os.mkdir(root)
         t0 = time.perf_counter()
         paths = []
         for i in range(opts.files):
@@ -212,8 +243,10 @@ def main() -> None:
         # Stamps younger than the racy window are not trusted yet (see cdikit.registry.loader).
         time.sleep(RACY_WINDOW_NS / 1e9 + 0.1)
 
-        cold = _timed(lambda: Registry([root], auto_refresh=False), 3)
-        reg = Registry([root], auto_refresh=False)
+        cold = _timed(lambda: Registry([root], auto_refresh=False, cache=False), 3)
+        Registry([root], auto_refresh=False, cache=cache_dir)  # fills the disk cache
+        cold_disk = _timed(lambda: Registry([root], auto_refresh=False, cache=cache_dir), 3)
+        reg = Registry([root], auto_refresh=False, cache=False)
         assert len(reg.list_devices()) == opts.files * opts.devices
         warm = _timed(reg.refresh, 20)
 
@@ -237,8 +270,14 @@ def main() -> None:
         it = iter(configs)
         inject = _timed(lambda: reg.inject_devices(next(it), names), 2000)
 
+        # The file changed above is out of the racy window by now: re-warm the cache with it.
+        time.sleep(RACY_WINDOW_NS / 1e9 + 0.1)
+        Registry([root], auto_refresh=False, cache=cache_dir)
+        proc_none = _new_process(root, "off", 5)
+        proc_disk = _new_process(root, cache_dir, 5)
+
         tracemalloc.start()
-        Registry([root], auto_refresh=False)
+        Registry([root], auto_refresh=False, cache=False)
         _cur, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -252,6 +291,23 @@ def main() -> None:
         f"  ({per_refresh:.0f} file parsed per refresh)"
     )
     print(f"inject {opts.devices} devices into config.json: {inject * 1e3:9.3f} ms   (target < 1 ms)")
+    print(
+        f"cold refresh, in process, warm disk cache: {cold_disk * 1e3:9.2f} ms   "
+        f"no-cache/disk-cache = {cold / cold_disk:.1f}x"
+    )
+    print("new process: Registry over the same files (median of 5; whole process / import + refresh)")
+    print(
+        f"  cold, no disk cache:             {proc_none[0] * 1e3:9.1f} ms / {proc_none[1] * 1e3:9.1f} ms"
+        f"  ({proc_none[2]} files parsed)"
+    )
+    print(
+        f"  cold refresh, warm disk cache:   {proc_disk[0] * 1e3:9.1f} ms / {proc_disk[1] * 1e3:9.1f} ms"
+        f"  ({proc_disk[2]} files parsed)"
+    )
+    print(
+        f"  ratio no-cache / warm-cache:     {proc_none[0] / proc_disk[0]:9.1f}x   "
+        f"(import + refresh: {proc_none[1] / proc_disk[1]:.1f}x)"
+    )
     print(f"peak traced memory of a cold registry: {peak / 1e6:.1f} MB; process max RSS {rss:.0f} MB")
     print(f"python {sys.version.split()[0]}")
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
     "cdikit", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 settings.load_profile("cdikit")
+
+
+@pytest.fixture(autouse=True)
+def _private_spec_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the registry's cross-process parse cache out of /var/cache and ~/.cache during tests."""
+    monkeypatch.setenv("CDIKIT_CACHE_DIR", str(tmp_path_factory.mktemp("cdikit-cache")))

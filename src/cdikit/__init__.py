@@ -9,24 +9,26 @@ from __future__ import annotations
 
 import importlib
 
-# Not ``typing.TYPE_CHECKING``: importing typing costs more than all of cdikit's
-# start-up path, and runtime hooks import this package on every container start.
-TYPE_CHECKING = False
-
 from cdikit.errors import (
     AnnotationError,
     CDIError,
     ConflictError,
+    DeviceNotAllowedError,
     InjectionError,
     InvalidNameError,
+    OnDemandError,
     ParseError,
     RegistryError,
+    RequestError,
     UnresolvableDevicesError,
     ValidationError,
     VersionError,
     WriteError,
 )
 
+# Not ``typing.TYPE_CHECKING``: importing typing costs more than all of cdikit's
+# start-up path, and runtime hooks import this package on every container start.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
@@ -100,16 +102,45 @@ __all__ = [
     "AnnotationError",
     "CDIError",
     "ConflictError",
+    "ContainerEdits",
+    "Device",
+    "DeviceNode",
+    "Hook",
     "InjectionError",
+    "IntelRdt",
     "InvalidNameError",
+    "Mount",
+    "NetDevice",
     "ParseError",
+    "Registry",
     "RegistryError",
+    "Spec",
+    "SpecFile",
     "UnresolvableDevicesError",
     "ValidationError",
     "VersionError",
     "WriteError",
     "__version__",
-    *sorted(_LAZY),
+    "annotation_key",
+    "annotation_value",
+    "encode_spec",
+    "inject_edits",
+    "is_qualified_name",
+    "minimum_version",
+    "parse_annotations",
+    "parse_device",
+    "parse_qualified_name",
+    "parse_qualifier",
+    "parse_spec",
+    "qualified_name",
+    "read_spec",
+    "update_annotations",
+    "validate_class_name",
+    "validate_device_name",
+    "validate_spec",
+    "validate_vendor_name",
+    "validate_version",
+    "write_spec_file",
 ]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, MutableMapping
+from functools import cache
 
 from cdikit._text import go_quote
 from cdikit.errors import AnnotationError, InvalidNameError
@@ -28,14 +29,22 @@ __all__ = [
 ANNOTATION_PREFIX = "cdi.k8s.io/"
 # Kubernetes limits the name part of a qualified annotation key to 63 bytes.
 _MAX_NAME_LEN = 63
-_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*[A-Za-z0-9]")
+_NAME = r"[A-Za-z0-9][A-Za-z0-9_.\-]*[A-Za-z0-9]"
+
+
+@cache
+def _name_re() -> re.Pattern[str]:
+    # Compiled on first use: importing this module must stay cheap for runtime hooks.
+    return re.compile(_NAME)
+
+
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _MIDDLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
 
 
 def _name_error(name: str) -> str | None:
     """Go's checks on ``plugin_deviceID``; the message, or None when valid."""
-    if len(name) <= _MAX_NAME_LEN and _NAME_RE.fullmatch(name):
+    if len(name) <= _MAX_NAME_LEN and _name_re().fullmatch(name):
         return None
     raw = name.encode("utf-8", "surrogatepass")
     if len(raw) > _MAX_NAME_LEN:

@@ -12,10 +12,13 @@ __all__ = [
     "AnnotationError",
     "CDIError",
     "ConflictError",
+    "DeviceNotAllowedError",
     "InjectionError",
     "InvalidNameError",
+    "OnDemandError",
     "ParseError",
     "RegistryError",
+    "RequestError",
     "UnresolvableDevicesError",
     "ValidationError",
     "VersionError",
@@ -134,3 +137,22 @@ class InjectionError(CDIError):
 
 class WriteError(CDIError):
     """Writing or removing a spec file failed (no torn file is ever left)."""
+
+
+class RequestError(CDIError):
+    """A device request that is malformed or (when required) resolves to nothing."""
+
+
+class DeviceNotAllowedError(RequestError):
+    """Resolved devices that the allow policy does not permit.
+
+    ``names`` lists every forbidden device, in resolution order.
+    """
+
+    def __init__(self, message: str, names: list[str]) -> None:
+        super().__init__(message, device=names[0] if names else None)
+        self.names = list(names)
+
+
+class OnDemandError(RequestError):
+    """An on-demand provider failed to produce, write or expose its devices."""

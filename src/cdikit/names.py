@@ -17,6 +17,7 @@ below only runs to compose the error message of an invalid name.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from cdikit._text import go_quote
 from cdikit.errors import InvalidNameError
@@ -36,12 +37,21 @@ __all__ = [
 # grammar accepts ASCII only.
 _VENDOR_OR_CLASS = r"[A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9]"
 _DEVICE = r"[A-Za-z0-9](?:[A-Za-z0-9_.:\-]*[A-Za-z0-9])?"
-_VENDOR_OR_CLASS_RE = re.compile(_VENDOR_OR_CLASS)
-_DEVICE_RE = re.compile(_DEVICE)
 # A valid vendor holds neither "/" nor "=", and a valid class no "=", so the
 # whole Go split-then-validate pipeline collapses into one match for valid input.
-_QUALIFIED_RE = re.compile(f"({_VENDOR_OR_CLASS})/({_VENDOR_OR_CLASS})=({_DEVICE})")
-_match_qualified = _QUALIFIED_RE.fullmatch
+_QUALIFIED = f"({_VENDOR_OR_CLASS})/({_VENDOR_OR_CLASS})=({_DEVICE})"
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    # Compiled on first use, not at import: runtime hooks import this module on
+    # every container start and may never validate a name.
+    return re.compile(pattern)
+
+
+def _match_qualified(device: str) -> re.Match[str] | None:
+    return _compiled(_QUALIFIED).fullmatch(device)
+
 
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _LETTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -71,7 +81,7 @@ def _first_bad_rune(middle: bytes, allowed: frozenset[str]) -> str | None:
 
 def _vendor_or_class_error(name: str) -> tuple[str, bool] | None:
     """Go's ``validateVendorOrClassName``: (message, go_panics) or None when valid."""
-    if _VENDOR_OR_CLASS_RE.fullmatch(name):
+    if _compiled(_VENDOR_OR_CLASS).fullmatch(name):
         return None
     if name == "":
         return "empty name", False
@@ -88,7 +98,7 @@ def _vendor_or_class_error(name: str) -> tuple[str, bool] | None:
 
 def _device_name_error(name: str) -> str | None:
     """Go's ``ValidateDeviceName``: the message, or None when valid."""
-    if _DEVICE_RE.fullmatch(name):
+    if _compiled(_DEVICE).fullmatch(name):
         return None
     if name == "":
         return "invalid (empty) device name"

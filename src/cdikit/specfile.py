@@ -15,7 +15,6 @@ from cdikit._paths import go_clean, go_ext
 from cdikit._text import go_quote
 from cdikit.errors import CDIError, ParseError
 from cdikit.names import parse_qualifier
-from cdikit.spec.decode import parse_spec
 from cdikit.spec.types import ContainerEdits, Device, Spec
 from cdikit.validation.rules import validate_spec
 
@@ -80,6 +79,8 @@ def load_spec_bytes(
     data: bytes, path: str, priority: int = 0, *, schema: SchemaValidator | None = None
 ) -> SpecFile:
     """Parse, schema-check and validate spec bytes read from ``path``."""
+    from cdikit.spec.decode import parse_spec  # not needed when specs come from the disk cache
+
     quoted = go_quote(path)
     try:
         spec = parse_spec(data, path=path)

@@ -36,13 +36,27 @@ def test_nothing_installed(tmp_path: Path) -> None:
     ("daemon_json", "code", "severity", "fix_part", "enabled"),
     [
         ('{"features": {"cdi": false}}', "docker-cdi-disabled", "error", '"features": {"cdi": true}', False),
-        ('{"cdi-spec-dirs": [""]}', "docker-cdi-disabled", "error", '"cdi-spec-dirs": ["/etc/cdi", "/var/run/cdi"]', False),
+        (
+            '{"cdi-spec-dirs": [""]}',
+            "docker-cdi-disabled",
+            "error",
+            '"cdi-spec-dirs": ["/etc/cdi", "/var/run/cdi"]',
+            False,
+        ),
         ("{}", "docker-cdi-not-enabled", "warning", '"features": {"cdi": true}', None),
-        ('{"features": {"cdi": true}, "cdi-spec-dirs": ["/etc/cdi"]}', "docker-spec-dirs", "error", '["/etc/cdi", "/var/run/cdi"]', True),
+        (
+            '{"features": {"cdi": true}, "cdi-spec-dirs": ["/etc/cdi"]}',
+            "docker-spec-dirs",
+            "error",
+            '["/etc/cdi", "/var/run/cdi"]',
+            True,
+        ),
         ("{broken", "docker-config-invalid", "error", "repair", None),
     ],
 )
-def test_docker(tmp_path: Path, daemon_json: str, code: str, severity: str, fix_part: str, enabled: bool | None) -> None:
+def test_docker(
+    tmp_path: Path, daemon_json: str, code: str, severity: str, fix_part: str, enabled: bool | None
+) -> None:
     write(tmp_path / "etc/docker/daemon.json", daemon_json)
     rc, consumers = _doctor(tmp_path)
     docker = consumers["docker"]
@@ -54,7 +68,10 @@ def test_docker(tmp_path: Path, daemon_json: str, code: str, severity: str, fix_
 
 
 def test_docker_all_good(tmp_path: Path) -> None:
-    write(tmp_path / "etc/docker/daemon.json", '{"features": {"cdi": true}, "cdi-spec-dirs": ["/etc/cdi", "/run/cdi"]}')
+    write(
+        tmp_path / "etc/docker/daemon.json",
+        '{"features": {"cdi": true}, "cdi-spec-dirs": ["/etc/cdi", "/run/cdi"]}',
+    )
     rc, consumers = _doctor(tmp_path)
     assert consumers["docker"]["findings"] == []  # /run/cdi is /var/run/cdi
     assert rc == 0
@@ -70,13 +87,22 @@ def test_docker_found_by_binary_without_config(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "code", "fix_part"),
     [
-        ('version = 2\n[plugins."io.containerd.grpc.v1.cri"]\nenable_cdi = false\n', "containerd-cdi-disabled",
-         '[plugins."io.containerd.grpc.v1.cri"]'),
+        (
+            'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\nenable_cdi = false\n',
+            "containerd-cdi-disabled",
+            '[plugins."io.containerd.grpc.v1.cri"]',
+        ),
         ("version = 2\n", "containerd-cdi-not-enabled", "enable_cdi = true"),
-        ("version = 3\n[plugins.'io.containerd.cri.v1.runtime']\nenable_cdi = false\n", "containerd-cdi-disabled",
-         '[plugins."io.containerd.cri.v1.runtime"]'),
-        ("version = 3\n[plugins.'io.containerd.cri.v1.runtime']\ncdi_spec_dirs = ['/etc/cdi']\n", "containerd-spec-dirs",
-         'cdi_spec_dirs = ["/etc/cdi", "/var/run/cdi"]'),
+        (
+            "version = 3\n[plugins.'io.containerd.cri.v1.runtime']\nenable_cdi = false\n",
+            "containerd-cdi-disabled",
+            '[plugins."io.containerd.cri.v1.runtime"]',
+        ),
+        (
+            "version = 3\n[plugins.'io.containerd.cri.v1.runtime']\ncdi_spec_dirs = ['/etc/cdi']\n",
+            "containerd-spec-dirs",
+            'cdi_spec_dirs = ["/etc/cdi", "/var/run/cdi"]',
+        ),
         ("version = [", "containerd-config-invalid", "repair"),
     ],
 )

@@ -23,7 +23,13 @@ def test_inject_prints_only_the_oci_spec(spec_dir: Path, tmp_path: Path) -> None
 
 def test_inject_reads_stdin_and_writes_yaml(spec_dir: Path) -> None:
     result = run_cdi(
-        *dirs_args(spec_dir), "inject", "-o", "yaml", "-", "other.org/nic=eth0", stdin='{"ociVersion": "1.0.0"}'
+        *dirs_args(spec_dir),
+        "inject",
+        "-o",
+        "yaml",
+        "-",
+        "other.org/nic=eth0",
+        stdin='{"ociVersion": "1.0.0"}',
     )
     assert result.rc == 0, result.err
     assert "- NIC=eth0" in result.out
@@ -142,7 +148,9 @@ def test_resolve_injects_annotated_and_placeholder_devices(spec_dir: Path) -> No
     oci = {
         "ociVersion": "1.0.0",
         "annotations": {"cdi.k8s.io/plugin_dev": "other.org/nic=eth0", "unrelated": "x"},
-        "linux": {"devices": [{"path": "vendor.com/gpu=gpu1", "type": "c"}, {"path": "/dev/null", "type": "c"}]},
+        "linux": {
+            "devices": [{"path": "vendor.com/gpu=gpu1", "type": "c"}, {"path": "/dev/null", "type": "c"}]
+        },
     }
     result = run_cdi(*dirs_args(spec_dir), "resolve", "-", stdin=json.dumps(oci))
     assert result.rc == 0, result.err

@@ -1,7 +1,7 @@
-"""``cdi inject`` against the shared golden inject cases (../shared/conformance/cases/inject).
+"""``cdi inject`` against the shared golden cases (../shared/conformance/cases/{inject,cache}).
 
-Every case with one spec dir and a canonical ``oci.json`` runs as
-``cdi -d DIR inject -o json oci.json DEVICES...`` in the staged case dir:
+Every case with spec dirs and a canonical ``oci.json`` runs as
+``cdi -d DIR [-d DIR...] inject -o json oci.json DEVICES...`` in the staged case dir:
 
 * reference without error: exit 0 and stdout is exactly the expected OCI spec;
 * "unresolvable CDI devices": exit 1, empty stdout, every unresolved name on stderr;
@@ -26,7 +26,13 @@ _MAGIC = set("*?[\\")
 
 def _host_agrees(args: dict[str, Any]) -> bool:
     """False when this host's device files differ from the reference host's (FORMAT.md)."""
-    kinds = {"c": stat.S_ISCHR, "b": stat.S_ISBLK, "p": stat.S_ISFIFO, "dir": stat.S_ISDIR, "symlink": stat.S_ISLNK}
+    kinds = {
+        "c": stat.S_ISCHR,
+        "b": stat.S_ISBLK,
+        "p": stat.S_ISFIFO,
+        "dir": stat.S_ISDIR,
+        "symlink": stat.S_ISLNK,
+    }
     for entry in args.get("hostDevices") or []:
         try:
             st = os.lstat(entry["path"])
@@ -43,21 +49,24 @@ def _host_agrees(args: dict[str, Any]) -> bool:
             os.major(st.st_rdev) != entry["major"] or os.minor(st.st_rdev) != entry["minor"]
         ):
             return False
-        if "fileMode" in entry and entry.get("type") in ("c", "b") and stat.S_IMODE(st.st_mode) != entry["fileMode"]:
+        if (
+            "fileMode" in entry
+            and entry.get("type") in ("c", "b")
+            and stat.S_IMODE(st.st_mode) != entry["fileMode"]
+        ):
             return False
     return True
 
 
 def _eligible() -> list[Path]:
-    root = DEFAULT_ROOT / "inject"
-    if not root.is_dir():
-        return []
     cases = []
-    for case in sorted(root.iterdir()):
+    for case in sorted(
+        p for group in ("inject", "cache") for p in (DEFAULT_ROOT / group).glob("*") if p.is_dir()
+    ):
         args = json.loads((case / "args.json").read_text())
         expected = json.loads((case / "expected.json").read_text())
         if (
-            len(args.get("specDirs") or []) != 1
+            not args.get("specDirs")
             or args.get("oci") != "oci.json"
             or args.get("ociCanonical") is False
             or expected.get("cachePanic")
@@ -73,18 +82,17 @@ CASES = _eligible()
 
 
 def test_enough_cases_are_eligible() -> None:
-    assert len(CASES) >= 100
+    assert len(CASES) >= 130
 
 
-@pytest.mark.parametrize("source", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("source", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
 def test_inject_case(source: Path, tmp_path: Path) -> None:
     case = stage(source, tmp_path / "case")
     if not _host_agrees(case.args):
         pytest.skip("host device files differ from the reference host")
     expected = case.expected
-    result = run_cdi(
-        "-d", case.args["specDirs"][0], "inject", "-o", "json", "oci.json", *case.args["devices"], cwd=case.scratch
-    )
+    dirs = [arg for d in case.args["specDirs"] for arg in ("-d", d)]
+    result = run_cdi(*dirs, "inject", "-o", "json", "oci.json", *case.args["devices"], cwd=case.scratch)
     error = expected.get("error")
     if error is None:
         assert result.rc == 0, result.err

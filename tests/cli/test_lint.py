@@ -39,7 +39,9 @@ def test_clean_dir_has_no_findings(spec_dir: Path) -> None:
         ("README", "hello", "ignored-file", "info", "rm "),
     ],
 )
-def test_ignored_files(spec_dir: Path, name: str, content: str, code: str, severity: str, fix_part: str) -> None:
+def test_ignored_files(
+    spec_dir: Path, name: str, content: str, code: str, severity: str, fix_part: str
+) -> None:
     write(spec_dir / name, content)
     rc, findings = _lint(spec_dir)
     finding = _codes(findings)[code]
@@ -116,7 +118,10 @@ def test_invalid_spec(spec_dir: Path) -> None:
 )
 def test_host_paths(tmp_path: Path, edits: str, code: str) -> None:
     d = tmp_path / "cdi"
-    write(d / "h.json", f'{{"cdiVersion": "0.5.0", "kind": "host.com/xx", "devices": [{{"name": "d", "containerEdits": {edits}}}]}}')
+    write(
+        d / "h.json",
+        f'{{"cdiVersion": "0.5.0", "kind": "host.com/xx", "devices": [{{"name": "d", "containerEdits": {edits}}}]}}',
+    )
     os.chmod(d, 0o755)
     rc, findings = _lint(d)
     finding = _codes(findings)[code]
@@ -127,7 +132,10 @@ def test_host_paths(tmp_path: Path, edits: str, code: str) -> None:
 def test_minimal_device_node_may_be_missing(tmp_path: Path) -> None:
     d = tmp_path / "cdi"
     node = '{"path": "/dev/cdi-test-nothing", "type": "c", "major": 10, "minor": 1}'
-    write(d / "h.json", f'{{"cdiVersion": "0.5.0", "kind": "host.com/xx", "devices": [{{"name": "d", "containerEdits": {{"deviceNodes": [{node}]}}}}]}}')
+    write(
+        d / "h.json",
+        f'{{"cdiVersion": "0.5.0", "kind": "host.com/xx", "devices": [{{"name": "d", "containerEdits": {{"deviceNodes": [{node}]}}}}]}}',
+    )
     os.chmod(d, 0o755)
     rc, findings = _lint(d)
     assert (rc, findings) == (0, [])

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
-from tests.cli._helpers import GPU_SPEC, NIC_SPEC, SRC, dirs_args, run_cdi, write
+from tests.cli._helpers import GPU_SPEC, NIC_SPEC, SRC, dirs_args, names_of, run_cdi, write
 
 
 def test_install_writes_into_highest_priority_dir(tmp_path: Path) -> None:
@@ -26,10 +29,12 @@ def test_install_writes_into_highest_priority_dir(tmp_path: Path) -> None:
     assert (high / "vendor-gpu.yaml").exists() and not low.exists()
     assert not [p for p in os.listdir(high) if p.endswith(".tmp")]
     devices = json.loads(run_cdi(*dirs_args(low, high), "devices", "-o", "json").out)
-    assert len(devices) == 2
+    assert len(names_of(devices)) == 2
 
 
-@pytest.mark.parametrize(("version", "expected"), [("keep", "0.5.0"), ("minimum", "0.3.0"), ("0.4.0", "0.4.0")])
+@pytest.mark.parametrize(
+    ("version", "expected"), [("keep", "0.5.0"), ("minimum", "0.3.0"), ("0.4.0", "0.4.0")]
+)
 def test_install_cdi_version(tmp_path: Path, version: str, expected: str) -> None:
     source = write(tmp_path / "g.yaml", GPU_SPEC)
     result = run_cdi(*dirs_args(tmp_path / "cdi"), "spec", "install", "--cdi-version", version, str(source))
@@ -82,68 +87,111 @@ def test_remove_errors(spec_dir: Path, name: str, rc: int) -> None:
     assert result.err.startswith("cdi: error:")
 
 
-def _start_monitor(spec_dir: Path, *extra: str) -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONPATH=SRC)
-    return subprocess.Popen(
-        [sys.executable, "-m", "cdikit", *dirs_args(spec_dir), "monitor", "--interval", "0.2", *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+class _Monitor:
+    """A running ``cdi monitor``; stdout and stderr are drained by threads so reads can time out."""
+
+    def __init__(self, spec_dir: Path, *extra: str) -> None:
+        env = dict(os.environ, PYTHONPATH=SRC)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cdikit",
+                *dirs_args(spec_dir),
+                "monitor",
+                "-v",
+                "--interval",
+                "0.2",
+                *extra,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.out: queue.Queue[str] = queue.Queue()
+        self.err: queue.Queue[str] = queue.Queue()
+        for stream, sink in ((self.proc.stdout, self.out), (self.proc.stderr, self.err)):
+            threading.Thread(target=_drain, args=(stream, sink), daemon=True).start()
+
+    def read_until(self, wanted: str, *, stderr: bool = False, limit: float = 30.0) -> list[str]:
+        sink = self.err if stderr else self.out
+        lines: list[str] = []
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            try:
+                line = sink.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            lines.append(line)
+            if wanted in line:
+                return lines
+        raise AssertionError(f"{wanted!r} never printed; got {lines}")
+
+    def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+
+    def stderr_text(self) -> str:
+        lines = []
+        while not self.err.empty():
+            lines.append(self.err.get())
+        return "\n".join(lines)
 
 
-def _read_until(proc: subprocess.Popen[str], wanted: str, limit: float = 20.0) -> list[str]:
-    assert proc.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip("\n"))
-        if wanted in line:
-            return lines
-    raise AssertionError(f"{wanted!r} never printed; got {lines}")
+def _drain(stream: IO[str] | None, sink: queue.Queue[str]) -> None:
+    assert stream is not None
+    for line in stream:
+        sink.put(line.rstrip("\n"))
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_monitor_prints_changes_until_interrupted(spec_dir: Path, stop: signal.Signals) -> None:
-    proc = _start_monitor(spec_dir, "devices")
+    monitor = _Monitor(spec_dir, "devices")
     try:
-        initial = _read_until(proc, "= device vendor.com/gpu=gpu1")
+        initial = monitor.read_until("= device vendor.com/gpu=gpu1")
         assert "= device other.org/nic=eth0" in initial
+        monitor.read_until("watching", stderr=True)
         write(spec_dir / "more.json", NIC_SPEC.replace("eth0", "eth1"))
-        _read_until(proc, "+ device other.org/nic=eth1")
+        monitor.read_until("+ device other.org/nic=eth1")
         (spec_dir / "vendor-gpu.yaml").unlink()
-        removed = _read_until(proc, "- device vendor.com/gpu=gpu1")
+        removed = monitor.read_until("- device vendor.com/gpu=gpu1")
         assert "- device vendor.com/gpu=gpu0" in removed
     finally:
-        proc.send_signal(stop)
-        rc = proc.wait(timeout=20)
+        rc = monitor.stop(stop)
     assert rc == 0
-    assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
+    assert "Traceback" not in monitor.stderr_text()
 
 
 def test_monitor_json_lines_and_errors_view(spec_dir: Path) -> None:
-    proc = _start_monitor(spec_dir, "-o", "json")
+    monitor = _Monitor(spec_dir, "-o", "json")
     try:
-        _read_until(proc, '"item": "vendor.com/gpu=gpu1"')
+        monitor.read_until('"item": "vendor.com/gpu=gpu1"')
+        monitor.read_until("watching", stderr=True)
         write(spec_dir / "broken.json", "{oops")
-        lines = _read_until(proc, '"view": "errors"')
+        lines = monitor.read_until('"view": "errors"')
         event = json.loads(lines[-1])
         assert event["change"] == "added" and "broken.json" in event["item"]
     finally:
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=20) == 0
+        assert monitor.stop() == 0
 
 
-def test_monitor_warns_about_missing_dir(tmp_path: Path) -> None:
-    proc = _start_monitor(tmp_path / "later", "devices")
+def test_monitor_picks_up_a_dir_created_later(tmp_path: Path) -> None:
+    monitor = _Monitor(tmp_path / "later", "devices")
     try:
+        monitor.read_until("does not exist (yet)", stderr=True)
+        monitor.read_until("watching", stderr=True)
         write(tmp_path / "later" / "g.yaml", GPU_SPEC)
-        _read_until(proc, "+ device vendor.com/gpu=gpu0")
+        monitor.read_until("+ device vendor.com/gpu=gpu0")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=20)
-    assert proc.stderr is not None and "does not exist (yet)" in proc.stderr.read()
+        assert monitor.stop(signal.SIGTERM) == 0
+
+
+def test_monitor_rejects_unknown_view(spec_dir: Path) -> None:
+    result = run_cdi(*dirs_args(spec_dir), "monitor", "gadgets")
+    assert result.rc == 2
+    assert "unknown view 'gadgets'" in result.err

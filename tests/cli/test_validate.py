@@ -56,14 +56,25 @@ def test_conflicts_are_explained_with_files_and_priority(tmp_path: Path) -> None
     ("content", "valid", "minimum", "error_part"),
     [
         (GPU_SPEC, True, "0.3.0", None),
-        ("cdiVersion: 0.3.0\nkind: vendor.com/gpu\nannotations: {a: b}\ndevices: [{name: d, containerEdits: {env: [X=1]}}]\n",
-         False, "0.6.0", "the spec version must be at least v0.6.0"),
-        ("cdiVersion: 0.3.0\nkind: v/gpu\ndevices: [{name: d, containerEdits: {env: [X=1]}}]\n", False, "0.3.0", "vendor"),
+        (
+            "cdiVersion: 0.3.0\nkind: vendor.com/gpu\nannotations: {a: b}\ndevices: [{name: d, containerEdits: {env: [X=1]}}]\n",
+            False,
+            "0.6.0",
+            "the spec version must be at least v0.6.0",
+        ),
+        (
+            "cdiVersion: 0.3.0\nkind: v/gpu\ndevices: [{name: d, containerEdits: {env: [X=1]}}]\n",
+            False,
+            "0.3.0",
+            "vendor",
+        ),
         ("cdiVersion: [\n", False, None, "failed to parse CDI Spec"),
         ("", False, None, ""),
     ],
 )
-def test_files_alone(tmp_path: Path, content: str, valid: bool, minimum: str | None, error_part: str | None) -> None:
+def test_files_alone(
+    tmp_path: Path, content: str, valid: bool, minimum: str | None, error_part: str | None
+) -> None:
     path = write(tmp_path / "spec.yaml", content)
     result = run_cdi("validate", "-o", "json", str(path))
     assert result.rc == (0 if valid else 1)

@@ -200,3 +200,11 @@ def test_nvidia_provider_unavailable_without_driver(tmp_path: Path, monkeypatch:
     (tmp_path / "driver/nvidia").mkdir(parents=True)
     (tmp_path / "driver/nvidia/version").write_text("NVRM version: 580.65.06\n")
     assert provider.available() is True
+
+
+def test_fake_nvml_variable_matches_the_nvml_module() -> None:
+    # ondemand keeps its own copy so that listing does not import the NVML module.
+    from cdikit.producers.nvidia.nvml import FAKE_NVML_ENV
+    from cdikit.requests.ondemand import _FAKE_NVML_ENV
+
+    assert _FAKE_NVML_ENV == FAKE_NVML_ENV

@@ -1,8 +1,14 @@
-"""What every command shares: the registry over ``--spec-dirs``, schema choice, exit codes."""
+"""What every command shares: global options, the registry over ``--spec-dirs``, schema choice,
+reading an input argument, exit codes.
+
+Command groups registered by other packages (``generate``, ``kube``, ``request``)
+import this module inside their ``register``/handlers, never at module level.
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -13,10 +19,16 @@ __all__ = [
     "EXIT_FAILURE",
     "EXIT_OK",
     "EXIT_USAGE",
+    "GLOBAL_OPTIONS",
     "UsageError",
+    "add_auto_allow_option",
+    "add_command",
+    "add_command_group",
+    "add_global_options",
     "load_schema",
     "open_registry",
     "output_format",
+    "read_source",
 ]
 
 DEFAULT_SPEC_DIRS = ("/etc/cdi", "/var/run/cdi")
@@ -28,6 +40,113 @@ EXIT_USAGE = 2  # bad command line or unreadable input argument
 
 class UsageError(Exception):
     """The command line (or an input it names) is unusable: exit status 2."""
+
+
+GLOBAL_OPTIONS = ("spec-dirs", "schema", "output", "verbose")
+
+
+def add_global_options(
+    parser: argparse.ArgumentParser, *, sub: bool = True, only: Collection[str] = GLOBAL_OPTIONS
+) -> None:
+    """The global options (those of :data:`GLOBAL_OPTIONS` named in ``only``) on ``parser``.
+
+    On sub-commands the options default to SUPPRESS (and spec dirs and
+    verbosity use their own dests, merged by ``cdi``'s main) so that
+    "cdi -o json devices" and "cdi devices -o json" both work and an option
+    given before the command is not reset by the sub-parser.
+    """
+    suppress = argparse.SUPPRESS
+    group = parser.add_argument_group("global options")
+    if "spec-dirs" in only:
+        group.add_argument(
+            "-d",
+            "--spec-dirs",
+            dest="sub_spec_dirs" if sub else "spec_dirs",
+            action="append",
+            metavar="DIR",
+            default=suppress if sub else None,
+            help="spec directory; repeat for several, later = higher priority "
+            f"(default: {' '.join(DEFAULT_SPEC_DIRS)})",
+        )
+    if "schema" in only:
+        group.add_argument(
+            "--schema",
+            metavar="builtin|none|PATH",
+            default=suppress if sub else None,
+            help="JSON schema to validate spec files against (default: builtin for "
+            "validate/lint/spec install, none otherwise)",
+        )
+    if "output" in only:
+        group.add_argument(
+            "-o",
+            "--output",
+            choices=("table", "json", "yaml"),
+            default=suppress if sub else None,
+            help="output format (default: table; json for inject/resolve)",
+        )
+    if "verbose" in only:
+        group.add_argument(
+            "-v",
+            "--verbose",
+            dest="sub_verbose" if sub else "verbose",
+            action="count",
+            default=suppress if sub else 0,
+            help="more detail",
+        )
+
+
+def add_auto_allow_option(parser: argparse.ArgumentParser) -> None:
+    """``--auto-allow NAME|KIND`` (repeatable) into ``args.auto_allow``, for ``devices`` and ``request``."""
+    parser.add_argument(
+        "--auto-allow",
+        action="append",
+        default=[],
+        metavar="NAME|KIND",
+        help="a device or kind that is always allowed, like buildkitd's [cdi] autoAllowed (repeatable)",
+    )
+
+
+def add_command(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_text: str,
+    description: str,
+    **kwargs: Any,
+) -> argparse.ArgumentParser:
+    """A sub-command whose description (with its examples) keeps its line breaks."""
+    kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+    return actions.add_parser(name, help=help_text, description=description, **kwargs)
+
+
+def add_command_group(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_text: str,
+    description: str,
+    *,
+    dest: str,
+    metavar: str,
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """A command with required sub-commands (``cdi kube ACTION``); returns their parsers' holder."""
+    group = subparsers.add_parser(name, help=help_text, description=description)
+    return group.add_subparsers(dest=dest, metavar=metavar, required=True)
+
+
+def read_source(source: str, what: str = "") -> bytes:
+    """The bytes of ``source``, a path or ``-`` for stdin; :class:`UsageError` naming it otherwise.
+
+    ``what`` prefixes the path in the message ("cannot read OCI spec x.json: ...").
+    """
+    import sys
+
+    try:
+        if source == "-":
+            return sys.stdin.buffer.read()
+        with open(source, "rb") as handle:
+            return handle.read()
+    except OSError as err:
+        label = f"{what} {source}" if what else source
+        raise UsageError(f"cannot read {label}: {err.strerror or err}") from err
 
 
 def output_format(args: argparse.Namespace, *, default: str = "table") -> str:

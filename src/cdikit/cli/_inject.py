@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from cdikit.cli._common import EXIT_FAILURE, EXIT_OK, UsageError, open_registry
+from cdikit.cli._common import EXIT_FAILURE, EXIT_OK, UsageError, open_registry, read_source
 from cdikit.cli._gomatch import BadPatternError, has_magic, match
 from cdikit.cli._output import dump, error
 
@@ -27,14 +27,7 @@ _MAX_LISTED = 8
 
 def read_oci_spec(source: str) -> dict[str, Any]:
     """The OCI spec in ``source`` (a path, or ``-`` for stdin), JSON or YAML."""
-    try:
-        if source == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(source, "rb") as handle:
-                data = handle.read()
-    except OSError as err:
-        raise UsageError(f"cannot read OCI spec {source}: {err.strerror or err}") from err
+    data = read_source(source, "OCI spec")
     label = "stdin" if source == "-" else source
     try:
         doc = json.loads(data)

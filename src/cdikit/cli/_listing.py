@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from cdikit.cli._common import EXIT_FAILURE, EXIT_OK, open_registry, output_format, spec_error_note
@@ -22,24 +23,49 @@ def _edits_data(edits: Any) -> Any:
     return msgspec.to_builtins(edits)
 
 
-def _device_rows(registry: Registry, verbose: int) -> list[dict[str, Any]]:
+def _device_rows(
+    registry: Registry, verbose: int, auto_allowed: Sequence[str] = (), *, on_demand: bool = True
+) -> list[dict[str, Any]]:
+    """Every device (sorted), then (with ``on_demand``) every on-demand kind no spec provides yet.
+
+    ``autoAllow`` and ``onDemand`` are BuildKit's inspect fields: whether a
+    build may use the device without ``--allow``, and whether its spec is
+    generated on first request. Listing never runs an on-demand generator.
+    """
+    # Deferred: the requests layer is needed only here among the listing commands.
+    from cdikit.requests.ondemand import OnDemandProviders, default_providers
+    from cdikit.requests.policy import AllowPolicy
+    from cdikit.requests.resolve import Resolver
+
+    policy = AllowPolicy(auto_allowed=set(auto_allowed))
+    resolver = Resolver(
+        registry, policy=policy, providers=default_providers() if on_demand else OnDemandProviders()
+    )
     rows = []
-    for name in registry.list_devices():
-        resolved = registry.get_device(name)
-        if resolved is None:  # removed between the listing and the lookup
+    for listing in resolver.list_devices():
+        resolved = None if listing.on_demand else registry.get_device(listing.name)
+        if resolved is None and not listing.on_demand:  # removed between the listing and the lookup
             continue
         row: dict[str, Any] = {
-            "name": name,
-            "spec": resolved.spec.path,
-            "priority": resolved.spec.priority,
+            "name": listing.name,
+            "spec": resolved.spec.path if resolved else None,
+            "priority": resolved.spec.priority if resolved else None,
+            "autoAllow": listing.auto_allowed,
+            "onDemand": listing.on_demand,
         }
         if verbose:
-            row["containerEdits"] = _edits_data(resolved.device.edits)
-            spec_edits = resolved.spec.spec.edits
-            if not spec_edits.is_empty():
-                row["specContainerEdits"] = _edits_data(spec_edits)
+            row["annotations"] = dict(listing.annotations)
+            if resolved is not None:
+                row["containerEdits"] = _edits_data(resolved.device.edits)
+                spec_edits = resolved.spec.spec.edits
+                if not spec_edits.is_empty():
+                    row["specContainerEdits"] = _edits_data(spec_edits)
         rows.append(row)
     return rows
+
+
+def _yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
 
 
 def _spec_data(spec: SpecFile, errors: dict[str, list[str]]) -> dict[str, Any]:
@@ -94,13 +120,30 @@ def _note_errors(registry: Registry) -> None:
         warn(note)
 
 
-def cmd_devices(args: argparse.Namespace) -> int:
-    registry = open_registry(args)
-    rows = _device_rows(registry, args.verbose)
-    table = Table(["DEVICE", "SPEC FILE", "PRIORITY"], [(r["name"], r["spec"], r["priority"]) for r in rows])
-    emit(rows, output_format(args), table)
+def _show(args: argparse.Namespace, registry: Registry, data: Any, table: Table) -> int:
+    """Print a listing in the chosen format, then the spec-error hint on stderr."""
+    emit(data, output_format(args), table)
     _note_errors(registry)
     return EXIT_OK
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    registry = open_registry(args)
+    rows = _device_rows(registry, args.verbose, getattr(args, "auto_allow", None) or ())
+    table = Table(
+        ["DEVICE", "SPEC FILE", "PRIORITY", "ALLOWED", "ON-DEMAND"],
+        [
+            (
+                r["name"],
+                r["spec"] or "-",
+                "-" if r["priority"] is None else r["priority"],
+                _yes_no(r["autoAllow"]),
+                _yes_no(r["onDemand"]),
+            )
+            for r in rows
+        ],
+    )
+    return _show(args, registry, rows, table)
 
 
 def cmd_vendors(args: argparse.Namespace) -> int:
@@ -110,18 +153,14 @@ def cmd_vendors(args: argparse.Namespace) -> int:
         ["VENDOR", "CLASSES", "SPEC FILES"],
         [(v["vendor"], ",".join(v["classes"]), " ".join(v["specs"])) for v in data],
     )
-    emit(data, output_format(args), table)
-    _note_errors(registry)
-    return EXIT_OK
+    return _show(args, registry, data, table)
 
 
 def cmd_classes(args: argparse.Namespace) -> int:
     registry = open_registry(args)
     data = _class_data(registry)
     table = Table(["CLASS", "VENDORS"], [(c["class"], ",".join(c["vendors"])) for c in data])
-    emit(data, output_format(args), table)
-    _note_errors(registry)
-    return EXIT_OK
+    return _show(args, registry, data, table)
 
 
 def _specs_table(specs: list[dict[str, Any]]) -> Table:
@@ -167,7 +206,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     data = {
         "specDirs": _dir_data(registry),
         "specs": [_spec_data(s, errors) for s in specs],
-        "devices": _device_rows(registry, args.verbose),
+        # What the registry holds: on-demand kinds are not (yet) in it.
+        "devices": _device_rows(registry, args.verbose, on_demand=False),
         "vendors": _vendor_data(registry),
         "classes": _class_data(registry),
         "errors": {path: list(msgs) for path, msgs in sorted(errors.items())},

@@ -16,7 +16,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from cdikit.cli._common import EXIT_OK, open_registry, output_format
+from cdikit.cli._common import EXIT_OK, UsageError, open_registry, output_format
 from cdikit.cli._output import warn
 
 if TYPE_CHECKING:
@@ -67,6 +67,9 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     chosen = args.views or ["all"]
+    unknown = [v for v in chosen if v not in (*_VIEWS, "all")]
+    if unknown:
+        raise UsageError(f"unknown view {unknown[0]!r} (choose from {', '.join((*_VIEWS, 'all'))})")
     views = (*_VIEWS, "errors") if "all" in chosen else tuple(v for v in _VIEWS if v in chosen)
     fmt = "json" if output_format(args) == "yaml" else output_format(args)
     for directory in args.spec_dirs:
@@ -86,6 +89,9 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             for item in sorted(previous[view]):
                 _print(view, "initial", item, fmt)
         sys.stdout.flush()
+        if args.verbose:
+            sys.stderr.write(f"cdi: watching {len(args.spec_dirs)} spec dir(s); interrupt to stop\n")
+            sys.stderr.flush()
         while True:
             wake.wait(args.interval)
             wake.clear()

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import sys
 from collections.abc import Sequence
 
-from cdikit.cli._common import DEFAULT_SPEC_DIRS
+from cdikit.cli._common import add_auto_allow_option, add_global_options
 
 __all__ = ["BUILTIN_COMMANDS", "EXTERNAL_GROUPS", "build_parser", "command_name"]
 
@@ -22,7 +24,7 @@ EXTERNAL_GROUPS: dict[str, tuple[str, ...]] = {
     "cdikit.producers.nvidia.cli": ("generate", "transform"),
     "cdikit.integrations.runtime.cli": ("configure",),
     "cdikit.integrations.kube.cli": ("kube",),
-    "cdikit.requests.cli": ("request",),
+    "cdikit.requests.cli": ("request", "req"),
 }
 
 _H = "cdikit.cli."
@@ -32,8 +34,12 @@ _COMMANDS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
         _H + "_listing:cmd_devices",
         ("devs", "dev"),
         "list the devices the spec dirs provide",
-        "List every resolvable device (sorted), with the spec file providing it.\n\n"
-        "example:\n  cdi -d ./cdi devices -o json",
+        "List every resolvable device (sorted), with the spec file providing it, then\n"
+        "every on-demand kind no spec provides yet (like BuildKit's inspect output).\n"
+        "ALLOWED: a build may use it without --allow (the spec or device carries\n"
+        "org.mobyproject.buildkit.device.autoallow=true, it is on demand, or --auto-allow\n"
+        "names it or its kind). ON-DEMAND: its spec is generated on first request.\n\n"
+        "example:\n  cdi -d ./cdi devices -o json\n  cdi devices --auto-allow vendor.com/gpu",
     ),
     "vendors": (
         _H + "_listing:cmd_vendors",
@@ -117,9 +123,8 @@ _COMMANDS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
         "example:\n  cdi spec install ./vendor-gpu.yaml\n  cdi spec remove vendor-gpu",
     ),
 }
-BUILTIN_COMMANDS = frozenset(
-    [name for name in _COMMANDS] + [alias for entry in _COMMANDS.values() for alias in entry[1]]
-)
+_ALIASES = {alias: name for name, entry in _COMMANDS.items() for alias in (name, *entry[1])}
+BUILTIN_COMMANDS = frozenset(_ALIASES)
 
 _GLOBAL_WITH_VALUE = frozenset(["-d", "--spec-dirs", "--schema", "-o", "--output"])
 
@@ -150,44 +155,28 @@ def command_name(argv: Sequence[str]) -> str | None:
     return None
 
 
-def _add_global_options(parser: argparse.ArgumentParser, *, sub: bool) -> None:
-    # On sub-commands the options default to SUPPRESS (and spec dirs use their own
-    # dest) so that "cdi -o json devices" and "cdi devices -o json" both work and
-    # an option given before the command is not reset by the sub-parser.
-    suppress = argparse.SUPPRESS
-    group = parser.add_argument_group("global options")
-    group.add_argument(
-        "-d",
-        "--spec-dirs",
-        dest="sub_spec_dirs" if sub else "spec_dirs",
-        action="append",
-        metavar="DIR",
-        default=suppress if sub else None,
-        help="spec directory; repeat for several, later = higher priority "
-        f"(default: {' '.join(DEFAULT_SPEC_DIRS)})",
-    )
-    group.add_argument(
-        "--schema",
-        metavar="builtin|none|PATH",
-        default=suppress if sub else None,
-        help="JSON schema to validate spec files against (default: builtin for "
-        "validate/lint/spec install, none otherwise)",
-    )
-    group.add_argument(
-        "-o",
-        "--output",
-        choices=("table", "json", "yaml"),
-        default=suppress if sub else None,
-        help="output format (default: table; json for inject/resolve)",
-    )
-    group.add_argument(
-        "-v",
-        "--verbose",
-        dest="sub_verbose" if sub else "verbose",
-        action="count",
-        default=suppress if sub else 0,
-        help="more detail",
-    )
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter without its ``shutil`` import (3 ms of start-up on every run).
+
+    argparse builds formatters while merely constructing parsers, and its
+    default asks ``shutil.get_terminal_size`` for the width.
+    """
+
+    def __init__(
+        self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None
+    ) -> None:
+        super().__init__(prog, indent_increment, max_help_position, width or _terminal_width())
+
+
+def _terminal_width() -> int:
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        try:
+            columns = os.get_terminal_size(sys.stdout.fileno()).columns
+        except (OSError, ValueError):
+            columns = 80
+    return max(columns - 2, 20)
 
 
 def _new_sub(
@@ -202,34 +191,37 @@ def _new_sub(
         aliases=list(aliases),
         help=help_text,
         description=f"{help_text[0].upper()}{help_text[1:]}.\n\n{description}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
-    _add_global_options(parser, sub=True)
+    add_global_options(parser, sub=True)
     return parser
 
 
-def _add_builtin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_builtin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], only: str | None) -> None:
     for name, (handler, aliases, help_text, description) in _COMMANDS.items():
+        if only is not None and name != only:
+            continue
         parser = _new_sub(subparsers, name, aliases, help_text, description)
         parser.set_defaults(func=handler)
-        if name == "specs":
+        if name == "devices":
+            add_auto_allow_option(parser)
+        elif name == "specs":
             parser.add_argument("vendors", nargs="*", metavar="VENDOR", help="only these vendors")
         elif name == "validate":
             parser.add_argument("files", nargs="*", metavar="FILE", help="spec files to validate")
-        elif name == "inject":
+        elif name in ("inject", "resolve"):
             parser.add_argument(
                 "oci", metavar="OCI_SPEC|-", help="OCI runtime spec (config.json) or - for stdin"
             )
-            parser.add_argument("devices", nargs="+", metavar="DEVICE", help="device name or glob pattern")
-        elif name == "resolve":
-            parser.add_argument(
-                "oci", metavar="OCI_SPEC|-", help="OCI runtime spec (config.json) or - for stdin"
-            )
+            if name == "inject":
+                parser.add_argument(
+                    "devices", nargs="+", metavar="DEVICE", help="device name or glob pattern"
+                )
         elif name == "monitor":
             parser.add_argument(
                 "views",
                 nargs="*",
-                choices=("specs", "vendors", "classes", "devices", "all"),
+                # Checked by the command: argparse rejects an empty list against choices.
                 metavar="specs|vendors|classes|devices|all",
                 help="what to watch (default: all)",
             )
@@ -299,13 +291,16 @@ def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, dict[str
         prog="cdi",
         description="Container Device Interface (CDI) tool: inspect spec dirs, validate, inject, diagnose.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
-    _add_global_options(parser, sub=False)
+    add_global_options(parser, sub=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _add_builtin(subparsers)
+    command = command_name(argv)
+    # A built-in command needs only its own parser: building all of them (and
+    # their help texts) would cost more start-up time than the command itself.
+    _add_builtin(subparsers, _ALIASES.get(command) if command is not None else None)
     unavailable: dict[str, str] = {}
-    for module in _external_modules(command_name(argv)):
+    for module in _external_modules(command):
         try:
             register = importlib.import_module(module).register
         except ImportError as err:

@@ -6,9 +6,12 @@
 
 from __future__ import annotations
 
-from cdikit.oci.canonical import go_canonical
 from cdikit.oci.edits import HOOK_NAMES, inject_edits
 from cdikit.oci.hostdev import FilledNode, HostDevice, fill_device_node, lookup_host_device
+
+TYPE_CHECKING = False  # not typing's: runtime hooks import this on every container start
+if TYPE_CHECKING:
+    from cdikit.oci.canonical import go_canonical
 
 __all__ = [
     "HOOK_NAMES",
@@ -19,3 +22,12 @@ __all__ = [
     "inject_edits",
     "lookup_host_device",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Injection never needs the canonical re-encoder: load it on first use only.
+    if name == "go_canonical":
+        from cdikit.oci.canonical import go_canonical
+
+        return go_canonical
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -199,6 +199,8 @@ class _Editor:
         env = _arr(proc.get("env"), "process.env")
         # runtime-tools indexes the existing env by the *whole* entry but looks new
         # entries up by name: only a bare "NAME" (or an earlier CDI entry) is replaced.
+        if not all(type(entry) is str for entry in env):
+            raise _invalid("process.env", "a list of strings")
         index = {entry: i for i, entry in enumerate(env)}
         for entry in entries:
             name = entry.partition("=")[0]
@@ -335,6 +337,8 @@ class _Editor:
             return
         user = self.user()
         present = _arr(user.get("additionalGids"), "process.user.additionalGids")
+        if not all(type(gid) is int for gid in present):
+            raise _invalid("process.user.additionalGids", "a list of integers")
         seen = set(present)
         for gid in gids:
             if gid not in seen:

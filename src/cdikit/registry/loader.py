@@ -25,7 +25,11 @@ from dataclasses import dataclass
 
 from cdikit._text import go_quote
 from cdikit.errors import CDIError
-from cdikit.specfile import SchemaValidator, SpecFile, read_spec
+from cdikit.specfile import SchemaValidator, SpecFile, read_spec, recorded_path
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs milliseconds at start-up
+if TYPE_CHECKING:
+    from cdikit.registry._diskcache import DirCache, DiskCache
 
 __all__ = ["RACY_WINDOW_NS", "LoadResult", "SpecLoader", "load_error_text"]
 
@@ -100,14 +104,27 @@ class SpecLoader:
     """Loads scanned spec files, re-parsing only those whose stamp changed.
 
     Not thread-safe by itself: the registry calls it under its lock.
-    ``parses`` counts actual reads (tests and benchmarks use it).
+    ``parses`` counts actual reads, ``disk_hits`` results taken from the
+    persistent ``disk`` cache (tests and benchmarks use both). The disk cache
+    is consulted only on an in-memory miss, and fed only trusted (non-racy)
+    results of the standard reader.
     """
 
-    def __init__(self, *, schema: SchemaValidator | None = None, reader: Reader = read_spec) -> None:
+    def __init__(
+        self,
+        *,
+        schema: SchemaValidator | None = None,
+        reader: Reader = read_spec,
+        disk: DiskCache | None = None,
+    ) -> None:
         self._schema = schema
         self._reader = reader
         self._entries: dict[tuple[str, int], _Entry] = {}
+        # Another reader may read other things than the files' bytes: never persist its results.
+        self._disk = disk if reader is read_spec else None
+        self._disk_touched: set[str] = set()  # directories whose disk cache this refresh used
         self.parses = 0
+        self.disk_hits = 0
 
     def load(self, path: str, priority: int) -> LoadResult:
         """The spec at ``path`` (as scanned) with ``priority``, from cache when unchanged."""
@@ -134,7 +151,12 @@ class SpecLoader:
             entry = self._entries.get(key)
             if entry is not None and entry.trusted and entry.stamp == stamp:
                 return entry.result
-        result = self._read(path, priority)
+            if self._disk is not None:
+                cached = self._from_disk(path, priority, stamp)
+                if cached is not None:
+                    self._entries[key] = _Entry(stamp, cached, True)
+                    return cached
+        result, persistent = self._read(path, priority)
         if result.spec is None:
             # A failed read may only be a removal or replacement racing with us: then
             # the path is gone (skip it) or holds another file now (look again).
@@ -149,7 +171,46 @@ class SpecLoader:
             return result
         trusted = time.time_ns() - max(stamp[3], stamp[4]) > RACY_WINDOW_NS
         self._entries[key] = _Entry(stamp, result, trusted)
+        if trusted and persistent and self._disk is not None:
+            cache, name = self._disk_slot(path)
+            cache.store(name, stamp, path, result.spec.spec if result.spec is not None else str(result.error))
         return result
+
+    def _disk_slot(self, path: str) -> tuple[DirCache, str]:
+        assert self._disk is not None
+        directory, name = os.path.split(os.path.abspath(path))
+        self._disk_touched.add(directory)
+        return self._disk.for_dir(directory), name
+
+    def _from_disk(self, path: str, priority: int, stamp: _Stamp) -> LoadResult | None:
+        cache, name = self._disk_slot(path)
+        found = cache.lookup(name, stamp, path)
+        if found is None:
+            return None
+        self.disk_hits += 1
+        if isinstance(found, str):
+            return LoadResult(None, found)
+        # What load_spec_bytes builds once the spec is valid; validity is what the cache records.
+        return LoadResult(SpecFile(found, recorded_path(path), priority), None)
+
+    def flush(self, scanned: Iterable[str]) -> None:
+        """Persist what a refresh loaded; ``scanned`` (every path it scanned) bounds what is kept.
+
+        Only directories in which something was loaded are rewritten: a
+        refresh that found everything in memory touches no file.
+        """
+        if self._disk is None or not self._disk_touched:
+            return
+        names: dict[str, set[str]] = {d: set() for d in self._disk_touched}
+        for path in scanned:
+            directory, name = os.path.split(os.path.abspath(path))
+            if directory in names:
+                names[directory].add(name)
+        self._disk_touched = set()
+        for directory, kept in names.items():
+            cache = self._disk.for_dir(directory)
+            cache.retain(kept)
+            cache.flush()
 
     def retain(self, keys: Iterable[tuple[str, int]]) -> None:
         """Forget every cached file not in ``keys`` (files that left the scan)."""
@@ -160,7 +221,8 @@ class SpecLoader:
     def clear(self) -> None:
         self._entries.clear()
 
-    def _read(self, path: str, priority: int) -> LoadResult:
+    def _read(self, path: str, priority: int) -> tuple[LoadResult, bool]:
+        """The load result, and whether it follows from the file's bytes alone (may persist)."""
         self.parses += 1
         try:
             if self._schema is None:
@@ -168,5 +230,8 @@ class SpecLoader:
             else:
                 spec = self._reader(path, priority, schema=self._schema)
         except (CDIError, OSError) as err:
-            return LoadResult(None, load_error_text(path, err))
-        return LoadResult(spec, None)
+            # read_spec raises a plain CDIError only for open/read failures (permissions, races):
+            # those depend on more than the content. Its subclasses judge the bytes.
+            content = isinstance(err, CDIError) and type(err) is not CDIError
+            return LoadResult(None, load_error_text(path, err)), content
+        return LoadResult(spec, None), True

@@ -49,13 +49,14 @@ example:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``cdi request`` to the ``cdi`` sub-command parsers."""
-    suppress = argparse.SUPPRESS
-    parser = subparsers.add_parser(
+    from cdikit.cli._common import add_auto_allow_option, add_command, add_global_options
+
+    parser = add_command(
+        subparsers,
         "request",
+        "resolve BuildKit-style device requests under an allow policy",
+        _DESCRIPTION,
         aliases=["req"],
-        help="resolve BuildKit-style device requests under an allow policy",
-        description=_DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("requests", nargs="+", metavar="REQUEST", help="device request (see above)")
     parser.add_argument(
@@ -65,34 +66,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="ENTITLEMENT",
         help="device | device=NAME|KIND | device=NAME,alias=ALIAS (repeatable)",
     )
-    parser.add_argument(
-        "--auto-allow",
-        action="append",
-        default=[],
-        metavar="NAME|KIND",
-        help="a device or kind that is always allowed, like buildkitd's [cdi] autoAllowed (repeatable)",
-    )
+    add_auto_allow_option(parser)
     parser.add_argument(
         "--required", action="store_true", help="requests are required unless they say required=false"
     )
     parser.add_argument(
         "--no-on-demand", action="store_true", help="never generate specs for on-demand kinds"
     )
-    # Same dests and defaults as the built-in commands' global options, so that
-    # "cdi -d DIR request ..." and "cdi request -d DIR ..." both work.
-    group = parser.add_argument_group("global options")
-    group.add_argument(
-        "-d",
-        "--spec-dirs",
-        dest="sub_spec_dirs",
-        action="append",
-        metavar="DIR",
-        default=suppress,
-        help="spec directory; repeat for several, later = higher priority",
-    )
-    group.add_argument(
-        "-o", "--output", choices=("table", "json", "yaml"), default=suppress, help="output format"
-    )
+    # The built-in commands' global options, so that "cdi -d DIR request ..." and
+    # "cdi request -d DIR ..." both work.
+    add_global_options(parser, only=("spec-dirs", "output"))
     parser.set_defaults(func=run)
 
 

@@ -39,6 +39,10 @@ __all__ = [
 ]
 
 NVIDIA_GPU_KIND = "nvidia.com/gpu"
+# Equal to cdikit.producers.nvidia.nvml.FAKE_NVML_ENV (a test checks it); not imported
+# from there because ``cdi devices`` asks every provider whether it is available, and
+# importing the NVML module would add to the start-up of every listing.
+_FAKE_NVML_ENV = "CDIKIT_FAKE_NVML"
 
 
 def _always() -> bool:
@@ -166,12 +170,10 @@ def nvidia_gpu_provider(
     """
 
     def available() -> bool:
-        from cdikit.producers.nvidia.nvml import FAKE_NVML_ENV
-
         proc_root = options.proc_root if options is not None else "/"
         return (
             backend is not None
-            or bool(os.environ.get(FAKE_NVML_ENV))
+            or bool(os.environ.get(_FAKE_NVML_ENV))
             or os.path.exists(os.path.join(proc_root, "driver/nvidia/version"))
         )
 

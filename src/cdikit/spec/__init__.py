@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cdikit.spec.decode import parse_spec
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Hook, IntelRdt, Mount, NetDevice, Spec
 from cdikit.spec.version import CURRENT_VERSION, KNOWN_VERSIONS, minimum_version, validate_version
 
 if TYPE_CHECKING:
+    from cdikit.spec.decode import parse_spec
     from cdikit.spec.encode import encode_spec, write_spec_file
 
 __all__ = [
@@ -31,7 +31,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # Encoding pulls in nothing heavy today, but keep readers' start-up minimal.
+    # Decoding and encoding load lazily: a registry served from its disk cache, or a
+    # runtime hook, needs neither.
+    if name == "parse_spec":
+        from cdikit.spec.decode import parse_spec
+
+        return parse_spec
     if name in ("encode_spec", "write_spec_file"):
         from cdikit.spec import encode
 

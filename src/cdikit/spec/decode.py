@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -81,14 +80,17 @@ _SCALAR_END = frozenset(b" :")
 # Control characters YAML 1.1 rejects (yaml-rs tolerates some); tabs, which go-yaml
 # v2 refuses in indentation, go the same way.
 _CONTROL = bytes(range(0x09)) + b"\x09\x0b\x0c" + bytes(range(0x0E, 0x20)) + b"\x7f"
-# Non-ASCII characters YAML 1.1 treats as line breaks or BOMs.
-_NON_ASCII_BREAKS = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9", b"\xef\xbb\xbf", b"\xef\xbf\xbe", b"\xef\xbf\xbf")
-# Constructs left to the faithful path: further documents, directives, tags, merge keys.
-_YAML_CONSTRUCTS = (b"\n---", b"\n...", b"\n%", b"!", b"<<")
+# Constructs left to the faithful path: further documents, directives, tags, merge
+# keys, anchors and aliases (yaml-rs accepts anchors where go-yaml v2 does not).
+_YAML_CONSTRUCTS = (b"\n---", b"\n...", b"\n%", b"!", b"<<", b"&", b"*")
+
+
+_C1_OR_BREAK = re.compile(rb"\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef\xbb\xbf|\xef\xbf[\xbe\xbf]")
 
 
 def _non_ascii_risky(data: bytes) -> bool:
-    return not data.isascii() and any(seq in data for seq in _NON_ASCII_BREAKS)
+    """C1 controls (which YAML 1.1 rejects), NEL/LS/PS line breaks, BOMs, non-characters."""
+    return not data.isascii() and _C1_OR_BREAK.search(data) is not None
 
 
 def _risky_number(data: bytes) -> bool:
@@ -151,11 +153,11 @@ def _fast(data: bytes) -> Spec | None:
     """The typed fast path; None when it declines (the faithful path then decides)."""
     head = data.lstrip()[:1]
     if head == b"{":
-        if _non_ascii_risky(data):
+        if b"\x7f" in data or _non_ascii_risky(data):
             return None
         try:
             spec = _json_decoder.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
             return None
         # Duplicate keys silently collapse in msgspec; Go rejects them. Re-encoding
         # emits exactly the keys kept (defaults omitted), so a lower key count than the
@@ -363,7 +365,7 @@ def _go_type(kind: Any) -> str:
         return kind
     tag = kind[0]
     if tag == "struct":
-        return "specs." + kind[1]
+        return "specs." + str(kind[1])
     if tag == "ptr":
         return "*" + _go_type(kind[1])
     if tag == "list":
@@ -561,25 +563,102 @@ class _Absent:
 
 _ABSENT: Any = _Absent()
 
-_loader_cls: Callable[..., Any] | None = None
+# go-yaml v2 refuses documents nested deeper than this; PyYAML's C composer would
+# recurse (and crash the process near 30,000 levels), so nodes are composed here,
+# iteratively, from libyaml's events.
+_MAX_DEPTH = 10_000
 
 
-def _loader(text: str) -> Any:
-    """A PyYAML loader that composes nodes and leaves plain scalars unresolved."""
-    global _loader_cls
-    if _loader_cls is None:
-        import yaml
+class _Composed(Exception):
+    """Raised by the composer for documents go-yaml v2 would also refuse."""
 
-        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-        class _Loader(base):  # type: ignore[misc,valid-type]
-            def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-                if kind is yaml.ScalarNode and implicit[0]:
-                    return _PLAIN
-                return super().resolve(kind, value, implicit)
+def _allowed_alias_ratio(decodes: int) -> float:
+    # go-yaml v2's guard against alias expansion ("billion laughs"), same numbers.
+    if decodes <= 400_000:
+        return 0.99
+    if decodes >= 4_000_000:
+        return 0.10
+    return 0.10 + 0.89 * (1 - (decodes - 400_000) / 3_600_000)
 
-        _loader_cls = _Loader
-    return _loader_cls(text)
+
+def _excessive_aliasing(decodes: int, aliases: int) -> bool:
+    return aliases > 100 and decodes > 1000 and aliases / decodes > _allowed_alias_ratio(decodes)
+
+
+def _compose_first_document(text: str) -> Any:
+    """The first document's root node (later documents are ignored, as go-yaml v2 does).
+
+    Plain scalars get the ``_PLAIN`` tag and are resolved later with go-yaml v2's
+    rules; quoted ones are strings; explicit tags are kept. Before anything is
+    converted, the fully expanded size of each node (``decodes``) and how many of
+    those nodes are reached through aliases are computed (aliases share nodes, so
+    this stays linear) and checked like go-yaml v2 checks them.
+    """
+    import yaml
+
+    events = getattr(yaml, "CBaseLoader", yaml.BaseLoader)(text)  # libyaml's event parser when present
+    try:
+        # frame: start event, children, anchor, expanded size, nodes reached through aliases
+        stack: list[list[Any]] = []
+        anchors: dict[str, Any] = {}
+        counts: dict[int, tuple[int, int]] = {}  # id(node) -> (decodes, aliases) when expanded
+        while True:
+            event = events.get_event()
+            kind = type(event)
+            via_alias = False
+            if kind is yaml.ScalarEvent:
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = _PLAIN if event.implicit[0] else _STR_TAG
+                node: Any = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+                counts[id(node)] = (1, 0)
+                if event.anchor is not None:
+                    anchors[event.anchor] = node
+            elif kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
+                if len(stack) >= _MAX_DEPTH:
+                    raise _Composed(f"exceeded max depth of {_MAX_DEPTH}")
+                stack.append([event, [], event.anchor, 1, 0])
+                continue
+            elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
+                start, children, anchor, decodes, aliases = stack.pop()
+                if kind is yaml.SequenceEndEvent:
+                    node = yaml.SequenceNode(
+                        start.tag or "tag:yaml.org,2002:seq", children, start.start_mark, event.end_mark
+                    )
+                else:
+                    pairs = list(zip(children[0::2], children[1::2], strict=True))
+                    node = yaml.MappingNode(
+                        start.tag or "tag:yaml.org,2002:map", pairs, start.start_mark, event.end_mark
+                    )
+                counts[id(node)] = (decodes, aliases)
+                if _excessive_aliasing(decodes, aliases):
+                    raise _Composed("document contains excessive aliasing")
+                if anchor is not None:
+                    anchors[anchor] = node
+            elif kind is yaml.AliasEvent:
+                node = anchors.get(event.anchor)
+                if node is None:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"found undefined alias {event.anchor!r}", event.start_mark
+                    )
+                via_alias = True
+            elif kind is yaml.StreamEndEvent or kind is yaml.DocumentEndEvent:
+                return None
+            else:  # stream or document start
+                continue
+            if not stack:
+                return node
+            frame = stack[-1]
+            frame[1].append(node)
+            decodes, aliases = counts[id(node)]
+            frame[3] += decodes
+            # go-yaml v2 counts every node decoded inside an alias expansion.
+            frame[4] += decodes if via_alias else aliases
+    finally:
+        dispose = getattr(events, "dispose", None)
+        if dispose is not None:
+            dispose()
 
 
 def _faithful(data: bytes, path: str | None) -> Spec | None:
@@ -593,25 +672,23 @@ def _faithful(data: bytes, path: str | None) -> Spec | None:
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    loader = _loader(text)
     try:
-        try:
-            root = _first_node(loader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark is not None else None
-            column = mark.column + 1 if mark is not None else None
-            problem = exc.problem or exc.context or "syntax error"
-            raise ParseError(
-                f"{_PREFIX}error converting YAML to JSON: yaml: line {line}: {problem}",
-                path=path,
-                line=line,
-                column=column,
-            ) from None
-        except yaml.YAMLError as exc:
-            raise ParseError(f"{_PREFIX}error converting YAML to JSON: yaml: {exc}", path=path) from None
-    finally:
-        loader.dispose()
+        root = _compose_first_document(text)
+    except _Composed as exc:
+        raise ParseError(f"{_PREFIX}error converting YAML to JSON: yaml: {exc}", path=path) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        column = mark.column + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "syntax error"
+        raise ParseError(
+            f"{_PREFIX}error converting YAML to JSON: yaml: line {line}: {problem}",
+            path=path,
+            line=line,
+            column=column,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ParseError(f"{_PREFIX}error converting YAML to JSON: yaml: {exc}", path=path) from None
     if root is None:
         return None
     conv = _Converter()
@@ -645,10 +722,3 @@ def _faithful(data: bytes, path: str | None) -> Spec | None:
         return msgspec.convert(tree, Spec)
     except msgspec.ValidationError as exc:  # should not happen: the converter checked types
         raise ParseError(f"{_PREFIX}error unmarshaling JSON: {exc}", path=path) from None
-
-
-def _first_node(loader: Any) -> Any:
-    """The first document's root node (later documents are ignored, as go-yaml v2 does)."""
-    if loader.check_node():
-        return loader.get_node()
-    return None

@@ -39,8 +39,12 @@ def _wire_name(field: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-class _Wire(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, rename=_wire_name):
-    """Base of every wire record: strict (unknown keys rejected), camelCase keys."""
+class _Wire(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, rename=_wire_name, gc=False):
+    """Base of every wire record: strict (unknown keys rejected), camelCase keys.
+
+    ``gc=False``: wire records never form reference cycles, so the garbage collector
+    need not track the tens of thousands of them a large registry holds.
+    """
 
 
 class DeviceNode(_Wire):

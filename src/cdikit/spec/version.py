@@ -5,7 +5,6 @@ Mirrors ``specs-go/version.go`` of the reference (v1.1.0).
 
 from __future__ import annotations
 
-
 from cdikit._text import go_quote
 from cdikit.errors import VersionError
 from cdikit.spec.types import ContainerEdits, Spec

@@ -134,6 +134,28 @@ def _read_toml(path: str) -> tuple[dict[str, Any] | None, str | None]:
         return None, str(err)
 
 
+def _listed_dirs(dirs: object, default: Sequence[str] = DEFAULT_SPEC_DIRS) -> list[str]:
+    """The configured spec-dir list, or the consumer's default when it is not a list."""
+    return [str(d) for d in dirs] if isinstance(dirs, list) else list(default)
+
+
+def _single_config(host: _Host, consumer: str, config: str, binary: str) -> tuple[ConsumerReport, str, bool]:
+    """``(report, config path, whether it exists)`` for a consumer with one config file."""
+    path = host.path(config)
+    exists = os.path.exists(path)
+    return ConsumerReport(consumer, exists or host.has_binary(binary)), path, exists
+
+
+def _load_config(report: ConsumerReport, path: str, reader: Callable[[str], tuple[Any, str | None]]) -> Any:
+    """``reader(path)`` recorded in ``report``; None (with a finding) when it cannot be read."""
+    report.config.append(path)
+    config, problem = reader(path)
+    if problem is not None or not isinstance(config, dict):
+        report.findings.append(_unreadable(report.name, path, problem or "not a JSON object"))
+        return None
+    return config
+
+
 def _unreadable(consumer: str, path: str, problem: str) -> Finding:
     return Finding(
         "error",
@@ -148,9 +170,7 @@ def _unreadable(consumer: str, path: str, problem: str) -> Finding:
 
 
 def _check_docker(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
-    path = host.path("/etc/docker/daemon.json")
-    exists = os.path.exists(path)
-    report = ConsumerReport("docker", exists or host.has_binary("dockerd"))
+    report, path, exists = _single_config(host, "docker", "/etc/docker/daemon.json", "dockerd")
     if not report.found:
         return report
     restart = "then restart dockerd (systemctl restart docker)"
@@ -169,10 +189,8 @@ def _check_docker(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
             "docker", path, report.spec_dirs, cdikit_dirs, _docker_dirs_fix(path)
         )
         return report
-    report.config.append(path)
-    config, problem = _read_json(path)
-    if problem is not None or not isinstance(config, dict):
-        report.findings.append(_unreadable("docker", path, problem or "not a JSON object"))
+    config = _load_config(report, path, _read_json)
+    if config is None:
         return report
     features = config.get("features") if isinstance(config.get("features"), dict) else {}
     cdi = features.get("cdi") if isinstance(features, dict) else None
@@ -212,7 +230,7 @@ def _check_docker(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
         )
     else:
         report.cdi_enabled = True
-    report.spec_dirs = [str(d) for d in dirs] if isinstance(dirs, list) else list(DEFAULT_SPEC_DIRS)
+    report.spec_dirs = _listed_dirs(dirs)
     report.findings += _dirs_findings("docker", path, report.spec_dirs, cdikit_dirs, _docker_dirs_fix(path))
     return report
 
@@ -232,9 +250,7 @@ _CONTAINERD_SECTIONS: dict[int, tuple[str, bool, str]] = {
 
 
 def _check_containerd(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
-    path = host.path("/etc/containerd/config.toml")
-    exists = os.path.exists(path)
-    report = ConsumerReport("containerd", exists or host.has_binary("containerd"))
+    report, path, exists = _single_config(host, "containerd", "/etc/containerd/config.toml", "containerd")
     if not report.found:
         return report
     restart = "then restart containerd (systemctl restart containerd)"
@@ -250,10 +266,8 @@ def _check_containerd(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
             )
         )
         return report
-    report.config.append(path)
-    config, problem = _read_toml(path)
+    config = _load_config(report, path, _read_toml)
     if config is None:
-        report.findings.append(_unreadable("containerd", path, problem or "unreadable"))
         return report
     version = config.get("version", 1)
     section_name, default_on, release = _CONTAINERD_SECTIONS.get(version, _CONTAINERD_SECTIONS[3])
@@ -286,7 +300,7 @@ def _check_containerd(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
     else:
         report.cdi_enabled = True
     dirs = section.get("cdi_spec_dirs")
-    report.spec_dirs = [str(d) for d in dirs] if isinstance(dirs, list) else list(DEFAULT_SPEC_DIRS)
+    report.spec_dirs = _listed_dirs(dirs)
     report.findings += _dirs_findings(
         "containerd",
         path,
@@ -300,16 +314,14 @@ def _check_containerd(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
 # --- CRI-O --------------------------------------------------------------------------------------
 
 
-def _merged_toml(host: _Host, report: ConsumerReport, files: list[str], consumer: str) -> dict[str, Any]:
+def _merged_toml(report: ConsumerReport, files: list[str]) -> dict[str, Any]:
     """The TOML files merged one table level deep, later files winning (drop-in semantics)."""
     merged: dict[str, Any] = {}
     for path in files:
         if not os.path.exists(path):
             continue
-        report.config.append(path)
-        config, problem = _read_toml(path)
+        config = _load_config(report, path, _read_toml)
         if config is None:
-            report.findings.append(_unreadable(consumer, path, problem or "unreadable"))
             continue
         for key, value in config.items():
             if isinstance(value, dict) and isinstance(merged.get(key), dict):
@@ -335,11 +347,11 @@ def _check_crio(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
     report = ConsumerReport("crio", any(os.path.exists(f) for f in files) or host.has_binary("crio"))
     if not report.found:
         return report
-    merged = _merged_toml(host, report, files, "crio")
+    merged = _merged_toml(report, files)
     runtime = merged.get("crio", {}).get("runtime", {}) if isinstance(merged.get("crio"), dict) else {}
     dirs = runtime.get("cdi_spec_dirs") if isinstance(runtime, dict) else None
     report.cdi_enabled = True  # CRI-O has no switch: CDI is always on
-    report.spec_dirs = [str(d) for d in dirs] if isinstance(dirs, list) else list(DEFAULT_SPEC_DIRS)
+    report.spec_dirs = _listed_dirs(dirs)
     target = report.config[-1] if report.config else main
     report.findings += _dirs_findings(
         "crio",
@@ -366,7 +378,7 @@ def _check_podman(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
     report = ConsumerReport("podman", any(os.path.exists(f) for f in files) or host.has_binary("podman"))
     if not report.found:
         return report
-    merged = _merged_toml(host, report, files, "podman")
+    merged = _merged_toml(report, files)
     engine = merged.get("engine") if isinstance(merged.get("engine"), dict) else {}
     dirs = engine.get("cdi_spec_dirs") if isinstance(engine, dict) else None
     report.cdi_enabled = True  # podman always accepts CDI names in --device
@@ -398,17 +410,13 @@ def _check_podman(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
 
 
 def _check_buildkit(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
-    path = host.path("/etc/buildkit/buildkitd.toml")
-    exists = os.path.exists(path)
-    report = ConsumerReport("buildkit", exists or host.has_binary("buildkitd"))
+    report, path, exists = _single_config(host, "buildkit", "/etc/buildkit/buildkitd.toml", "buildkitd")
     if not report.found:
         return report
     cdi: dict[str, Any] = {}
     if exists:
-        report.config.append(path)
-        config, problem = _read_toml(path)
+        config = _load_config(report, path, _read_toml)
         if config is None:
-            report.findings.append(_unreadable("buildkit", path, problem or "unreadable"))
             return report
         section = config.get("cdi")
         cdi = section if isinstance(section, dict) else {}
@@ -427,7 +435,7 @@ def _check_buildkit(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
     else:
         report.cdi_enabled = True
     dirs = cdi.get("specDirs")
-    report.spec_dirs = [str(d) for d in dirs] if isinstance(dirs, list) else list(_BUILDKIT_DEFAULT_DIRS)
+    report.spec_dirs = _listed_dirs(dirs, _BUILDKIT_DEFAULT_DIRS)
     report.findings += _dirs_findings(
         "buildkit",
         path,

@@ -39,21 +39,10 @@ example:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    # Same dests as the cdi global options on sub-commands, so "cdi -d X kube ..." and
-    # "cdi kube ... -d X" both work (the cdi main merges them).
-    group = parser.add_argument_group("global options")
-    group.add_argument(
-        "-d",
-        "--spec-dirs",
-        dest="sub_spec_dirs",
-        action="append",
-        metavar="DIR",
-        default=argparse.SUPPRESS,
-        help="spec directory; repeat for several, later = higher priority (default: /etc/cdi /var/run/cdi)",
-    )
-    group.add_argument(
-        "-v", "--verbose", dest="sub_verbose", action="count", default=argparse.SUPPRESS, help="more detail"
-    )
+    from cdikit.cli._common import add_global_options
+
+    # The cdi global options, so "cdi -d X kube ..." and "cdi kube ... -d X" both work.
+    add_global_options(parser, only=("spec-dirs", "verbose"))
     parser.add_argument(
         "--include-all",
         action="store_true",
@@ -70,18 +59,18 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``kube`` command group to the ``cdi`` parser."""
-    kube = subparsers.add_parser(
-        "kube",
-        help="serve CDI devices to Kubernetes (device plugin, DRA kubelet plugin)",
-        description="Serve the devices of the CDI spec dirs to the kubelet.",
-    )
-    actions = kube.add_subparsers(dest="kube_action", metavar="ACTION", required=True)
+    from cdikit.cli._common import add_command, add_command_group
 
-    dp = actions.add_parser(
-        "device-plugin",
-        help="run a kubelet device plugin per CDI kind",
-        description=_DEVICE_PLUGIN_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    actions = add_command_group(
+        subparsers,
+        "kube",
+        "serve CDI devices to Kubernetes (device plugin, DRA kubelet plugin)",
+        "Serve the devices of the CDI spec dirs to the kubelet.",
+        dest="kube_action",
+        metavar="ACTION",
+    )
+    dp = add_command(
+        actions, "device-plugin", "run a kubelet device plugin per CDI kind", _DEVICE_PLUGIN_HELP
     )
     _add_common(dp)
     dp.add_argument(
@@ -103,11 +92,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     dp.set_defaults(func=_run_device_plugin)
 
-    dra = actions.add_parser(
-        "dra-plugin",
-        help="run a DRA kubelet plugin and publish a ResourceSlice",
-        description=_DRA_PLUGIN_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    dra = add_command(
+        actions, "dra-plugin", "run a DRA kubelet plugin and publish a ResourceSlice", _DRA_PLUGIN_HELP
     )
     _add_common(dra)
     dra.add_argument(

@@ -80,29 +80,28 @@ def _write_config(path: str, doc: dict[str, Any], mode: int) -> None:
 
 
 def _expand_requests(registry: Registry, names: Sequence[str]) -> list[str]:
-    """Turn kind-only (``vendor/class``) and ``vendor/class=*`` requests into device names.
+    """Turn kind-only (``vendor/class``), ``vendor/class=*`` and class-alias requests into names.
 
-    HOOK POINT: this is BuildKit's resolution rule (kind-only = the first
-    device of the kind in sorted order, ``=*`` = every device of the kind). It
-    is meant to delegate to :mod:`cdikit.requests` once that layer exposes its
-    resolver; plain qualified names pass through untouched.
+    They resolve through :mod:`cdikit.requests` with BuildKit's rules (a kind
+    alone = its first device in sorted order, ``=*`` = all of the kind), loaded
+    only when such a request appears. Plain qualified names pass through
+    untouched; a request that resolves to nothing is kept as given, so that
+    ``inject_devices`` reports it as unresolvable.
     """
     expanded: list[str] = []
-    listing: list[str] | None = None
+    resolver = None
     for name in names:
-        kind, sep, device = name.partition("=")
+        _, sep, device = name.partition("=")
         if sep and device != "*":
             expanded.append(name)
             continue
-        if listing is None:
-            listing = registry.list_devices()
-        of_kind = [d for d in listing if d.partition("=")[0] == kind]
-        if not of_kind:
-            expanded.append(name)  # reported as unresolvable by inject_devices
-        elif sep:
-            expanded.extend(of_kind)
-        else:
-            expanded.append(of_kind[0])
+        if resolver is None:
+            from cdikit.requests.request import DeviceRequest
+            from cdikit.requests.resolve import Resolver
+
+            resolver = Resolver(registry)
+        found = resolver.find(DeviceRequest(name, optional=True), on_demand=False).devices
+        expanded.extend(found or (name,))
     return list(dict.fromkeys(expanded))
 
 

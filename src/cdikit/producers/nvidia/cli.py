@@ -296,25 +296,15 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_transform_root(args: argparse.Namespace) -> int:
+    from cdikit.cli._common import UsageError, read_source
     from cdikit.producers.nvidia._output import encode, format_for_path, write_if_changed
     from cdikit.producers.nvidia.transform import transform_root
     from cdikit.spec import parse_spec
 
     path = args.input
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as f:
-                data = f.read()
-    except OSError as exc:
-        from cdikit.cli._common import UsageError
-
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    data = read_source(path)
     spec = parse_spec(data, path=None if path == "-" else path)
     if spec is None:
-        from cdikit.cli._common import UsageError
-
         raise UsageError(f"{path}: empty spec document")
     moved = transform_root(spec, args.from_root, args.to_root, relative_to=args.relative_to)
     out = encode(moved, format_for_path(args.output_file, args.format))
@@ -327,32 +317,40 @@ def _cmd_transform_root(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``generate`` (``nvidia``) and ``transform`` (``root``) to the ``cdi`` command."""
-    gen = subparsers.add_parser(
+    from cdikit.cli._common import add_command, add_command_group
+
+    gen_sub = add_command_group(
+        subparsers,
         "generate",
-        help="generate CDI specs for a vendor's devices",
-        description="Generate CDI specs from the devices found on this host.",
+        "generate CDI specs for a vendor's devices",
+        "Generate CDI specs from the devices found on this host.",
+        dest="generator",
+        metavar="GENERATOR",
     )
-    gen_sub = gen.add_subparsers(dest="generator", metavar="GENERATOR", required=True)
-    nvidia = gen_sub.add_parser(
+    nvidia = add_command(
+        gen_sub,
         "nvidia",
-        help="NVIDIA GPUs (the nvidia-ctk cdi generate equivalent)",
-        description="Generate the CDI spec for the NVIDIA GPUs, MIG devices and driver files of this host.",
+        "NVIDIA GPUs (the nvidia-ctk cdi generate equivalent)",
+        "Generate the CDI spec for the NVIDIA GPUs, MIG devices and driver files of this host.",
         epilog=_GENERATE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_generate_options(nvidia)
     nvidia.set_defaults(func=_cmd_generate)
 
-    tr = subparsers.add_parser(
-        "transform", help="rewrite paths in a CDI spec", description="Rewrite paths in an existing CDI spec."
+    tr_sub = add_command_group(
+        subparsers,
+        "transform",
+        "rewrite paths in a CDI spec",
+        "Rewrite paths in an existing CDI spec.",
+        dest="transform",
+        metavar="TRANSFORM",
     )
-    tr_sub = tr.add_subparsers(dest="transform", metavar="TRANSFORM", required=True)
-    root = tr_sub.add_parser(
+    root = add_command(
+        tr_sub,
         "root",
-        help="move host (or container) paths from one root to another",
-        description="Move every path below --from to below --to (whole path components).\n\n"
+        "move host (or container) paths from one root to another",
+        "Move every path below --from to below --to (whole path components).\n\n"
         "example:\n  cdi transform root --from / --to /run/nvidia/driver --input nvidia.yaml",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     root.add_argument("--from", dest="from_root", default="", metavar="DIR", help="root to replace")
     root.add_argument(
