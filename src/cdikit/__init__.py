@@ -7,8 +7,7 @@ and runtime hooks.
 
 from __future__ import annotations
 
-import importlib
-
+from cdikit._lazy import lazy_getattr
 from cdikit.errors import (
     AnnotationError,
     CDIError,
@@ -30,8 +29,6 @@ from cdikit.errors import (
 # start-up path, and runtime hooks import this package on every container start.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from cdikit.annotations import annotation_key, annotation_value, parse_annotations, update_annotations
     from cdikit.names import (
         is_qualified_name,
@@ -147,10 +144,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cdikit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)

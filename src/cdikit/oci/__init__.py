@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from cdikit._lazy import lazy_getattr
 from cdikit.oci.edits import HOOK_NAMES, inject_edits
 from cdikit.oci.hostdev import FilledNode, HostDevice, fill_device_node, lookup_host_device
 
@@ -24,10 +25,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    # Injection never needs the canonical re-encoder: load it on first use only.
-    if name == "go_canonical":
-        from cdikit.oci.canonical import go_canonical
-
-        return go_canonical
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Injection never needs the canonical re-encoder: load it on first use only.
+__getattr__ = lazy_getattr(__name__, {"go_canonical": "cdikit.oci.canonical"})

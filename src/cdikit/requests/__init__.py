@@ -12,15 +12,13 @@ to register ``cdi request`` costs nothing beyond argparse.
 
 from __future__ import annotations
 
-import importlib
+from cdikit._lazy import lazy_getattr
 
 # Not ``typing.TYPE_CHECKING``: importing typing costs more than this whole
 # package's start-up path (the same trick as ``cdikit/__init__.py``).
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from typing import Any
-
     from cdikit.requests._errors import DeviceNotAllowedError, OnDemandError, RequestError
     from cdikit.requests.ondemand import (
         NVIDIA_GPU_KIND,
@@ -74,13 +72,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cdikit.requests' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"cdikit.requests.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, {name: "." + module for name, module in _WHERE.items()})
 
 
 def __dir__() -> list[str]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from cdikit._lazy import lazy_getattr
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Hook, IntelRdt, Mount, NetDevice, Spec
 from cdikit.spec.version import CURRENT_VERSION, KNOWN_VERSIONS, minimum_version, validate_version
 
@@ -30,15 +31,13 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # Decoding and encoding load lazily: a registry served from its disk cache, or a
-    # runtime hook, needs neither.
-    if name == "parse_spec":
-        from cdikit.spec.decode import parse_spec
-
-        return parse_spec
-    if name in ("encode_spec", "write_spec_file"):
-        from cdikit.spec import encode
-
-        return getattr(encode, name)
-    raise AttributeError(name)
+# Decoding and encoding load lazily: a registry served from its disk cache, or a
+# runtime hook, needs neither.
+__getattr__ = lazy_getattr(
+    __name__,
+    {
+        "parse_spec": "cdikit.spec.decode",
+        "encode_spec": "cdikit.spec.encode",
+        "write_spec_file": "cdikit.spec.encode",
+    },
+)

@@ -33,13 +33,11 @@ class _EditsError(Exception):
         self.field = field
 
 
-def _check_env(env: list[str] | None, field: str) -> None:
-    if not env:
-        return
-    for i, entry in enumerate(env):
-        # An entry needs "=" after a non-empty name ("FOO=" is fine, "=x" and "FOO" are not).
+def _check_env(env: list[str] | None, field: str, context: str) -> None:
+    """Each entry needs "=" after a non-empty name ("FOO=" is fine, "=x" and "FOO" are not)."""
+    for i, entry in enumerate(env or ()):
         if entry.find("=") <= 0:
-            raise _EditsError(f"invalid environment variable {go_quote(entry)}", f"{field}[{i}]")
+            raise _EditsError(f"{context}invalid environment variable {go_quote(entry)}", f"{field}[{i}]")
 
 
 def _check_rdt(rdt: IntelRdt, field: str) -> None:
@@ -78,11 +76,7 @@ def _check_net_devices(devices: list[NetDevice], field: str) -> None:
 
 
 def _check_edits(edits: ContainerEdits, field: str) -> None:
-    if edits.env:
-        try:
-            _check_env(edits.env, f"{field}.env")
-        except _EditsError as err:
-            raise _EditsError(f"invalid container edits: {err.message}", err.field) from None
+    _check_env(edits.env, f"{field}.env", "invalid container edits: ")
     for i, node in enumerate(edits.device_nodes or ()):
         where = f"{field}.deviceNodes[{i}]"
         if not node.path:
@@ -102,11 +96,7 @@ def _check_edits(edits: ContainerEdits, field: str) -> None:
             raise _EditsError(f"invalid hook name {go_quote(hook.hook_name)}", f"{where}.hookName")
         if not hook.path:
             raise _EditsError(f"invalid hook {go_quote(hook.hook_name)} with empty path", f"{where}.path")
-        if hook.env:
-            try:
-                _check_env(hook.env, f"{where}.env")
-            except _EditsError as err:
-                raise _EditsError(f"invalid hook {go_quote(hook.hook_name)}: {err.message}", err.field) from None
+        _check_env(hook.env, f"{where}.env", f"invalid hook {go_quote(hook.hook_name)}: ")
     for i, mount in enumerate(edits.mounts or ()):
         where = f"{field}.mounts[{i}]"
         if not mount.host_path:

@@ -156,6 +156,17 @@ def _load_config(report: ConsumerReport, path: str, reader: Callable[[str], tupl
     return config
 
 
+def _cdi_disabled(report: ConsumerReport, path: str, message: str, fix: str) -> None:
+    """Record that the setting in ``path`` turns CDI off for the consumer."""
+    report.cdi_enabled = False
+    report.findings.append(Finding("error", f"{report.name}-cdi-disabled", path, message, fix))
+
+
+def _cdi_not_enabled(report: ConsumerReport, path: str, message: str, fix: str) -> None:
+    """Record that ``path`` leaves CDI unset, which some releases of the consumer read as off."""
+    report.findings.append(Finding("warning", f"{report.name}-cdi-not-enabled", path, message, fix))
+
+
 def _unreadable(consumer: str, path: str, problem: str) -> Finding:
     return Finding(
         "error",
@@ -176,14 +187,11 @@ def _check_docker(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
     restart = "then restart dockerd (systemctl restart docker)"
     if not exists:
         report.spec_dirs = list(DEFAULT_SPEC_DIRS)
-        report.findings.append(
-            Finding(
-                "warning",
-                "docker-cdi-not-enabled",
-                path,
-                "no daemon.json: Docker Engine before 28.2 keeps CDI off",
-                f'create {path} with {{"features": {{"cdi": true}}}}, {restart}',
-            )
+        _cdi_not_enabled(
+            report,
+            path,
+            "no daemon.json: Docker Engine before 28.2 keeps CDI off",
+            f'create {path} with {{"features": {{"cdi": true}}}}, {restart}',
         )
         report.findings += _dirs_findings(
             "docker", path, report.spec_dirs, cdikit_dirs, _docker_dirs_fix(path)
@@ -196,37 +204,26 @@ def _check_docker(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
     cdi = features.get("cdi") if isinstance(features, dict) else None
     dirs = config.get("cdi-spec-dirs")
     if dirs == [""]:
-        report.cdi_enabled = False
-        report.findings.append(
-            Finding(
-                "error",
-                "docker-cdi-disabled",
-                path,
-                '"cdi-spec-dirs": [""] disables CDI',
-                f'set "cdi-spec-dirs": {json.dumps(list(cdikit_dirs))} in {path}, {restart}',
-            )
+        _cdi_disabled(
+            report,
+            path,
+            '"cdi-spec-dirs": [""] disables CDI',
+            f'set "cdi-spec-dirs": {json.dumps(list(cdikit_dirs))} in {path}, {restart}',
         )
         return report
     if cdi is False:
-        report.cdi_enabled = False
-        report.findings.append(
-            Finding(
-                "error",
-                "docker-cdi-disabled",
-                path,
-                '"features": {"cdi": false} disables CDI',
-                f'set "features": {{"cdi": true}} in {path}, {restart}',
-            )
+        _cdi_disabled(
+            report,
+            path,
+            '"features": {"cdi": false} disables CDI',
+            f'set "features": {{"cdi": true}} in {path}, {restart}',
         )
     elif cdi is None:
-        report.findings.append(
-            Finding(
-                "warning",
-                "docker-cdi-not-enabled",
-                path,
-                "features.cdi is not set: Docker Engine before 28.2 keeps CDI off",
-                f'add "features": {{"cdi": true}} to {path}, {restart}',
-            )
+        _cdi_not_enabled(
+            report,
+            path,
+            "features.cdi is not set: Docker Engine before 28.2 keeps CDI off",
+            f'add "features": {{"cdi": true}} to {path}, {restart}',
         )
     else:
         report.cdi_enabled = True
@@ -256,14 +253,11 @@ def _check_containerd(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
     restart = "then restart containerd (systemctl restart containerd)"
     if not exists:
         report.spec_dirs = list(DEFAULT_SPEC_DIRS)
-        report.findings.append(
-            Finding(
-                "warning",
-                "containerd-cdi-not-enabled",
-                path,
-                "no config.toml: containerd 1.7 keeps CDI off (2.x turns it on by default)",
-                f"containerd config default > {path}, set enable_cdi = true in its CRI section, {restart}",
-            )
+        _cdi_not_enabled(
+            report,
+            path,
+            "no config.toml: containerd 1.7 keeps CDI off (2.x turns it on by default)",
+            f"containerd config default > {path}, set enable_cdi = true in its CRI section, {restart}",
         )
         return report
     config = _load_config(report, path, _read_toml)
@@ -277,25 +271,18 @@ def _check_containerd(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
     header = f'[plugins."{section_name}"]' if "." in section_name else f"[plugins.{section_name}]"
     enabled = section.get("enable_cdi")
     if enabled is False:
-        report.cdi_enabled = False
-        report.findings.append(
-            Finding(
-                "error",
-                "containerd-cdi-disabled",
-                path,
-                f"enable_cdi = false under {header}: CDI device requests fail",
-                f"set enable_cdi = true under {header} in {path}, {restart}",
-            )
+        _cdi_disabled(
+            report,
+            path,
+            f"enable_cdi = false under {header}: CDI device requests fail",
+            f"set enable_cdi = true under {header} in {path}, {restart}",
         )
     elif enabled is None and not default_on:
-        report.findings.append(
-            Finding(
-                "warning",
-                "containerd-cdi-not-enabled",
-                path,
-                f"config version {version} ({release}): enable_cdi is not set and defaults to false",
-                f"add enable_cdi = true under {header} in {path}, {restart}",
-            )
+        _cdi_not_enabled(
+            report,
+            path,
+            f"config version {version} ({release}): enable_cdi is not set and defaults to false",
+            f"add enable_cdi = true under {header} in {path}, {restart}",
         )
     else:
         report.cdi_enabled = True
@@ -321,13 +308,8 @@ def _merged_toml(report: ConsumerReport, files: list[str]) -> dict[str, Any]:
         if not os.path.exists(path):
             continue
         config = _load_config(report, path, _read_toml)
-        if config is None:
-            continue
-        for key, value in config.items():
-            if isinstance(value, dict) and isinstance(merged.get(key), dict):
-                merged[key] = _merge_tables(merged[key], value)
-            else:
-                merged[key] = value
+        if config is not None:
+            merged = _merge_tables(merged, config)
     return merged
 
 
@@ -422,15 +404,11 @@ def _check_buildkit(host: _Host, cdikit_dirs: list[str]) -> ConsumerReport:
         cdi = section if isinstance(section, dict) else {}
     restart = "then restart buildkitd"
     if cdi.get("disabled") is True:
-        report.cdi_enabled = False
-        report.findings.append(
-            Finding(
-                "error",
-                "buildkit-cdi-disabled",
-                path,
-                "[cdi] disabled = true: RUN --device fails",
-                f"set disabled = false under [cdi] in {path}, {restart}",
-            )
+        _cdi_disabled(
+            report,
+            path,
+            "[cdi] disabled = true: RUN --device fails",
+            f"set disabled = false under [cdi] in {path}, {restart}",
         )
     else:
         report.cdi_enabled = True

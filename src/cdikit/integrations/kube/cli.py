@@ -57,6 +57,16 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_dir_option(parser: argparse.ArgumentParser, flag: str, default: str, what: str = "") -> None:
+    # The help repeats the default path, so it is written once here.
+    parser.add_argument(
+        flag,
+        default=default,
+        metavar="DIR",
+        help=f"{what} (default: {default})" if what else f"default: {default}",
+    )
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``kube`` command group to the ``cdi`` parser."""
     from cdikit.cli._common import add_command, add_command_group
@@ -81,12 +91,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="CDI kind to serve, optionally under another extended resource name; repeat "
         "(default: every kind present at start, each under its own name)",
     )
-    dp.add_argument(
-        "--plugin-dir",
-        default="/var/lib/kubelet/device-plugins",
-        metavar="DIR",
-        help="kubelet device-plugin directory (default: /var/lib/kubelet/device-plugins)",
-    )
+    _add_dir_option(dp, "--plugin-dir", "/var/lib/kubelet/device-plugins", "kubelet device-plugin directory")
     dp.add_argument(
         "--annotations", action="store_true", help="also return cdi.k8s.io/ annotations (for older runtimes)"
     )
@@ -111,17 +116,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     dra.add_argument(
         "--kind", action="append", default=[], metavar="KIND", help="CDI kind to offer; repeat (default: all)"
     )
-    dra.add_argument(
-        "--plugins-dir",
-        default="/var/lib/kubelet/plugins",
-        metavar="DIR",
-        help="default: /var/lib/kubelet/plugins",
-    )
-    dra.add_argument(
-        "--registry-dir",
-        default="/var/lib/kubelet/plugins_registry",
-        metavar="DIR",
-        help="kubelet plugin-watcher directory (default: /var/lib/kubelet/plugins_registry)",
+    _add_dir_option(dra, "--plugins-dir", "/var/lib/kubelet/plugins")
+    _add_dir_option(
+        dra, "--registry-dir", "/var/lib/kubelet/plugins_registry", "kubelet plugin-watcher directory"
     )
     dra.add_argument(
         "--kubeconfig", metavar="FILE", help="kubeconfig (default: in-cluster, then ~/.kube/config)"

@@ -27,6 +27,7 @@ from cdikit.names import parse_qualifier
 
 from ._inventory import DeviceWatch, RegistryLike, take_inventory
 from ._sockets import SocketId, connect, remove_socket, serve, socket_id
+from ._supervise import Supervised
 from .protos import deviceplugin_v1beta1_pb2 as pb
 from .protos import deviceplugin_v1beta1_pb2_grpc as pb_grpc
 
@@ -216,10 +217,13 @@ class _Plugin:
             )
 
 
-class DevicePluginManager:
+class DevicePluginManager(Supervised):
     """Runs one device plugin per resource, keeps them registered with the kubelet, stops them cleanly."""
 
     def __init__(self, registry: RegistryLike, config: DevicePluginConfig) -> None:
+        super().__init__(
+            config.poll_interval, thread_name="cdikit-dp-monitor", log=_log, what="device plugin"
+        )
         self._config = config
         resources = list(config.resources)
         if not resources:
@@ -236,8 +240,6 @@ class DevicePluginManager:
         )
         self._plugins = [_Plugin(r, config, self._watch) for r in resources]
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._monitor: threading.Thread | None = None
 
     @property
     def resources(self) -> list[Resource]:
@@ -250,15 +252,7 @@ class DevicePluginManager:
             for plugin in self._plugins:
                 plugin.start()
         self.check()
-        self._monitor = threading.Thread(target=self._monitor_loop, name="cdikit-dp-monitor", daemon=True)
-        self._monitor.start()
-
-    def _monitor_loop(self) -> None:
-        while not self._stopping.wait(self._config.poll_interval):
-            try:
-                self.check()
-            except Exception:  # keep monitoring: the next round may succeed
-                _log.exception("device plugin check failed")
+        self._start_monitor()
 
     def check(self) -> None:
         """Restart servers whose socket vanished and (re-)register where the kubelet socket is new."""
@@ -282,19 +276,8 @@ class DevicePluginManager:
                     "registered %s with the kubelet at %s", plugin.resource.resource_name, self._kubelet_path
                 )
 
-    def run(self, stop: threading.Event) -> None:
-        """Serve until ``stop`` is set (for example by SIGTERM), then shut down."""
-        self.start()
-        try:
-            while not stop.wait(1.0):
-                pass  # a timed wait lets signal handlers run promptly
-        finally:
-            self.stop()
-
     def stop(self) -> None:
-        self._stopping.set()
-        if self._monitor is not None:
-            self._monitor.join(timeout=10)
+        self._stop_monitor()
         self._watch.stop()
         with self._lock:
             for plugin in self._plugins:

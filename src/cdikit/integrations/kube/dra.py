@@ -34,6 +34,7 @@ from cdikit.spec.types import ContainerEdits, Device, Spec
 
 from ._inventory import CLAIM_ANNOTATION, DeviceWatch, RegistryLike, dra_device_names
 from ._sockets import SocketId, remove_socket, serve, socket_id
+from ._supervise import Supervised
 from .protos import dra_v1_pb2 as dra_pb
 from .protos import dra_v1_pb2_grpc as dra_grpc
 from .protos import pluginregistration_v1_pb2 as reg_pb
@@ -357,8 +358,7 @@ class _DRAServicer(dra_grpc.DRAPluginServicer):
             try:
                 devices = self._preparer.prepare(ClaimRef(claim.namespace, claim.name, claim.uid))
             except (CDIError, OSError) as err:
-                _log.error("NodePrepareResources %s/%s (%s): %s", claim.namespace, claim.name, claim.uid, err)
-                entry.error = str(err)
+                _claim_failed(entry, "NodePrepareResources", claim, err)
                 continue
             for dev in devices:
                 entry.devices.add(
@@ -385,19 +385,28 @@ class _DRAServicer(dra_grpc.DRAPluginServicer):
             try:
                 self._preparer.unprepare(claim.uid)
             except (CDIError, OSError) as err:
-                _log.error(
-                    "NodeUnprepareResources %s/%s (%s): %s", claim.namespace, claim.name, claim.uid, err
-                )
-                entry.error = str(err)
+                _claim_failed(entry, "NodeUnprepareResources", claim, err)
         return response
 
 
-class DRAPlugin:
+def _claim_failed(
+    entry: dra_pb.NodePrepareResourceResponse | dra_pb.NodeUnprepareResourceResponse,
+    rpc: str,
+    claim: dra_pb.Claim,
+    err: Exception,
+) -> None:
+    """Log a claim's failure and report it in its response ``entry`` (the kubelet retries the claim)."""
+    _log.error("%s %s/%s (%s): %s", rpc, claim.namespace, claim.name, claim.uid, err)
+    entry.error = str(err)
+
+
+class DRAPlugin(Supervised):
     """The DRA kubelet plugin: the registration and DRA gRPC servers, kept alive until stopped."""
 
     def __init__(
         self, registry: RegistryLike, claims: ClaimSource, config: DRAPluginConfig, watch: DeviceWatch
     ) -> None:
+        super().__init__(config.poll_interval, thread_name="cdikit-dra-monitor", log=_log, what="DRA plugin")
         self._config = config
         self._watch = watch
         self.preparer = Preparer(registry, claims, config, watch)
@@ -407,8 +416,6 @@ class DRAPlugin:
         self._lock = threading.Lock()
         self.registered = threading.Event()
         self.registration_error = ""
-        self._stopping = threading.Event()
-        self._monitor: threading.Thread | None = None
 
     def _registration_status(self, registered: bool, error: str) -> None:
         if registered:
@@ -437,15 +444,7 @@ class DRAPlugin:
             # The DRA socket first: the kubelet dials it as soon as it sees the registration socket.
             self._start_server(self._config.dra_socket)
             self._start_server(self._config.registration_socket)
-        self._monitor = threading.Thread(target=self._monitor_loop, name="cdikit-dra-monitor", daemon=True)
-        self._monitor.start()
-
-    def _monitor_loop(self) -> None:
-        while not self._stopping.wait(self._config.poll_interval):
-            try:
-                self.check()
-            except Exception:  # keep monitoring: the next round may succeed
-                _log.exception("DRA plugin check failed")
+        self._start_monitor()
 
     def check(self) -> None:
         """Restart a server whose socket file vanished (a wiped plugin directory)."""
@@ -456,18 +455,8 @@ class DRAPlugin:
                     _log.info("socket %s is gone, serving it again", path)
                     self._start_server(path)
 
-    def run(self, stop: threading.Event) -> None:
-        self.start()
-        try:
-            while not stop.wait(1.0):
-                pass  # a timed wait lets signal handlers run promptly
-        finally:
-            self.stop()
-
     def stop(self) -> None:
-        self._stopping.set()
-        if self._monitor is not None:
-            self._monitor.join(timeout=10)
+        self._stop_monitor()
         with self._lock:
             # Registration socket first, so the kubelet stops using the plugin before its API goes away.
             for path in (self._config.registration_socket, self._config.dra_socket):
