@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cdikit.registry.loader as loader_module
-import cdikit.specfile as specfile_module
+import cdikit.spec.decode as decode_module
 from cdikit.registry import Registry
 from cdikit.registry._diskcache import default_cache_dir
 from cdikit.spec import ContainerEdits, Device, DeviceNode, Spec, encode_spec
@@ -54,7 +54,7 @@ def _forbid_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_a: object, **_k: object) -> None:
         raise AssertionError("a spec file was parsed despite a warm disk cache")
 
-    monkeypatch.setattr(specfile_module, "parse_spec", refuse)
+    monkeypatch.setattr(decode_module, "parse_spec", refuse)
 
 
 @pytest.mark.usefixtures("trust_now")

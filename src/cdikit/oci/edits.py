@@ -74,6 +74,14 @@ def _arr(value: Any, where: str) -> list[Any]:
     raise _invalid(where, "an array")
 
 
+def _arr_of(value: Any, where: str, item: type, what: str) -> list[Any]:
+    """``_arr`` whose items must all be exactly ``item`` (``what`` names such a list in the error)."""
+    items = _arr(value, where)
+    if not all(type(x) is item for x in items):
+        raise _invalid(where, what)
+    return items
+
+
 class _IndexedList:
     """A list with Go's "first entry whose key is K" lookups in O(1).
 
@@ -196,11 +204,9 @@ class _Editor:
         if not entries:
             return
         proc = self.process()
-        env = _arr(proc.get("env"), "process.env")
+        env = _arr_of(proc.get("env"), "process.env", str, "a list of strings")
         # runtime-tools indexes the existing env by the *whole* entry but looks new
         # entries up by name: only a bare "NAME" (or an earlier CDI entry) is replaced.
-        if not all(type(entry) is str for entry in env):
-            raise _invalid("process.env", "a list of strings")
         index = {entry: i for i, entry in enumerate(env)}
         for entry in entries:
             name = entry.partition("=")[0]
@@ -336,9 +342,9 @@ class _Editor:
         if not gids:
             return
         user = self.user()
-        present = _arr(user.get("additionalGids"), "process.user.additionalGids")
-        if not all(type(gid) is int for gid in present):
-            raise _invalid("process.user.additionalGids", "a list of integers")
+        present = _arr_of(
+            user.get("additionalGids"), "process.user.additionalGids", int, "a list of integers"
+        )
         seen = set(present)
         for gid in gids:
             if gid not in seen:

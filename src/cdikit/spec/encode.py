@@ -66,95 +66,6 @@ def write_spec_file(spec: Spec, path: str, *, fmt: Format | None = None, mode: i
     atomic_write(path, data, mode=mode)
 
 
-# --------------------------------------------------------------------------- field trees
-#
-# The container edits as a small tree (dict = mapping in field order, list =
-# sequence, str/int/bool = scalar) holding only the fields Go writes: struct field
-# order and omitempty are the same for encoding/json and yaml.v3, so both encoders
-# render these trees.
-
-_Node: TypeAlias = "str | int | bool | dict[str, _Node] | list[_Node]"
-
-
-def _edit_fields(ce: ContainerEdits) -> dict[str, _Node]:
-    node: dict[str, _Node] = {}
-    if ce.env:
-        node["env"] = list(ce.env)
-    if ce.device_nodes:
-        node["deviceNodes"] = [_device_node_fields(n) for n in ce.device_nodes]
-    if ce.net_devices:
-        node["netDevices"] = [
-            {"hostInterfaceName": n.host_interface_name, "name": n.name} for n in ce.net_devices
-        ]
-    if ce.hooks:
-        node["hooks"] = [_hook_fields(h) for h in ce.hooks]
-    if ce.mounts:
-        node["mounts"] = [_mount_fields(m) for m in ce.mounts]
-    if ce.intel_rdt is not None:
-        node["intelRdt"] = intel_rdt_fields(ce.intel_rdt)
-    if ce.additional_gids:
-        node["additionalGids"] = [int(g) for g in ce.additional_gids]
-    return node
-
-
-def _device_node_fields(n: DeviceNode) -> dict[str, _Node]:
-    node: dict[str, _Node] = {"path": n.path}
-    if n.host_path:
-        node["hostPath"] = n.host_path
-    if n.type:
-        node["type"] = n.type
-    if n.major:
-        node["major"] = int(n.major)
-    if n.minor:
-        node["minor"] = int(n.minor)
-    if n.file_mode is not None:
-        node["fileMode"] = int(n.file_mode)
-    if n.permissions:
-        node["permissions"] = n.permissions
-    if n.uid is not None:
-        node["uid"] = int(n.uid)
-    if n.gid is not None:
-        node["gid"] = int(n.gid)
-    return node
-
-
-def _hook_fields(h: Hook) -> dict[str, _Node]:
-    node: dict[str, _Node] = {"hookName": h.hook_name, "path": h.path}
-    if h.args:
-        node["args"] = list(h.args)
-    if h.env:
-        node["env"] = list(h.env)
-    if h.timeout is not None:
-        node["timeout"] = int(h.timeout)
-    return node
-
-
-def _mount_fields(m: Mount) -> dict[str, _Node]:
-    node: dict[str, _Node] = {"hostPath": m.host_path, "containerPath": m.container_path}
-    if m.options:
-        node["options"] = list(m.options)
-    if m.type:
-        node["type"] = m.type
-    return node
-
-
-def intel_rdt_fields(r: IntelRdt) -> dict[str, _Node]:
-    node: dict[str, _Node] = {}
-    if r.clos_id:
-        node["closID"] = r.clos_id
-    if r.l3_cache_schema:
-        node["l3CacheSchema"] = r.l3_cache_schema
-    if r.mem_bw_schema:
-        node["memBwSchema"] = r.mem_bw_schema
-    if r.schemata:
-        node["schemata"] = list(r.schemata)
-    if r.enable_monitoring:
-        node["enableMonitoring"] = True
-    return node
-
-
-# --------------------------------------------------------------------------- JSON
-
 _SURROGATE = "[\ud800-\udfff]"
 
 # --------------------------------------------------------------------------- JSON
@@ -224,38 +135,104 @@ def _json_device(dev: Device, out: list[str]) -> None:
 
 
 def _json_edits(ce: ContainerEdits | None, out: list[str]) -> None:
-    # The edits hold no maps, so the node tree the YAML writer uses (fields in struct order, omitempty
-    # applied) is exactly what encoding/json writes too.
-    out.append("{}" if ce is None else _json_value(_edit_fields(ce)))
+    if ce is None:
+        out.append("{}")
+        return
+    parts: list[str] = []
+    if ce.env:
+        parts.append('"env":' + _json_strings(ce.env))
+    if ce.device_nodes:
+        parts.append('"deviceNodes":[' + ",".join([_json_node(n) for n in ce.device_nodes]) + "]")
+    if ce.net_devices:
+        parts.append('"netDevices":[' + ",".join([_json_netdev(n) for n in ce.net_devices]) + "]")
+    if ce.hooks:
+        parts.append('"hooks":[' + ",".join([_json_hook(h) for h in ce.hooks]) + "]")
+    if ce.mounts:
+        parts.append('"mounts":[' + ",".join([_json_mount(m) for m in ce.mounts]) + "]")
+    if ce.intel_rdt is not None:
+        parts.append('"intelRdt":' + _json_rdt(ce.intel_rdt))
+    if ce.additional_gids:
+        parts.append('"additionalGids":[' + ",".join([str(int(g)) for g in ce.additional_gids]) + "]")
+    out.append("{" + ",".join(parts) + "}")
 
 
-def _json_value(node: _Node) -> str:
-    if type(node) is str:
-        return _js(node)
-    if type(node) is bool:  # before int: a bool is an int
-        return "true" if node else "false"
-    if type(node) is int:
-        return str(node)
-    if type(node) is list:
-        return "[" + ",".join([_json_value(v) for v in node]) + "]"
-    assert type(node) is dict
-    return "{" + ",".join([_js(k) + ":" + _json_value(v) for k, v in node.items()]) + "}"
+def _json_node(n: DeviceNode) -> str:
+    parts = ['"path":' + _js(n.path)]
+    if n.host_path:
+        parts.append('"hostPath":' + _js(n.host_path))
+    if n.type:
+        parts.append('"type":' + _js(n.type))
+    if n.major:
+        parts.append(f'"major":{int(n.major)}')
+    if n.minor:
+        parts.append(f'"minor":{int(n.minor)}')
+    if n.file_mode is not None:
+        parts.append(f'"fileMode":{int(n.file_mode)}')
+    if n.permissions:
+        parts.append('"permissions":' + _js(n.permissions))
+    if n.uid is not None:
+        parts.append(f'"uid":{int(n.uid)}')
+    if n.gid is not None:
+        parts.append(f'"gid":{int(n.gid)}')
+    return "{" + ",".join(parts) + "}"
+
+
+def _json_netdev(n: NetDevice) -> str:
+    return '{"hostInterfaceName":' + _js(n.host_interface_name) + ',"name":' + _js(n.name) + "}"
+
+
+def _json_hook(h: Hook) -> str:
+    parts = ['"hookName":' + _js(h.hook_name), '"path":' + _js(h.path)]
+    if h.args:
+        parts.append('"args":' + _json_strings(h.args))
+    if h.env:
+        parts.append('"env":' + _json_strings(h.env))
+    if h.timeout is not None:
+        parts.append(f'"timeout":{int(h.timeout)}')
+    return "{" + ",".join(parts) + "}"
+
+
+def _json_mount(m: Mount) -> str:
+    parts = ['"hostPath":' + _js(m.host_path), '"containerPath":' + _js(m.container_path)]
+    if m.options:
+        parts.append('"options":' + _json_strings(m.options))
+    if m.type:
+        parts.append('"type":' + _js(m.type))
+    return "{" + ",".join(parts) + "}"
+
+
+def _json_rdt(r: IntelRdt) -> str:
+    parts = []
+    if r.clos_id:
+        parts.append('"closID":' + _js(r.clos_id))
+    if r.l3_cache_schema:
+        parts.append('"l3CacheSchema":' + _js(r.l3_cache_schema))
+    if r.mem_bw_schema:
+        parts.append('"memBwSchema":' + _js(r.mem_bw_schema))
+    if r.schemata:
+        parts.append('"schemata":' + _json_strings(r.schemata))
+    if r.enable_monitoring:
+        parts.append('"enableMonitoring":true')
+    return "{" + ",".join(parts) + "}"
 
 
 # --------------------------------------------------------------------------- YAML
 #
-# The YAML writer builds a tree of the spec (the edits from the field trees above)
-# and renders it with yaml.v3's block-style layout rules.
+# The YAML writer builds a small tree (dict = mapping in field order, list =
+# sequence, str/int/bool = scalar) holding only the fields yaml.v3 would emit,
+# then renders it with yaml.v3's block-style layout rules.
+
+_YamlNode: TypeAlias = "str | int | bool | dict[str, _YamlNode] | list[_YamlNode]"
 
 
 def _yaml_spec(spec: Spec) -> str:
-    root: dict[str, _Node] = {"cdiVersion": spec.cdi_version, "kind": spec.kind}
+    root: dict[str, _YamlNode] = {"cdiVersion": spec.cdi_version, "kind": spec.kind}
     if spec.annotations:
         root["annotations"] = _yaml_map(spec.annotations)
     # `devices` has no omitempty: a nil slice is written as `[]`.
     root["devices"] = [_yaml_device(d) for d in spec.devices or ()]
     if spec.container_edits is not None:
-        edits = _edit_fields(spec.container_edits)
+        edits = _yaml_edits(spec.container_edits)
         if edits:  # omitempty on a struct: dropped when every field is empty
             root["containerEdits"] = edits
     out = ["---\n"]
@@ -264,16 +241,93 @@ def _yaml_spec(spec: Spec) -> str:
     return "".join(out)
 
 
-def _yaml_map(m: dict[str, str]) -> dict[str, _Node]:
+def _yaml_map(m: dict[str, str]) -> dict[str, _YamlNode]:
     return {k: m[k] for k in _natural_sorted(m)}
 
 
-def _yaml_device(dev: Device) -> dict[str, _Node]:
-    node: dict[str, _Node] = {"name": dev.name}
+def _yaml_device(dev: Device) -> dict[str, _YamlNode]:
+    node: dict[str, _YamlNode] = {"name": dev.name}
     if dev.annotations:
         node["annotations"] = _yaml_map(dev.annotations)
     # No omitempty on the device's containerEdits: `{}` when empty.
-    node["containerEdits"] = _edit_fields(dev.container_edits) if dev.container_edits is not None else {}
+    node["containerEdits"] = _yaml_edits(dev.container_edits) if dev.container_edits is not None else {}
+    return node
+
+
+def _yaml_edits(ce: ContainerEdits) -> dict[str, _YamlNode]:
+    node: dict[str, _YamlNode] = {}
+    if ce.env:
+        node["env"] = list(ce.env)
+    if ce.device_nodes:
+        node["deviceNodes"] = [_yaml_node(n) for n in ce.device_nodes]
+    if ce.net_devices:
+        node["netDevices"] = [
+            {"hostInterfaceName": n.host_interface_name, "name": n.name} for n in ce.net_devices
+        ]
+    if ce.hooks:
+        node["hooks"] = [_yaml_hook(h) for h in ce.hooks]
+    if ce.mounts:
+        node["mounts"] = [_yaml_mount(m) for m in ce.mounts]
+    if ce.intel_rdt is not None:
+        node["intelRdt"] = _yaml_rdt(ce.intel_rdt)
+    if ce.additional_gids:
+        node["additionalGids"] = [int(g) for g in ce.additional_gids]
+    return node
+
+
+def _yaml_node(n: DeviceNode) -> dict[str, _YamlNode]:
+    node: dict[str, _YamlNode] = {"path": n.path}
+    if n.host_path:
+        node["hostPath"] = n.host_path
+    if n.type:
+        node["type"] = n.type
+    if n.major:
+        node["major"] = int(n.major)
+    if n.minor:
+        node["minor"] = int(n.minor)
+    if n.file_mode is not None:
+        node["fileMode"] = int(n.file_mode)
+    if n.permissions:
+        node["permissions"] = n.permissions
+    if n.uid is not None:
+        node["uid"] = int(n.uid)
+    if n.gid is not None:
+        node["gid"] = int(n.gid)
+    return node
+
+
+def _yaml_hook(h: Hook) -> dict[str, _YamlNode]:
+    node: dict[str, _YamlNode] = {"hookName": h.hook_name, "path": h.path}
+    if h.args:
+        node["args"] = list(h.args)
+    if h.env:
+        node["env"] = list(h.env)
+    if h.timeout is not None:
+        node["timeout"] = int(h.timeout)
+    return node
+
+
+def _yaml_mount(m: Mount) -> dict[str, _YamlNode]:
+    node: dict[str, _YamlNode] = {"hostPath": m.host_path, "containerPath": m.container_path}
+    if m.options:
+        node["options"] = list(m.options)
+    if m.type:
+        node["type"] = m.type
+    return node
+
+
+def _yaml_rdt(r: IntelRdt) -> dict[str, _YamlNode]:
+    node: dict[str, _YamlNode] = {}
+    if r.clos_id:
+        node["closID"] = r.clos_id
+    if r.l3_cache_schema:
+        node["l3CacheSchema"] = r.l3_cache_schema
+    if r.mem_bw_schema:
+        node["memBwSchema"] = r.mem_bw_schema
+    if r.schemata:
+        node["schemata"] = list(r.schemata)
+    if r.enable_monitoring:
+        node["enableMonitoring"] = True
     return node
 
 
@@ -290,7 +344,7 @@ class _YamlEmitter:
     def __init__(self, out: list[str]) -> None:
         self.out = out
 
-    def mapping(self, node: dict[str, _Node], indent: int, *, inline: bool) -> None:
+    def mapping(self, node: dict[str, _YamlNode], indent: int, *, inline: bool) -> None:
         out = self.out
         pad = " " * indent
         first = True
@@ -308,7 +362,7 @@ class _YamlEmitter:
                 out.append(text + ":")
             self.value(value, _child_indent(indent), seq_item_indent=None)
 
-    def value(self, value: _Node, child_indent: int, *, seq_item_indent: int | None) -> None:
+    def value(self, value: _YamlNode, child_indent: int, *, seq_item_indent: int | None) -> None:
         """Write a value after ``key:`` or ``-`` (the cursor sits right after the indicator)."""
         out = self.out
         if isinstance(value, dict):
@@ -330,7 +384,7 @@ class _YamlEmitter:
         else:
             self.scalar(value, child_indent if seq_item_indent is None else seq_item_indent, simple_key=False)
 
-    def sequence(self, items: list[_Node], indent: int) -> None:
+    def sequence(self, items: list[_YamlNode], indent: int) -> None:
         out = self.out
         dash = " " * indent + "-"
         for item in items:

@@ -10,6 +10,10 @@ runtime, passing the command line through unchanged.
 Every other subcommand (``state``, ``start``, ``kill``, ``delete``, ...) is
 on the hot path of the engine: it imports only this module, the argv reader
 and the tiny config reader, then execs.
+
+``cdi-runtime --install-launcher PATH`` writes a launcher that starts the
+shim without Python's ``site`` processing; engines should run that one
+(:mod:`cdikit.integrations.runtime._launcher`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     args = argv[1:]
     self_path = argv[0] if argv and os.path.sep in argv[0] else None
+    if args and args[0].startswith("--install-launcher"):
+        # Not a runc flag: cdikit's own, to write the fast launcher (see _launcher.py).
+        from cdikit.integrations.runtime._launcher import install_main
+
+        return install_main(args)
     try:
         cmd = parse_command_line(args)
     except ShimError as e:

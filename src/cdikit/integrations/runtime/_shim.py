@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from cdikit.registry import Registry
+    from cdikit.spec.types import ContainerEdits
 
 __all__ = ["inject_bundle", "prepare_bundle"]
 
@@ -122,30 +123,64 @@ def _drop_legacy_nvidia_hooks(doc: dict[str, Any], log: ShimLog) -> None:
 def inject_bundle(
     doc: dict[str, Any], requests: DeviceRequests, cfg: RuntimeConfig, log: ShimLog
 ) -> list[str]:
-    """Inject ``requests`` into the OCI spec ``doc`` in place; returns the injected names."""
+    """Inject ``requests`` into the OCI spec ``doc`` in place; returns the injected names.
+
+    The edits come from the edit cache when the spec dirs are unchanged since
+    the same requests were last resolved (no registry, no spec parsing), else
+    from the registry, and are then applied the same way.
+    """
+    from cdikit.integrations.runtime._editcache import Resolution, edit_views, open_edit_cache, plain_edits
+
+    optional = sorted(requests.optional)
+    cache = open_edit_cache(cfg.spec_dirs)
+    edits: Sequence[ContainerEdits]
+    hit = cache.lookup(requests.names, optional) if cache is not None else None
+    if hit is not None:
+        if hit.warning:
+            log.warning(hit.warning)
+        log.debug(f"edits of {', '.join(hit.names) or 'nothing'} from the edit cache")
+        names, edits = hit.names, edit_views(hit.edits)
+    else:
+        names, edits, warning = _resolve(requests, cfg, log)
+        plain = plain_edits(edits)
+        if cache is not None and plain is not None:
+            cache.store(requests.names, optional, Resolution(names, plain, warning))
+    if not names:
+        return []
+    if requests.source == "nvidia-env":
+        _drop_legacy_nvidia_hooks(doc, log)
+    from cdikit.oci import inject_edits
+
+    inject_edits(doc, edits)
+    return names
+
+
+def _resolve(
+    requests: DeviceRequests, cfg: RuntimeConfig, log: ShimLog
+) -> tuple[list[str], list[ContainerEdits], str | None]:
+    """The names to inject, their edits in the reference's order, and the refresh warning."""
     from cdikit.registry import Registry
 
     registry = Registry(cfg.spec_dirs, auto_refresh=False)
+    warning: str | None = None
     try:
         try:
             registry.refresh()
         except RegistryError as e:
             # As containerd and CRI-O do: a broken spec file must not hide the others.
-            log.warning(f"CDI registry refresh: {e}")
+            warning = f"CDI registry refresh: {e}"
+            log.warning(warning)
         names = _expand_requests(registry, requests.names)
         if requests.optional:
             names = [n for n in names if n not in requests.optional or registry.get_device(n) is not None]
         if not names:
-            return []
-        if requests.source == "nvidia-env":
-            _drop_legacy_nvidia_hooks(doc, log)
+            return [], [], warning
         try:
-            registry.inject_devices(doc, names)
+            return names, registry.collect_edits(names), warning
         except UnresolvableDevicesError as e:
             detail = _registry_errors(registry)
             dirs = ", ".join(cfg.spec_dirs) or "(none)"
             raise ShimError(f"{e} (spec dirs: {dirs}){detail}", device=", ".join(e.names)) from e
-        return names
     finally:
         close = getattr(registry, "close", None)
         if close is not None:
