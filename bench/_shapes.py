@@ -37,8 +37,12 @@ _BINS = ["nvidia-cuda-mps-control", "nvidia-cuda-mps-server", "nvidia-debugdump"
 _RW = ["ro", "nosuid", "nodev", "rbind", "rprivate"]
 
 
-def nvidia_like_spec(index: int, devices: int = 8, version: str = "0.5.0") -> Spec:
-    """A spec shaped like ``nvidia-ctk cdi generate`` output (per-GPU nodes, spec-level libs/hooks)."""
+def nvidia_like_spec(index: int, devices: int = 8, version: str = "0.5.0", node_type: str = "") -> Spec:
+    """A spec shaped like ``nvidia-ctk cdi generate`` output (per-GPU nodes, spec-level libs/hooks).
+
+    ``node_type="c"`` makes the spec injectable on a host without NVIDIA devices: a device node with a
+    type and a major number is not looked up on the host.
+    """
     drv = f"580.{index % 100:02d}.06"
     devs = []
     for gpu in range(devices):
@@ -48,11 +52,11 @@ def nvidia_like_spec(index: int, devices: int = 8, version: str = "0.5.0") -> Sp
                 container_edits=ContainerEdits(
                     device_nodes=[
                         DeviceNode(path=f"/dev/nvidia{gpu}", host_path=f"/dev/nvidia{gpu}", major=195,
-                                   minor=gpu, file_mode=438, permissions="rwm"),
+                                   minor=gpu, file_mode=438, permissions="rwm", type=node_type),
                         DeviceNode(path=f"/dev/dri/card{gpu + 1}", host_path=f"/dev/dri/card{gpu + 1}",
-                                   major=226, minor=gpu + 1, file_mode=432, permissions="rwm"),
+                                   major=226, minor=gpu + 1, file_mode=432, permissions="rwm", type=node_type),
                         DeviceNode(path=f"/dev/dri/renderD{128 + gpu}", host_path=f"/dev/dri/renderD{128 + gpu}",
-                                   major=226, minor=128 + gpu, file_mode=438, permissions="rwm"),
+                                   major=226, minor=128 + gpu, file_mode=438, permissions="rwm", type=node_type),
                     ],
                     hooks=[
                         Hook(hook_name="createContainer", path="/usr/bin/nvidia-cdi-hook",
@@ -71,11 +75,11 @@ def nvidia_like_spec(index: int, devices: int = 8, version: str = "0.5.0") -> Sp
         env=["NVIDIA_CTK_LIBCUDA_DIR=/usr/lib/x86_64-linux-gnu", "NVIDIA_VISIBLE_DEVICES=void"],
         device_nodes=[
             DeviceNode(path="/dev/nvidia-modeset", host_path="/dev/nvidia-modeset", major=195, minor=254,
-                       file_mode=438, permissions="rwm"),
+                       file_mode=438, permissions="rwm", type=node_type),
             DeviceNode(path="/dev/nvidia-uvm", host_path="/dev/nvidia-uvm", major=508, file_mode=438,
-                       permissions="rwm"),
+                       permissions="rwm", type=node_type),
             DeviceNode(path="/dev/nvidiactl", host_path="/dev/nvidiactl", major=195, minor=255, file_mode=438,
-                       permissions="rwm"),
+                       permissions="rwm", type=node_type),
         ],
         hooks=[
             Hook(hook_name="createContainer", path="/usr/bin/nvidia-cdi-hook", args=link_args,

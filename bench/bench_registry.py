@@ -24,98 +24,14 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench._shapes when run as a script
+
+from bench._shapes import nvidia_like_spec
 from cdikit.registry import Registry
 from cdikit.registry.loader import RACY_WINDOW_NS
-from cdikit.spec import ContainerEdits, Device, DeviceNode, Hook, Mount, Spec
 from cdikit.spec.encode import encode_spec
-
-_LIBS = [
-    "libcuda.so.550.54.15",
-    "libnvidia-ml.so.550.54.15",
-    "libnvidia-ptxjitcompiler.so.550.54.15",
-    "libnvidia-nvvm.so.550.54.15",
-    "libnvidia-opencl.so.550.54.15",
-    "libnvidia-cfg.so.550.54.15",
-    "libnvidia-allocator.so.550.54.15",
-    "libcudadebugger.so.550.54.15",
-]
-_BINS = [
-    "nvidia-smi",
-    "nvidia-debugdump",
-    "nvidia-persistenced",
-    "nvidia-cuda-mps-control",
-    "nvidia-cuda-mps-server",
-]
-_HOOK = "/usr/bin/nvidia-cdi-hook"
-
-
-def nvidia_spec(index: int, devices: int) -> Spec:
-    """A spec shaped like nvidia-ctk's output: per-GPU nodes, shared libs, binaries and hooks."""
-    mounts = [
-        Mount(
-            host_path=f"/usr/lib/x86_64-linux-gnu/{lib}",
-            container_path=f"/usr/lib/x86_64-linux-gnu/{lib}",
-            options=["ro", "nosuid", "nodev", "bind"],
-        )
-        for lib in _LIBS
-    ] + [
-        Mount(
-            host_path=f"/usr/bin/{b}",
-            container_path=f"/usr/bin/{b}",
-            options=["ro", "nosuid", "nodev", "bind"],
-        )
-        for b in _BINS
-    ]
-    hooks = [
-        Hook(
-            hook_name="createContainer",
-            path=_HOOK,
-            args=[
-                "nvidia-cdi-hook",
-                "create-symlinks",
-                "--link",
-                "libcuda.so.1::/usr/lib/x86_64-linux-gnu/libcuda.so",
-            ],
-        ),
-        Hook(
-            hook_name="createContainer",
-            path=_HOOK,
-            args=["nvidia-cdi-hook", "update-ldcache", "--folder", "/usr/lib/x86_64-linux-gnu"],
-        ),
-    ]
-    common = ContainerEdits(
-        env=["NVIDIA_VISIBLE_DEVICES=void"],
-        device_nodes=[
-            DeviceNode(path="/dev/nvidiactl", type="c", major=195, minor=255),
-            DeviceNode(path="/dev/nvidia-uvm", type="c", major=510, minor=0),
-            DeviceNode(path="/dev/nvidia-uvm-tools", type="c", major=510, minor=1),
-        ],
-        mounts=mounts,
-        hooks=hooks,
-    )
-    devs = [
-        Device(
-            name=str(d),
-            container_edits=ContainerEdits(
-                device_nodes=[
-                    DeviceNode(path=f"/dev/nvidia{d}", type="c", major=195, minor=d),
-                    DeviceNode(path=f"/dev/dri/card{d + 1}", type="c", major=226, minor=d + 1),
-                    DeviceNode(path=f"/dev/dri/renderD{128 + d}", type="c", major=226, minor=128 + d),
-                ],
-                hooks=[
-                    Hook(
-                        hook_name="createContainer",
-                        path=_HOOK,
-                        args=["nvidia-cdi-hook", "chmod", "--mode", "755", "--path", "/dev/dri"],
-                    )
-                ],
-            ),
-        )
-        for d in range(devices)
-    ]
-    return Spec(cdi_version="0.5.0", kind=f"nvidia.com/gpu{index:04d}", devices=devs, container_edits=common)
-
 
 TYPICAL_CONFIG = {
     "ociVersion": "1.2.0",
@@ -233,7 +149,7 @@ def main() -> None:
             fmt = "json" if i % 2 == 0 else "yaml"
             path = os.path.join(root, f"nvidia-gpu{i:04d}.{fmt}")
             with open(path, "wb") as fh:
-                fh.write(encode_spec(nvidia_spec(i, opts.devices), fmt))  # type: ignore[arg-type]
+                fh.write(encode_spec(nvidia_like_spec(i, opts.devices, node_type="c"), fmt))  # type: ignore[arg-type]
             paths.append(path)
         size = sum(os.path.getsize(p) for p in paths)
         print(
@@ -265,7 +181,8 @@ def main() -> None:
         one_changed = _timed(change_one, 20)
         per_refresh = (reg._loader.parses - before) / 20
 
-        names = [f"nvidia.com/gpu0001={d}" for d in range(opts.devices)]
+        spec = nvidia_like_spec(1, opts.devices)
+        names = [f"{spec.kind}={d.name}" for d in spec.devices or ()]
         configs = [copy.deepcopy(TYPICAL_CONFIG) for _ in range(2000)]
         it = iter(configs)
         inject = _timed(lambda: reg.inject_devices(next(it), names), 2000)

@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import grpc
@@ -15,6 +14,7 @@ import pytest
 
 from cdikit.integrations.kube.protos import dra_v1_pb2 as dra_pb
 from cdikit.integrations.kube.protos import dra_v1_pb2_grpc as dra_grpc
+from tests._polling import wait_until
 
 from ._fake_apiserver import SLICES, FakeAPIServer
 from ._fake_kubelet import TIMEOUT, FakeKubelet, plugin_watcher_register
@@ -90,9 +90,7 @@ def test_dra_plugin_command(
         ["v1.DRAPlugin"],
     )
 
-    deadline = time.monotonic() + 30
-    while not apiserver.calls("POST", SLICES) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: apiserver.calls("POST", SLICES), timeout=30)
     (post,) = apiserver.calls("POST", SLICES)
     assert [d["name"] for d in post.body["spec"]["devices"]] == ["gpu-0", "gpu-1"]
 

@@ -59,6 +59,11 @@ def _claim(
     }
 
 
+def _claims(uids: tuple[str, ...]) -> list[dra_pb.Claim]:
+    """The kubelet's view of claims ``uids``: names only, the allocation lives in the API server."""
+    return [dra_pb.Claim(namespace="default", name="claim-a", uid=u) for u in uids]
+
+
 class Harness:
     def __init__(self, registry: Registry, apiserver: FakeAPIServer, config: DRAPluginConfig) -> None:
         self.registry = registry
@@ -90,17 +95,15 @@ class Harness:
     def prepare(self, *uids: str) -> dra_pb.NodePrepareResourcesResponse:
         channel, stub = self._stub()
         with channel:
-            claims = [dra_pb.Claim(namespace="default", name="claim-a", uid=u) for u in uids]
             return stub.NodePrepareResources(
-                dra_pb.NodePrepareResourcesRequest(claims=claims), timeout=TIMEOUT
+                dra_pb.NodePrepareResourcesRequest(claims=_claims(uids)), timeout=TIMEOUT
             )
 
     def unprepare(self, *uids: str) -> dra_pb.NodeUnprepareResourcesResponse:
         channel, stub = self._stub()
         with channel:
-            claims = [dra_pb.Claim(namespace="default", name="claim-a", uid=u) for u in uids]
             return stub.NodeUnprepareResources(
-                dra_pb.NodeUnprepareResourcesRequest(claims=claims), timeout=TIMEOUT
+                dra_pb.NodeUnprepareResourcesRequest(claims=_claims(uids)), timeout=TIMEOUT
             )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from cdikit.integrations.kube._inventory import DeviceWatch, Inventory
 from cdikit.integrations.kube.slices import ResourceSlicePublisher, build_slice, slice_name
 from cdikit.registry import Registry
+from tests._polling import wait_until
 
 from ._fake_apiserver import SLICES, FakeAPIServer
 from .conftest import gpu_spec, write_atomic
@@ -38,15 +38,6 @@ def _publisher(apiserver: FakeAPIServer, watch: DeviceWatch) -> ResourceSlicePub
 
 def _devices(body: dict[str, object]) -> list[str]:
     return [d["name"] for d in body["spec"]["devices"]]  # type: ignore[index]
-
-
-def _wait(predicate: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not reached")
 
 
 @pytest.mark.parametrize(
@@ -114,10 +105,10 @@ def test_spec_change_updates_slice(
     publisher = _publisher(apiserver, watch)
     publisher.start()
     try:
-        _wait(lambda: NAME in apiserver.slices)
+        wait_until(lambda: NAME in apiserver.slices)
         created_version = apiserver.slices[NAME]["metadata"]["resourceVersion"]
         write_atomic(os.path.join(spec_dirs[0], "vendor-gpu.yaml"), gpu_spec(["0", "1", "2"]))
-        _wait(lambda: apiserver.calls("PUT", SLICES))
+        wait_until(lambda: apiserver.calls("PUT", SLICES))
     finally:
         publisher.stop()
     put = apiserver.calls("PUT", SLICES)[0]

@@ -57,6 +57,14 @@ def with_(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
 PROC_1000 = {"user": {"uid": 1000, "gid": 2000}, "args": ["sh"], "cwd": "/"}
 NULL_DEV = {"path": "/dev/null", "type": "c", "major": 1, "minor": 3, "fileMode": 438}
 NULL_RULE = {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"}
+FUSE_DEV = {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}
+
+
+def stale_null(minor: int) -> dict[str, Any]:
+    """A /dev/null entry with other numbers than the host's, which injecting /dev/null replaces."""
+    return {"path": "/dev/null", "type": "c", "major": 9, "minor": minor}
+
+
 ZERO_DEV = {"path": "/dev/zero", "type": "c", "major": 1, "minor": 5, "fileMode": 438}
 ZERO_RULE = {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"}
 
@@ -196,44 +204,15 @@ NODE_CASES = [
     ),
     (
         "replaced-device-moves-to-end",
-        with_(
-            BASE,
-            linux=linux(
-                devices=[
-                    {"path": "/dev/null", "type": "c", "major": 9, "minor": 9},
-                    {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229},
-                ]
-            ),
-        ),
+        with_(BASE, linux=linux(devices=[stale_null(9), FUSE_DEV])),
         [E(device_nodes=[DeviceNode(path="/dev/null")])],
-        with_(
-            BASE,
-            linux=linux(
-                devices=[{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}, NULL_DEV],
-                resources={"devices": [NULL_RULE]},
-            ),
-        ),
+        with_(BASE, linux=linux(devices=[FUSE_DEV, NULL_DEV], resources={"devices": [NULL_RULE]})),
     ),
     (
         "duplicate-existing-second-replaced-in-place",
-        with_(
-            BASE,
-            linux=linux(
-                devices=[
-                    {"path": "/dev/null", "type": "c", "major": 9, "minor": 1},
-                    {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229},
-                    {"path": "/dev/null", "type": "c", "major": 9, "minor": 2},
-                ]
-            ),
-        ),
+        with_(BASE, linux=linux(devices=[stale_null(1), FUSE_DEV, stale_null(2)])),
         [E(device_nodes=[DeviceNode(path="/dev/null")])],
-        with_(
-            BASE,
-            linux=linux(
-                devices=[{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}, NULL_DEV],
-                resources={"devices": [NULL_RULE]},
-            ),
-        ),
+        with_(BASE, linux=linux(devices=[FUSE_DEV, NULL_DEV], resources={"devices": [NULL_RULE]})),
     ),
     (
         "same-path-twice-rules-not-deduplicated",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from cdikit.producers.nvidia import refresh
 from cdikit.producers.nvidia.refresh import RefreshOutcome, fingerprint, refresh_once, watch
+from tests._polling import wait_until
 from tests.producers import fakeroot
 from tests.producers.conftest import OptionsFactory
 
@@ -69,20 +69,12 @@ def watcher(
     )
     thread.start()
     try:
-        _wait(lambda: out.exists())
+        wait_until(lambda: out.exists())
         yield out, events
     finally:
         stop.set()
         thread.join(timeout=10)
         assert not thread.is_alive()
-
-
-def _wait(cond: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
 
 
 def test_watch_regenerates_on_mig_reconfiguration(
@@ -96,7 +88,7 @@ def test_watch_regenerates_on_mig_reconfiguration(
         gpu1["mig_devices"] = gpu1["mig_devices"][:1]
 
     _edit_nvml(fake_nvml, drop_mig_b)
-    _wait(lambda: fakeroot.MIG_B not in out.read_text())
+    wait_until(lambda: fakeroot.MIG_B not in out.read_text())
     assert fakeroot.MIG_A in out.read_text()
     assert any(reason == "NVML state changed" and o.written for o, reason in events)
 
@@ -107,7 +99,7 @@ def test_watch_regenerates_on_driver_file_change(
     out, _events = watcher
     name = f"libnvidia-fbc.so.{fakeroot.VERSION}"
     fakeroot.make_lib(nvidia_root.path / fakeroot.LIBDIR, name, "libnvidia-fbc.so.1")
-    _wait(lambda: name in out.read_text())
+    wait_until(lambda: name in out.read_text())
 
 
 def test_watch_removes_spec_when_driver_goes_away(
@@ -115,10 +107,10 @@ def test_watch_removes_spec_when_driver_goes_away(
 ) -> None:
     out, events = watcher
     _edit_nvml(fake_nvml, lambda d: d.update(init_error="Driver Not Loaded"))
-    _wait(lambda: not out.exists())
+    wait_until(lambda: not out.exists())
     assert any(o.removed for o, _ in events)
     _edit_nvml(fake_nvml, lambda d: d.pop("init_error"))
-    _wait(lambda: out.exists())
+    wait_until(lambda: out.exists())
 
 
 def test_refresh_main_once(

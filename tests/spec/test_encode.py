@@ -353,6 +353,8 @@ _text = st.text(
     max_size=12,
 ).filter(_readable_by_yaml)
 _strings = st.lists(_text, max_size=3)
+_int64 = st.integers(-(2**63), 2**63 - 1)
+_uint32 = st.integers(0, 2**32 - 1)
 _edits = st.builds(
     ContainerEdits,
     env=st.none() | _strings,
@@ -363,12 +365,12 @@ _edits = st.builds(
             path=_text,
             host_path=_text,
             type=_text,
-            major=st.integers(-(2**63), 2**63 - 1),
-            minor=st.integers(-(2**63), 2**63 - 1),
-            file_mode=st.none() | st.integers(0, 2**32 - 1),
+            major=_int64,
+            minor=_int64,
+            file_mode=st.none() | _uint32,
             permissions=_text,
-            uid=st.none() | st.integers(0, 2**32 - 1),
-            gid=st.none() | st.integers(0, 2**32 - 1),
+            uid=st.none() | _uint32,
+            gid=st.none() | _uint32,
         ),
         max_size=2,
     ),
@@ -380,7 +382,7 @@ _edits = st.builds(
             path=_text,
             args=_strings,
             env=_strings,
-            timeout=st.none() | st.integers(-(2**63), 2**63 - 1),
+            timeout=st.none() | _int64,
         ),
         max_size=2,
     ),
@@ -388,7 +390,7 @@ _edits = st.builds(
     | st.lists(
         st.builds(Mount, host_path=_text, container_path=_text, options=_strings, type=_text), max_size=2
     ),
-    additional_gids=st.none() | st.lists(st.integers(0, 2**32 - 1), max_size=3),
+    additional_gids=st.none() | st.lists(_uint32, max_size=3),
 )
 _specs = st.builds(
     Spec,

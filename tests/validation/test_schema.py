@@ -79,81 +79,41 @@ def _with(path: str, value: object) -> dict[str, Any]:
     return doc
 
 
+def _bad(why: str, pointer: str, value: object, detail: str) -> tuple[str, object, str, str]:
+    """A case: VALID with ``value`` at ``pointer`` (deleted for ...) fails there with ``detail``."""
+    return why, _with(pointer, value), pointer, detail
+
+
 DEV = "/devices/0/containerEdits"
 
 INVALID = [
-    ("missing cdiVersion", _with("cdiVersion", ...), "/cdiVersion", "is a required property"),
-    ("missing devices", _with("devices", ...), "/devices", "is a required property"),
-    ("unknown top-level key", _with("extra", 1), "/extra", "Additional properties"),
-    ("version not a string", _with("cdiVersion", 1.1), "/cdiVersion", "is not of type 'string'"),
-    ("kind without class", _with("kind", "vendor.com"), "/kind", "does not match"),
-    ("annotation value not a string", _with("annotations/a", 1), "/annotations/a", "is not of type 'string'"),
-    ("device without name", _with("devices/0/name", ...), "/devices/0/name", "is a required property"),
-    ("device without edits", _with("devices/0/containerEdits", ...), "/devices/0/containerEdits", "required"),
-    ("unknown device key", _with("devices/0/nick", "x"), "/devices/0/nick", "Additional properties"),
-    ("env without =", _with(f"{DEV}/env/1", "NOPE"), f"{DEV}/env/1", "does not match"),
-    ("env starting with =", _with(f"{DEV}/env/0", "=1"), f"{DEV}/env/0", "does not match"),
-    ("node without path", _with(f"{DEV}/deviceNodes/0/path", ...), f"{DEV}/deviceNodes/0/path", "required"),
-    ("node bad type", _with(f"{DEV}/deviceNodes/0/type", "x"), f"{DEV}/deviceNodes/0/type", "is not one of"),
-    (
-        "node bad permissions",
-        _with(f"{DEV}/deviceNodes/0/permissions", "rx"),
-        f"{DEV}/deviceNodes/0/permissions",
-        "does not match",
-    ),
-    ("negative uid", _with(f"{DEV}/deviceNodes/0/uid", -1), f"{DEV}/deviceNodes/0/uid", "minimum"),
-    (
-        "major as string",
-        _with(f"{DEV}/deviceNodes/0/major", "195"),
-        f"{DEV}/deviceNodes/0/major",
-        "is not of type 'integer'",
-    ),
-    (
-        "fileMode too big",
-        _with(f"{DEV}/deviceNodes/0/fileMode", 2**32),
-        f"{DEV}/deviceNodes/0/fileMode",
-        "maximum",
-    ),
-    (
-        "mount without containerPath",
-        _with(f"{DEV}/mounts/0/containerPath", ...),
-        f"{DEV}/mounts/0/containerPath",
-        "required",
-    ),
-    (
-        "mount options not a list",
-        _with(f"{DEV}/mounts/0/options", "ro"),
-        f"{DEV}/mounts/0/options",
-        "is not of type 'array'",
-    ),
-    (
-        "hook bad name",
-        _with(f"{DEV}/hooks/0/hookName", "preStart"),
-        f"{DEV}/hooks/0/hookName",
-        "is not one of",
-    ),
-    ("hook without path", _with(f"{DEV}/hooks/0/path", ...), f"{DEV}/hooks/0/path", "required"),
-    ("hook timeout float", _with(f"{DEV}/hooks/0/timeout", 1.5), f"{DEV}/hooks/0/timeout", "integer"),
-    (
-        "rdt unknown key",
-        _with(f"{DEV}/intelRdt/enableCMT", True),
-        f"{DEV}/intelRdt/enableCMT",
-        "Additional properties",
-    ),
-    (
-        "rdt monitoring not bool",
-        _with(f"{DEV}/intelRdt/enableMonitoring", "yes"),
-        f"{DEV}/intelRdt/enableMonitoring",
-        "boolean",
-    ),
-    ("netdev without name", _with(f"{DEV}/netDevices/0/name", ...), f"{DEV}/netDevices/0/name", "required"),
-    ("gid negative", _with(f"{DEV}/additionalGids/0", -5), f"{DEV}/additionalGids/0", "minimum"),
-    (
-        "spec-level unknown edit",
-        _with("containerEdits/devices", []),
-        "/containerEdits/devices",
-        "Additional properties",
-    ),
+    _bad("missing cdiVersion", "/cdiVersion", ..., "is a required property"),
+    _bad("missing devices", "/devices", ..., "is a required property"),
+    _bad("unknown top-level key", "/extra", 1, "Additional properties"),
+    _bad("version not a string", "/cdiVersion", 1.1, "is not of type 'string'"),
+    _bad("kind without class", "/kind", "vendor.com", "does not match"),
+    _bad("annotation value not a string", "/annotations/a", 1, "is not of type 'string'"),
+    _bad("device without name", "/devices/0/name", ..., "is a required property"),
+    _bad("device without edits", "/devices/0/containerEdits", ..., "required"),
+    _bad("unknown device key", "/devices/0/nick", "x", "Additional properties"),
+    _bad("env without =", f"{DEV}/env/1", "NOPE", "does not match"),
+    _bad("env starting with =", f"{DEV}/env/0", "=1", "does not match"),
+    _bad("node without path", f"{DEV}/deviceNodes/0/path", ..., "required"),
+    _bad("node bad type", f"{DEV}/deviceNodes/0/type", "x", "is not one of"),
+    _bad("node bad permissions", f"{DEV}/deviceNodes/0/permissions", "rx", "does not match"),
+    _bad("negative uid", f"{DEV}/deviceNodes/0/uid", -1, "minimum"),
+    _bad("major as string", f"{DEV}/deviceNodes/0/major", "195", "is not of type 'integer'"),
+    _bad("fileMode too big", f"{DEV}/deviceNodes/0/fileMode", 2**32, "maximum"),
+    _bad("mount without containerPath", f"{DEV}/mounts/0/containerPath", ..., "required"),
+    _bad("mount options not a list", f"{DEV}/mounts/0/options", "ro", "is not of type 'array'"),
+    _bad("hook bad name", f"{DEV}/hooks/0/hookName", "preStart", "is not one of"),
+    _bad("hook without path", f"{DEV}/hooks/0/path", ..., "required"),
+    _bad("hook timeout float", f"{DEV}/hooks/0/timeout", 1.5, "integer"),
+    _bad("rdt unknown key", f"{DEV}/intelRdt/enableCMT", True, "Additional properties"),
+    _bad("rdt monitoring not bool", f"{DEV}/intelRdt/enableMonitoring", "yes", "boolean"),
+    _bad("netdev without name", f"{DEV}/netDevices/0/name", ..., "required"),
+    _bad("gid negative", f"{DEV}/additionalGids/0", -5, "minimum"),
+    _bad("spec-level unknown edit", "/containerEdits/devices", [], "Additional properties"),
     ("not an object", ["a"], "(document root)", "is not of type 'object'"),
 ]
 

@@ -40,51 +40,55 @@ _json_encoder = msgspec.json.Encoder()
 # Where go-yaml v2 (YAML 1.1) and yaml-rs (YAML 1.2) read a plain scalar differently
 # and the fast path would still convert it (anything else fails conversion there and
 # goes to the faithful path): 1.1 booleans (yes/no/on/off/y/n), and numbers written
-# with a leading zero (octal in 1.1), underscores or a 0b prefix. Python's ``re``
-# scans text at ~2 ns a byte even with a literal prefix, and walking the decoded tree
-# costs half as much as yaml-rs itself, so these checks use C-level primitives:
-# ``bytes.split`` + a set intersection for the words, ``bytes.find`` for numbers.
-_YAML11_WORDS = ("y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF")
-_RISKY_TOKENS = frozenset(
-    (pre + word + post).encode()
-    for word in _YAML11_WORDS
-    for pre in ("", "[", "{", "[[")
-    for post in ("", ",", "]", "}", ":", "],", "},", "]]", "}}")
-)
+# with a leading zero (octal in 1.1), underscores or a 0b prefix; plus constructs the
+# fast path leaves alone. Python's ``re`` scans at ~2 ns a byte even with a literal
+# prefix and walking the decoded tree costs half as much as yaml-rs itself, so the
+# checks fold the text into a few byte classes with ``bytes.translate`` (one C pass)
+# and then need only ``bytes.find`` and one ``split`` + set test, about nine passes
+# over the bytes at memchr speed.
 
 
-def _number_classes() -> bytes:
-    """Translation table folding bytes into the classes the number check needs."""
-    table = bytearray(b"a" * 256)
-    table[ord("0")] = ord("0")
-    for digit in b"123456789":
-        table[digit] = ord("1")
-    for same in b"_b\":":
-        table[same] = same
-    table[ord("B")] = ord("b")
-    for opener in b" \t\r\n[,{":
-        table[opener] = ord(" ")
-    for sign in b"+-":
-        table[sign] = ord("-")
-    for closer in b"]}#":
-        table[closer] = ord(":")
+def _classes(mapping: dict[bytes, int], default: int) -> bytes:
+    table = bytearray([default]) * 256
+    for chars, target in mapping.items():
+        for char in chars:
+            table[char] = target
     return bytes(table)
 
 
-_NUMBER_CLASSES = _number_classes()
-# In class space: a zero starting a plain scalar (after an opener, optionally signed).
+_CONTROL_CHARS = bytes(range(0x09)) + b"\x09\x0b\x0c" + bytes(range(0x0E, 0x20)) + b"\x7f"
+# Numbers and constructs: digits fold to 0 (zero) or 1 (other), scalar openers to a
+# space, signs to "-"; every character the fast path refuses (control characters and
+# tabs, which go-yaml v2 rejects; tags "!", anchors "&", aliases "*", directives "%",
+# merge keys "<<") folds to "!".
+_NUMBER_CLASSES = _classes(
+    {
+        b"0": ord("0"),
+        b"123456789": ord("1"),
+        b"bB": ord("b"),
+        b"_": ord("_"),
+        b" \r\n[,{": ord(" "),
+        b"+-": ord("-"),
+        b'"': ord('"'),
+        b":": ord(":"),
+        _CONTROL_CHARS + b"!&*%<": ord("!"),
+    },
+    ord("a"),
+)
+# In class space: a zero that starts a plain scalar (after an opener, maybe signed).
 _ZERO_NEEDLES = (b" 0", b" -0", b'":0', b'":-0')
-_RUN = frozenset(b"01_")
-_SCALAR_START = frozenset(b" \"")
-_SCALAR_END = frozenset(b" :")
-# Control characters YAML 1.1 rejects (yaml-rs tolerates some); tabs, which go-yaml
-# v2 refuses in indentation, go the same way.
-_CONTROL = bytes(range(0x09)) + b"\x09\x0b\x0c" + bytes(range(0x0E, 0x20)) + b"\x7f"
-# Constructs left to the faithful path: further documents, directives, tags, merge
-# keys, anchors and aliases (yaml-rs accepts anchors where go-yaml v2 does not).
-_YAML_CONSTRUCTS = (b"\n---", b"\n...", b"\n%", b"!", b"<<", b"&", b"*")
-
-
+_AFTER_LEADING_ZERO = frozenset(b"01_b")
+# Words: digits deleted, separators folded to spaces, letters and quotes kept, so a
+# risky plain scalar is a whole token: "yes", "[on," -> "on"; "1_000" -> "_".
+_KEPT = bytes(range(ord("a"), ord("z") + 1)) + bytes(range(ord("A"), ord("Z") + 1)) + b"_-+\"'"
+_WORD_CLASSES = bytes(
+    char if char in _KEPT else ord(" ") if char in b" \t\r\n,[]{}:#" else ord(".") for char in range(256)
+)
+_YAML11_WORDS = ("y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF")
+_RISKY_TOKENS = frozenset(
+    [word.encode() for word in _YAML11_WORDS]
+    + [(sign + "_" * k).encode() for sign in ("", "-", "+") for k in range(1, 33)]
+)
 _C1_OR_BREAK = re.compile(rb"\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef\xbb\xbf|\xef\xbf[\xbe\xbf]")
 
 
@@ -93,48 +97,22 @@ def _non_ascii_risky(data: bytes) -> bool:
     return not data.isascii() and _C1_OR_BREAK.search(data) is not None
 
 
-def _risky_number(data: bytes) -> bool:
-    """Whether a plain scalar may be a leading-zero, underscored or binary number.
-
-    Works on a copy of the text folded into a few byte classes (one C pass), where
-    both checks become a handful of ``bytes.find`` calls.
-    """
+def _yaml_fast_ok(data: bytes) -> bool:
+    """Whether yaml-rs + strict conversion give exactly go-yaml v2's result for ``data``."""
     text = data.translate(_NUMBER_CLASSES)
+    if b"!" in text or b"\n---" in data or b"\n..." in data or _non_ascii_risky(data):
+        return False
     head = text[:3].lstrip(b"-")
-    if head[:1] == b"0" and head[1:2] and head[1] in b"01_b":
-        return True
+    if head[:1] == b"0" and head[1:2] and head[1] in _AFTER_LEADING_ZERO:
+        return False
     for needle in _ZERO_NEEDLES:
         at = text.find(needle)
         while at >= 0:
             nxt = at + len(needle)
-            if nxt < len(text) and text[nxt] in b"01_b":
-                return True
+            if nxt < len(text) and text[nxt] in _AFTER_LEADING_ZERO:
+                return False
             at = text.find(needle, nxt)
-    for needle in (b"0_", b"1_"):
-        at = text.find(needle)
-        while at >= 0:
-            start = at
-            while start > 0 and text[start - 1] in _RUN:
-                start -= 1
-            if start > 0 and text[start - 1] == 45:  # sign
-                start -= 1
-            if start == 0 or text[start - 1] in _SCALAR_START:
-                end = at + 2
-                while end < len(text) and text[end] in _RUN:
-                    end += 1
-                if end == len(text) or text[end] in _SCALAR_END:
-                    return True
-            at = text.find(needle, at + 2)
-    return False
-
-
-def _yaml_fast_ok(data: bytes) -> bool:
-    """Whether yaml-rs + strict conversion give exactly go-yaml v2's result for ``data``."""
-    if data[:1] == b"%" or any(seq in data for seq in _YAML_CONSTRUCTS):
-        return False
-    if len(data.translate(None, _CONTROL)) != len(data) or _non_ascii_risky(data):
-        return False
-    return _RISKY_TOKENS.isdisjoint(data.split()) and not _risky_number(data)
+    return _RISKY_TOKENS.isdisjoint(data.translate(_WORD_CLASSES, b"0123456789").split())
 
 
 def parse_spec(data: bytes, *, path: str | None = None) -> Spec | None:

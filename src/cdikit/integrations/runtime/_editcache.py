@@ -27,6 +27,8 @@ lines repeated here): ``$CDIKIT_CACHE_DIR`` (``""``/``off`` disable it),
 must be a real directory owned by the effective uid and not writable by
 group or others, each file a regular file owned by that uid. Anything
 unreadable or malformed is a miss; a failed write is ignored.
+``CDIKIT_RUNTIME_EDIT_CACHE=off`` turns this cache alone off (the registry's
+cache stays on), to compare or to rule it out.
 """
 
 from __future__ import annotations
@@ -45,8 +47,11 @@ if TYPE_CHECKING:
     from cdikit.spec.types import ContainerEdits
 
 __all__ = [
+    "CACHE_ENV",
     "RACY_WINDOW_NS",
+    "SWITCH_ENV",
     "EditCache",
+    "Resolution",
     "cache_dir",
     "edit_views",
     "open_edit_cache",
@@ -55,6 +60,7 @@ __all__ = [
 ]
 
 CACHE_ENV = "CDIKIT_CACHE_DIR"  # the registry's variable: one cache dir for cdikit
+SWITCH_ENV = "CDIKIT_RUNTIME_EDIT_CACHE"
 _SYSTEM_DIR = "/var/cache/cdikit"
 _FORMAT = "cdikit-runtime-edits/1"
 _MAX_ENTRIES = 64  # request sets kept per stamp; the oldest go first
@@ -260,13 +266,11 @@ class EditCache:
         names: Sequence[str],
         optional: Sequence[str],
         resolution: Resolution,
-        *,
-        racy_window_ns: int = RACY_WINDOW_NS,
     ) -> bool:
         """Remember ``resolution`` (atomically, failures ignored); False when it was not stored."""
         import time
 
-        if time.time_ns() - self._newest <= racy_window_ns:
+        if time.time_ns() - self._newest <= RACY_WINDOW_NS:
             return False  # a spec file changed too recently to trust its stamp
         entries = self._load()
         key = _request_key(names, optional)
@@ -290,6 +294,8 @@ class EditCache:
 
 def open_edit_cache(spec_dirs: Sequence[str]) -> EditCache | None:
     """The edit cache of ``spec_dirs`` (None: disabled or no trusted cache directory)."""
+    if os.environ.get(SWITCH_ENV, "").strip().lower() in ("off", "0", "false", "no"):
+        return None
     root = cache_dir()
     if not root or not _secure_dir(root):
         return None
