@@ -7,7 +7,6 @@ them and load a module only when one of its names is first used.
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this whole path
@@ -29,6 +28,8 @@ def lazy_getattr(package: str, where: Mapping[str, str]) -> Callable[[str], Any]
         module = where.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        import importlib  # only when a lazy name is first used: it pulls in warnings
+
         value = getattr(importlib.import_module(module, package), name)
         setattr(sys.modules[package], name, value)
         return value

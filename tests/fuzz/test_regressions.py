@@ -102,3 +102,20 @@ def test_alias_expansion_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(CDIError):
         load_spec_bytes(_alias_bomb(5), "bomb.yaml")
     assert visits < 10_000, f"{visits} scalar visits for a {len(_alias_bomb(5))}-byte document"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # a key and its colon on two lines (YAML refuses), which also hid a duplicate key
+        b'{\n "cdiVersion": "0.3.0",\n "kind"\n: "ve0",\n "kind": "vendor.com/device"\n}\n',
+        b'{"cdiVersion" : "0.3.0", "kind": "a.com/b", "kind" : "c.com/d", "devices": []}',
+        b'{"cdiVersion": "0.3.0", "kind": "vendor.com/\\ud800"}',
+    ],
+)
+def test_json_fast_path_declines_what_yaml_reads_differently(data: bytes) -> None:
+    from cdikit.spec.decode import _faithful, _fast
+
+    with pytest.raises(ParseError):
+        _faithful(data, None)
+    assert _fast(data) is None

@@ -126,7 +126,7 @@ def _yaml_text(spec_obj: object) -> bytes:
 @given(valid_specs())
 def test_round_trip_json_and_yaml(spec: msgspec.Struct) -> None:
     builtins = msgspec.to_builtins(spec)
-    for data in (msgspec.json.encode(spec), json.dumps(builtins, indent=2).encode(), _yaml_text(builtins)):
+    for data in (msgspec.json.encode(spec), json.dumps(builtins, indent=2, ensure_ascii=False).encode(), _yaml_text(builtins)):
         assert parse_spec(data) == spec
 
 

@@ -17,18 +17,25 @@ to either (the reference stores host-filled values back into them).
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from typing import Any
 
 from cdikit._text import go_quote
 from cdikit.errors import InjectionError
 from cdikit.oci.hostdev import fill_device_node
-from cdikit.spec.types import ContainerEdits, Hook, IntelRdt, Mount
+
+# Not typing's TYPE_CHECKING: the edits only need attribute access at run time, so a
+# runtime shim applying cached edits imports neither typing nor msgspec.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from typing import Any
+
+    from cdikit.spec.types import ContainerEdits, Hook, IntelRdt, Mount
 
 __all__ = ["HOOK_NAMES", "inject_edits"]
 
-JSONDict = dict[str, Any]
+if TYPE_CHECKING:  # annotations only (they are strings at run time)
+    JSONDict = dict[str, Any]
 
 #: OCI hook lists a CDI hook can go to (``hookName``).
 HOOK_NAMES = frozenset(

@@ -14,31 +14,43 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import NamedTuple
+from collections import namedtuple
 
 from cdikit._text import go_quote
 from cdikit.errors import InjectionError
-from cdikit.spec.types import DeviceNode
+
+# Not typing's TYPE_CHECKING, and no msgspec types at run time: a runtime shim applying
+# cached edits imports this module on every container start.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    from cdikit.spec.types import DeviceNode
 
 __all__ = ["FilledNode", "HostDevice", "fill_device_node", "lookup_host_device"]
 
 
-class HostDevice(NamedTuple):
-    """What ``lstat`` says about a host device node."""
+if TYPE_CHECKING:
 
-    type: str  # "b", "c" or "p"
-    major: int
-    minor: int
-    file_mode: int  # raw permission bits of st_mode, setuid/setgid/sticky included
+    class HostDevice(NamedTuple):
+        """What ``lstat`` says about a host device node."""
 
+        type: str  # "b", "c" or "p"
+        major: int
+        minor: int
+        file_mode: int  # raw permission bits of st_mode, setuid/setgid/sticky included
 
-class FilledNode(NamedTuple):
-    """A device node after host filling: what goes into ``linux.devices``."""
+    class FilledNode(NamedTuple):
+        """A device node after host filling: what goes into ``linux.devices``."""
 
-    type: str
-    major: int
-    minor: int
-    file_mode: int | None
+        type: str
+        major: int
+        minor: int
+        file_mode: int | None
+
+else:  # the same tuples without importing typing
+    HostDevice = namedtuple("HostDevice", "type major minor file_mode")
+    FilledNode = namedtuple("FilledNode", "type major minor file_mode")
 
 
 class _NotADevice(Exception):

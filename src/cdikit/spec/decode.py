@@ -92,6 +92,13 @@ _RISKY_TOKENS = frozenset(
 _C1_OR_BREAK = re.compile(rb"\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef\xbb\xbf|\xef\xbf[\xbe\xbf]")
 
 
+# JSON the fast path leaves to the faithful one: DEL (YAML 1.1 rejects it), \u escapes
+# (surrogates and control characters are YAML errors, not JSON ones), and whitespace
+# before a colon (YAML wants an implicit key on one line; it would also hide keys from
+# the duplicate-key count).
+_JSON_DECLINE = (b"\x7f", b"\\u", b" :", b"\t:", b"\n:", b"\r:")
+
+
 def _non_ascii_risky(data: bytes) -> bool:
     """C1 controls (which YAML 1.1 rejects), NEL/LS/PS line breaks, BOMs, non-characters."""
     return not data.isascii() and _C1_OR_BREAK.search(data) is not None
@@ -131,7 +138,7 @@ def _fast(data: bytes) -> Spec | None:
     """The typed fast path; None when it declines (the faithful path then decides)."""
     head = data.lstrip()[:1]
     if head == b"{":
-        if b"\x7f" in data or _non_ascii_risky(data):
+        if any(seq in data for seq in _JSON_DECLINE) or _non_ascii_risky(data):
             return None
         try:
             spec = _json_decoder.decode(data)
@@ -139,7 +146,8 @@ def _fast(data: bytes) -> Spec | None:
             return None
         # Duplicate keys silently collapse in msgspec; Go rejects them. Re-encoding
         # emits exactly the keys kept (defaults omitted), so a lower key count than the
-        # input's means a duplicate (or a key with a default value): decline.
+        # input's means a duplicate (or a key with a default value): decline. With no
+        # whitespace before any colon (_JSON_DECLINE), every input key reads '":'.
         if _json_encoder.encode(spec).count(b'":') != data.count(b'":'):
             return None
         return spec
