@@ -119,3 +119,16 @@ def test_json_fast_path_declines_what_yaml_reads_differently(data: bytes) -> Non
     with pytest.raises(ParseError):
         _faithful(data, None)
     assert _fast(data) is None
+
+
+def test_block_scalar_edge_cases_take_the_faithful_path() -> None:
+    from cdikit.spec.decode import _faithful, parse_spec
+
+    data = b"cdiVersion: 0.3.0\nkind: vendor.com/device\ndevices:\n- name: |\n  \n  containerEdits: {env: [A=1]}\n"
+    try:
+        expected = _faithful(data, None)
+    except ParseError:
+        with pytest.raises(ParseError):
+            parse_spec(data)
+    else:
+        assert parse_spec(data) == expected

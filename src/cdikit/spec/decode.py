@@ -60,7 +60,8 @@ _CONTROL_CHARS = bytes(range(0x09)) + b"\x09\x0b\x0c" + bytes(range(0x0E, 0x20))
 # Numbers and constructs: digits fold to 0 (zero) or 1 (other), scalar openers to a
 # space, signs to "-"; every character the fast path refuses (control characters and
 # tabs, which go-yaml v2 rejects; tags "!", anchors "&", aliases "*", directives "%",
-# merge keys "<<") folds to "!".
+# merge keys "<<", block scalars "|" and ">" whose edge cases the parsers disagree on)
+# folds to "!".
 _NUMBER_CLASSES = _classes(
     {
         b"0": ord("0"),
@@ -71,7 +72,7 @@ _NUMBER_CLASSES = _classes(
         b"+-": ord("-"),
         b'"': ord('"'),
         b":": ord(":"),
-        _CONTROL_CHARS + b"!&*%<": ord("!"),
+        _CONTROL_CHARS + b"!&*%<|>": ord("!"),
     },
     ord("a"),
 )
