@@ -132,3 +132,24 @@ def test_block_scalar_edge_cases_take_the_faithful_path() -> None:
             parse_spec(data)
     else:
         assert parse_spec(data) == expected
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"<<:\n- n\n- n\nkind: a.com/b\n",  # merge of a sequence of scalars
+        b"<<: 5\nkind: a.com/b\n",  # merge of a scalar
+    ],
+)
+def test_bad_merge_keys_are_parse_errors(data: bytes) -> None:
+    with pytest.raises(ParseError, match="map merge requires map"):
+        load_spec_bytes(data, "merge.yaml")
+
+
+def test_merge_keys_merge_maps() -> None:
+    data = (
+        b"base: &b {env: [A=1]}\ncdiVersion: 0.3.0\nkind: vendor.com/device\n"
+        b"devices:\n- name: d\n  containerEdits:\n    <<: *b\n"
+    )
+    with pytest.raises(CDIError, match='unknown field "base"'):
+        load_spec_bytes(data, "merge.yaml")

@@ -432,19 +432,27 @@ class _Converter:
 
     def pairs(self, node: Any) -> list[tuple[Any, Any]]:
         """Mapping pairs with merge keys expanded and duplicate keys rejected (go-yaml v2)."""
+        import yaml
+
         seen: dict[str, Any] = {}
         result: list[tuple[Any, Any]] = []
         for key_node, value_node in node.value:
             if key_node.tag in (_PLAIN, "tag:yaml.org,2002:merge") and key_node.value == "<<":
-                merged = value_node.value if hasattr(value_node, "value") else []
-                sources = merged if isinstance(merged, list) and merged and isinstance(merged[0], type(node)) else [value_node]
+                # go-yaml v2: the value is a map, or a sequence of maps merged in order.
+                if isinstance(value_node, yaml.MappingNode):
+                    sources = [value_node]
+                elif isinstance(value_node, yaml.SequenceNode) and all(
+                    isinstance(item, yaml.MappingNode) for item in value_node.value
+                ):
+                    sources = value_node.value
+                else:
+                    raise _Fail("yaml: map merge requires map or sequence of maps as the value", value_node)
                 for src in sources:
-                    if hasattr(src, "value") and isinstance(src.value, list):
-                        for k, v in src.value:
-                            key = self.key_text(k)
-                            if key not in seen:
-                                seen[key] = k
-                                result.append((k, v))
+                    for k, v in self.pairs(src):
+                        key = self.key_text(k)
+                        if key not in seen:
+                            seen[key] = k
+                            result.append((k, v))
                 continue
             key = self.key_text(key_node)
             if key in seen:
