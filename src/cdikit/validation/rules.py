@@ -9,6 +9,8 @@ Every error carries ``device`` and ``field`` so tools can point at the culprit;
 from __future__ import annotations
 
 import re
+from itertools import repeat
+from operator import attrgetter
 
 from cdikit._text import go_quote
 from cdikit.errors import InvalidNameError, ValidationError, VersionError
@@ -75,7 +77,50 @@ def _check_net_devices(devices: list[NetDevice], field: str) -> None:
         name_seen[dev.name] = dev.host_interface_name
 
 
+_path = attrgetter("path")
+_type = attrgetter("type")
+_permissions = attrgetter("permissions")
+_hook_name = attrgetter("hook_name")
+_host_path = attrgetter("host_path")
+_container_path = attrgetter("container_path")
+
+
+def _env_ok(env: list[str] | None) -> bool:
+    # Every entry has "=" after a non-empty name: the smallest find("=") is positive.
+    return not env or min(map(str.find, env, repeat("="))) > 0
+
+
+def _looks_valid(edits: ContainerEdits) -> bool:
+    """The common, valid case tested with C-level primitives (no per-item Python code).
+
+    ``False`` only means "look closer": ``_check_edits`` then finds the first error
+    exactly as the reference reports it.
+    """
+    if not _env_ok(edits.env):
+        return False
+    nodes = edits.device_nodes
+    if nodes and not (
+        all(map(_path, nodes))
+        and _NODE_TYPES.issuperset(map(_type, nodes))
+        and all(_PERMISSIONS.fullmatch(p) for p in set(map(_permissions, nodes)))
+    ):
+        return False
+    hooks = edits.hooks
+    if hooks and not (
+        VALID_HOOK_NAMES.issuperset(map(_hook_name, hooks))
+        and all(map(_path, hooks))
+        and all(_env_ok(h.env) for h in hooks if h.env)
+    ):
+        return False
+    mounts = edits.mounts
+    if mounts and not (all(map(_host_path, mounts)) and all(map(_container_path, mounts))):
+        return False
+    return edits.intel_rdt is None and not edits.net_devices
+
+
 def _check_edits(edits: ContainerEdits, field: str) -> None:
+    if _looks_valid(edits):
+        return
     _check_env(edits.env, f"{field}.env", "invalid container edits: ")
     for i, node in enumerate(edits.device_nodes or ()):
         where = f"{field}.deviceNodes[{i}]"
