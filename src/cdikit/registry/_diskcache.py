@@ -29,7 +29,6 @@ simply misses.
 from __future__ import annotations
 
 import os
-import stat
 
 try:  # the bare SHA-256 module: hashlib would load OpenSSL (~4 ms) on every container start
     from _sha256 import sha256  # type: ignore[import-not-found]
@@ -42,13 +41,13 @@ except ImportError:  # pragma: no cover - Python >= 3.12 renamed it; hashlib as 
 import msgspec
 
 from cdikit import __version__
+from cdikit._cachedir import CACHE_ENV, default_cache_dir, read_private_file
+from cdikit._cachedir import secure_dir as _secure_dir
 from cdikit.spec import types as _types
 from cdikit.spec.types import Spec
 
 __all__ = ["CACHE_ENV", "DirCache", "DiskCache", "default_cache_dir", "open_disk_cache"]
 
-CACHE_ENV = "CDIKIT_CACHE_DIR"
-_SYSTEM_DIR = "/var/cache/cdikit"
 _FORMAT = "cdikit-spec-cache/1"
 _SUFFIX = ".msgpack"
 
@@ -72,27 +71,6 @@ class _CacheFile(msgspec.Struct, array_like=True):
 _file_decoder = msgspec.msgpack.Decoder(_CacheFile)
 _spec_decoder = msgspec.msgpack.Decoder(Spec)
 _encoder = msgspec.msgpack.Encoder()
-
-
-def default_cache_dir() -> str | None:
-    """The cache directory to use absent an explicit one (None: disabled by the environment)."""
-    configured = os.environ.get(CACHE_ENV)
-    if configured is not None:
-        return None if configured.strip() in ("", "off") else configured
-    if os.geteuid() == 0:
-        return _SYSTEM_DIR
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "cdikit")
-
-
-def _secure_dir(path: str) -> bool:
-    """Create ``path`` (0700) if needed; True when only the effective user can write into it."""
-    try:
-        os.makedirs(path, mode=0o700, exist_ok=True)
-        st = os.lstat(path)
-    except OSError:
-        return False
-    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
 
 
 def _wire_fingerprint() -> str:
@@ -140,20 +118,9 @@ class DirCache:
         return entries
 
     def _read(self) -> dict[str, _Entry]:
-        try:
-            fd = os.open(self._path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError:
+        data = read_private_file(self._path)
+        if data is None:
             return {}
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
-                return {}
-            with os.fdopen(fd, "rb", closefd=False) as f:
-                data = f.read()
-        except OSError:
-            return {}
-        finally:
-            os.close(fd)
         try:
             loaded = _file_decoder.decode(data)
         except (msgspec.DecodeError, ValueError):

@@ -38,6 +38,7 @@ import os
 import stat
 
 from cdikit import __version__
+from cdikit._cachedir import CACHE_ENV, default_cache_dir, read_private_file, secure_dir
 
 TYPE_CHECKING = False  # not typing's: this module is on the container start path
 if TYPE_CHECKING:
@@ -59,9 +60,7 @@ __all__ = [
     "spec_dir_stamp",
 ]
 
-CACHE_ENV = "CDIKIT_CACHE_DIR"  # the registry's variable: one cache dir for cdikit
 SWITCH_ENV = "CDIKIT_RUNTIME_EDIT_CACHE"
-_SYSTEM_DIR = "/var/cache/cdikit"
 _FORMAT = "cdikit-runtime-edits/1"
 _MAX_ENTRIES = 64  # request sets kept per stamp; the oldest go first
 _SPEC_EXTENSIONS = (".json", ".yaml")
@@ -70,24 +69,8 @@ RACY_WINDOW_NS = 2_000_000_000
 
 
 def cache_dir() -> str | None:
-    """The cache directory (None: disabled), chosen as the registry's disk cache chooses it."""
-    configured = os.environ.get(CACHE_ENV)
-    if configured is not None:
-        return None if configured.strip() in ("", "off") else os.path.abspath(configured)
-    if os.geteuid() == 0:
-        return _SYSTEM_DIR
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.abspath(os.path.join(base, "cdikit"))
-
-
-def _secure_dir(path: str) -> bool:
-    """Create ``path`` (0700) if needed; True when only the effective user can write into it."""
-    try:
-        os.makedirs(path, mode=0o700, exist_ok=True)
-        st = os.lstat(path)
-    except OSError:
-        return False
-    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
+    """The cache directory (None: disabled), the same one the registry's disk cache uses."""
+    return default_cache_dir()
 
 
 def _stat_fields(st: os.stat_result) -> tuple[int, int, int, int, int, int]:
@@ -228,20 +211,9 @@ class EditCache:
         return self._entries
 
     def _read(self) -> dict[Any, Any]:
-        try:
-            fd = os.open(self._path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError:
+        data = read_private_file(self._path)
+        if data is None:
             return {}
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
-                return {}
-            with os.fdopen(fd, "rb", closefd=False) as f:
-                data = f.read()
-        except OSError:
-            return {}
-        finally:
-            os.close(fd)
         try:
             identity, stamp, entries = marshal.loads(data)
         except (EOFError, ValueError, TypeError):
@@ -297,6 +269,6 @@ def open_edit_cache(spec_dirs: Sequence[str]) -> EditCache | None:
     if os.environ.get(SWITCH_ENV, "").strip().lower() in ("off", "0", "false", "no"):
         return None
     root = cache_dir()
-    if not root or not _secure_dir(root):
+    if not root or not secure_dir(root):
         return None
     return EditCache(root, spec_dirs)
