@@ -88,9 +88,10 @@ def test_watch_regenerates_on_mig_reconfiguration(
         gpu1["mig_devices"] = gpu1["mig_devices"][:1]
 
     _edit_nvml(fake_nvml, drop_mig_b)
-    wait_until(lambda: fakeroot.MIG_B not in out.read_text())
+    # The watcher reports an outcome after acting on the file: wait for the report.
+    wait_until(lambda: any(reason == "NVML state changed" and o.written for o, reason in events))
+    assert fakeroot.MIG_B not in out.read_text()
     assert fakeroot.MIG_A in out.read_text()
-    assert any(reason == "NVML state changed" and o.written for o, reason in events)
 
 
 def test_watch_regenerates_on_driver_file_change(
@@ -107,8 +108,9 @@ def test_watch_removes_spec_when_driver_goes_away(
 ) -> None:
     out, events = watcher
     _edit_nvml(fake_nvml, lambda d: d.update(init_error="Driver Not Loaded"))
-    wait_until(lambda: not out.exists())
-    assert any(o.removed for o, _ in events)
+    # The watcher reports an outcome after acting on the file: wait for the report.
+    wait_until(lambda: any(o.removed for o, _ in events))
+    assert not out.exists()
     _edit_nvml(fake_nvml, lambda d: d.pop("init_error"))
     wait_until(lambda: out.exists())
 
