@@ -12,6 +12,7 @@ import json
 import os
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -163,6 +164,29 @@ def test_reproduces_nvidia_generator_output(name: str, text: str) -> None:
     assert encode_spec(spec, "yaml").decode() == text
 
 
+@pytest.fixture
+def exact_yaml_v3(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Turn off the one deliberate difference (readable leading-space blocks)."""
+    from cdikit.spec import encode as encode_module
+
+    monkeypatch.setattr(encode_module, "FIX_UNREADABLE_BLOCKS", False)
+    encode_module._style_cache.clear()
+    yield
+    encode_module._style_cache.clear()
+
+
+@pytest.mark.parametrize("value", [" lead\nx", "\n", "\nabc\n", "  two\nlines  "])
+def test_leading_space_multiline_values_stay_readable(value: str) -> None:
+    # yaml.v3 writes these as "|4" blocks that no reader can load; cdikit double-quotes them.
+    spec = _spec({"cdiVersion": "0.3.0", "kind": "vendor.com/device",
+                  "devices": [{"name": "d", "containerEdits": {"env": [f"A={value}"], "hooks": [
+                      {"hookName": "prestart", "path": "/h", "args": [value]}]}}]})  # fmt: skip
+    data = encode_spec(spec, "yaml")
+    assert b"|4" not in data
+    assert parse_spec(data) == spec
+
+
+@pytest.mark.usefixtures("exact_yaml_v3")
 def test_golden_yaml_v3_scalars() -> None:
     """Every scalar style decision (quoting, literal blocks, key order, complex keys) vs yaml.v3."""
     spec = _spec(json.loads((GOLDEN / "yaml_v3_scalars.input.json").read_bytes()))
@@ -251,6 +275,7 @@ def test_yaml_scalar_style(value: str, line: str) -> None:
         ("a\tb\nc", "|-\n          a\tb\n          c\n"),
     ],
 )
+@pytest.mark.usefixtures("exact_yaml_v3")
 def test_yaml_literal_blocks(value: str, block: str) -> None:
     spec = Spec(cdi_version="1.1.0", kind="v.com/c", container_edits=ContainerEdits(env=[value]))
     assert encode_spec(spec, "yaml").decode().endswith("env:\n        - " + block)

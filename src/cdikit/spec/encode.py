@@ -441,6 +441,11 @@ def _scalar_style(s: str, *, simple_key: bool) -> tuple[str, str]:
     return result
 
 
+_LEADING_BREAK_OR_SPACE = frozenset(" \n\r\x85\u2028\u2029")
+#: False reproduces yaml.v3 byte for byte, unreadable blocks included (tests use it).
+FIX_UNREADABLE_BLOCKS = True
+
+
 def _select_style(s: str, simple_key: bool) -> tuple[str, str]:
     can_plain = _resolves_to_str(s) and not _is_base60_float(s) and s not in _OLD_BOOLS
     if "\n" in s:
@@ -458,6 +463,10 @@ def _select_style(s: str, simple_key: bool) -> tuple[str, str]:
     if style == "single" and not a.single_quoted_allowed:
         style = "double"
     if style == "literal" and (not a.block_allowed or simple_key):
+        style = "double"
+    if style == "literal" and s[0] in _LEADING_BREAK_OR_SPACE and FIX_UNREADABLE_BLOCKS:
+        # Deliberate difference from yaml.v3: it writes these as "|4" blocks indented
+        # wrongly, which no YAML reader (the reference included) can load back.
         style = "double"
     if style == "plain":
         return ("plain", s)
