@@ -14,15 +14,6 @@ from cdikit.integrations.runtime._launcher import install_launcher, launcher_scr
 HEAVY = ("msgspec", "typing", "re", "json", "tomllib", "cdikit.registry", "cdikit.spec", "site")
 
 
-@pytest.fixture
-def fake_runtime(tmp_path: Path) -> tuple[Path, Path]:
-    record = tmp_path / "argv.txt"
-    fake = tmp_path / "fake-runc"
-    fake.write_text(f'#!/bin/sh\nprintf \'%s\\n\' "$0" "$@" > {record}\nexit 7\n', encoding="utf-8")
-    fake.chmod(0o755)
-    return fake, record
-
-
 def _env(tmp_path: Path, fake: Path, **extra: str) -> dict[str, str]:
     config = tmp_path / "rt.toml"
     config.write_text(f'runtime = "{fake}"\n', encoding="utf-8")

@@ -13,16 +13,6 @@ import pytest
 SHIM = [sys.executable, "-c", "import sys; from cdikit.integrations.runtime import main; sys.exit(main())"]
 
 
-@pytest.fixture
-def fake_runtime(tmp_path: Path) -> tuple[Path, Path]:
-    """An executable that writes its argv (one per line) and exits 7."""
-    record = tmp_path / "argv.txt"
-    fake = tmp_path / "fake-runc"
-    fake.write_text(f'#!/bin/sh\nprintf \'%s\\n\' "$0" "$@" > {record}\nexit 7\n', encoding="utf-8")
-    fake.chmod(0o755)
-    return fake, record
-
-
 def _run(args: list[str], config: Path, *, extra_python: list[str] | None = None, cwd: Path | None = None
          ) -> subprocess.CompletedProcess[str]:  # fmt: skip
     env = {**os.environ, "CDIKIT_RUNTIME_CONFIG": str(config)}
