@@ -12,10 +12,14 @@ from __future__ import annotations
 import os
 import stat
 
-__all__ = ["CACHE_ENV", "SYSTEM_CACHE_DIR", "default_cache_dir", "read_private_file", "secure_dir"]
+__all__ = ["CACHE_ENV", "RACY_WINDOW_NS", "SYSTEM_CACHE_DIR", "default_cache_dir", "read_private_file", "secure_dir"]
 
 CACHE_ENV = "CDIKIT_CACHE_DIR"  # a path, or "" / "off" to disable every cache
 SYSTEM_CACHE_DIR = "/var/cache/cdikit"
+# A file stamp younger than this is not trusted yet (a rewrite within one timestamp tick
+# would keep it): wide enough for the coarsest common granularity (1 s: ext3, some
+# network filesystems) plus clock skew between stat and time_ns.
+RACY_WINDOW_NS = 2_000_000_000
 
 
 def default_cache_dir() -> str | None:

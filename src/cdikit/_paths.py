@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["go_clean", "go_ext"]
+__all__ = ["SPEC_EXTENSIONS", "go_clean", "has_spec_extension", "with_spec_extension"]
 
 
 def go_clean(path: str) -> str:
@@ -27,8 +27,21 @@ def go_clean(path: str) -> str:
     return cleaned or "."
 
 
-def go_ext(path: str) -> str:
-    """``filepath.Ext``: from the last dot of the last element (``.yaml`` -> ``.yaml``, unlike splitext)."""
-    base = path[path.rfind("/") + 1 :]
-    dot = base.rfind(".")
-    return base[dot:] if dot >= 0 else ""
+
+# Only these extensions (exact, case-sensitive) make a spec file; any other name a
+# spec is written or recorded under gets ".yaml" appended (x.yml -> x.yml.yaml).
+SPEC_EXTENSIONS = (".json", ".yaml")
+
+
+def has_spec_extension(path: str) -> bool:
+    """``filepath.Ext(path)`` is exactly ``.json`` or ``.yaml``.
+
+    The extension starts at the last dot of the last element, so a suffix test is
+    exact (a file named ``.yaml`` has the extension ``.yaml``, unlike ``splitext``).
+    """
+    return path.endswith(SPEC_EXTENSIONS)
+
+
+def with_spec_extension(path: str) -> str:
+    """``path``, with ``.yaml`` appended unless it already has a spec extension."""
+    return path if has_spec_extension(path) else path + ".yaml"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import unicodedata
+import os
 
-__all__ = ["go_quote"]
+__all__ = ["go_errno_text", "go_quote"]
 
 _ESCAPES = {
     "\a": "\\a",
@@ -21,7 +21,15 @@ _ESCAPES = {
 
 def _printable(ch: str) -> bool:
     # Go's strconv.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.
+    import unicodedata  # only for non-ASCII text; ASCII takes go_quote's fast path
+
     return ch == " " or unicodedata.category(ch)[0] in "LMNPS"
+
+
+def go_errno_text(err: OSError) -> str:
+    """An OS error as Go words it: glibc's ``strerror`` text with a lower-case first letter."""
+    text = os.strerror(err.errno) if err.errno else str(err)
+    return text[:1].lower() + text[1:]
 
 
 def go_quote(text: str) -> str:

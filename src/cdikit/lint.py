@@ -25,6 +25,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from cdikit._paths import SPEC_EXTENSIONS
+
 if TYPE_CHECKING:
     from cdikit.registry import Registry
     from cdikit.spec.types import ContainerEdits, Spec
@@ -36,7 +38,6 @@ SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")
 
 # The newest cdiVersion that consumers built on older Go libraries (podman 4.x) load.
 _OLD_CONSUMER_MAX = (0, 5, 0)
-_SPEC_EXTENSIONS = (".json", ".yaml")
 _BACKUP_SUFFIXES = (
     "~",
     ".bak",
@@ -126,7 +127,7 @@ def _check_dir(directory: str, candidates: list[str]) -> Iterator[Finding]:
         )
         return
     if not os.path.isdir(directory):
-        if directory.endswith(_SPEC_EXTENSIONS):
+        if directory.endswith(SPEC_EXTENSIONS):
             candidates.append(directory)
         yield Finding(
             "info",
@@ -148,7 +149,7 @@ def _check_dir(directory: str, candidates: list[str]) -> Iterator[Finding]:
         path = os.path.join(directory, name)
         if os.path.isdir(path):
             yield _subdirectory_finding(path)
-        elif name.endswith(_SPEC_EXTENSIONS):
+        elif name.endswith(SPEC_EXTENSIONS):
             candidates.append(path)
             yield from _check_writable(path, "spec file")
         else:
@@ -159,7 +160,7 @@ def _check_dir(directory: str, candidates: list[str]) -> Iterator[Finding]:
 
 def _subdirectory_finding(path: str) -> Finding:
     try:
-        inside = [n for n in os.listdir(path) if n.endswith((*_SPEC_EXTENSIONS, ".yml"))]
+        inside = [n for n in os.listdir(path) if n.endswith((*SPEC_EXTENSIONS, ".yml"))]
     except OSError:
         inside = []
     if inside:

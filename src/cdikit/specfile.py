@@ -8,11 +8,10 @@ path (``filepath.Clean``-ed, with ``.yaml`` appended when the name does not end 
 from __future__ import annotations
 
 import errno
-import os
 from typing import TYPE_CHECKING, Protocol
 
-from cdikit._paths import go_clean, go_ext
-from cdikit._text import go_quote
+from cdikit._paths import go_clean, with_spec_extension
+from cdikit._text import go_errno_text, go_quote
 from cdikit.errors import CDIError, ParseError
 from cdikit.names import parse_qualifier
 from cdikit.spec.types import ContainerEdits, Device, Spec
@@ -21,7 +20,7 @@ from cdikit.validation.rules import validate_spec
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["SchemaValidator", "SpecFile", "load_spec_bytes", "read_spec", "recorded_path"]
+__all__ = ["SchemaValidator", "SpecFile", "load_spec_bytes", "read_error", "read_spec", "recorded_path"]
 
 
 class SchemaValidator(Protocol):
@@ -69,10 +68,7 @@ class SpecFile:
 
 def recorded_path(path: str) -> str:
     """The path the reference records for a spec file (``spec.yml`` -> ``spec.yml.yaml``)."""
-    cleaned = go_clean(path)
-    if go_ext(cleaned) not in (".yaml", ".json"):
-        cleaned += ".yaml"
-    return cleaned
+    return with_spec_extension(go_clean(path))
 
 
 def load_spec_bytes(
@@ -108,14 +104,20 @@ def read_spec(path: str, priority: int = 0, *, schema: SchemaValidator | None = 
     try:
         with open(path, "rb") as fh:
             data = fh.read()
-    except FileNotFoundError:
-        raise CDIError(f"open {path}: no such file or directory", path=path) from None
     except OSError as exc:
-        op = "read" if exc.errno == errno.EISDIR else "open"
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        inner = f"{op} {path}: {reason[:1].lower()}{reason[1:]}"  # Go's syscall texts are lower-case
-        if exc.errno == errno.ENOENT:
-            raise CDIError(inner, path=path) from None
-        raise CDIError(f"failed to read CDI Spec {go_quote(path)}: {inner}", path=path) from None
+        raise read_error(path, exc) from None
     return load_spec_bytes(data, path, priority, schema=schema)
+
+
+def read_error(path: str, exc: OSError) -> CDIError:
+    """A failure to read ``path`` worded as the reference's ``ReadSpec`` words it.
+
+    A missing file is the raw OS error; anything else is wrapped. ``os.ReadFile``
+    fails at ``read`` for a directory and at ``open`` otherwise.
+    """
+    op = "read" if exc.errno == errno.EISDIR else "open"
+    inner = f"{op} {path}: {go_errno_text(exc)}"
+    if exc.errno == errno.ENOENT:
+        return CDIError(inner, path=path)
+    return CDIError(f"failed to read CDI Spec {go_quote(path)}: {inner}", path=path)
 

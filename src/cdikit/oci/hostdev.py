@@ -16,7 +16,7 @@ import os
 import stat
 from collections import namedtuple
 
-from cdikit._text import go_quote
+from cdikit._text import go_errno_text, go_quote
 from cdikit.errors import InjectionError
 
 # Not typing's TYPE_CHECKING, and no msgspec types at run time: a runtime shim applying
@@ -57,12 +57,6 @@ class _NotADevice(Exception):
     """lstat worked but the inode is no block, char or FIFO node."""
 
 
-def _errno_text(err: OSError) -> str:
-    # Go's syscall.Errno strings are glibc's strerror texts with a lower-case first letter.
-    text = os.strerror(err.errno) if err.errno is not None else str(err)
-    return text[:1].lower() + text[1:]
-
-
 def _lstat_device(host_path: str) -> HostDevice:
     """``lstat`` ``host_path``; raises OSError, ValueError (NUL byte) or _NotADevice."""
     st = os.lstat(host_path)
@@ -95,7 +89,7 @@ def _stat_error(host_path: str, err: Exception) -> InjectionError:
     if isinstance(err, _NotADevice):
         reason = "not a device node"
     elif isinstance(err, OSError):
-        reason = _errno_text(err)
+        reason = go_errno_text(err)
     else:
         # A NUL byte (ValueError): Go's syscall layer refuses such a path with EINVAL.
         reason = "invalid argument"

@@ -17,15 +17,15 @@ on the next refresh (cheap: it only happens to files that just changed).
 
 from __future__ import annotations
 
-import errno
 import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from cdikit._cachedir import RACY_WINDOW_NS
 from cdikit._text import go_quote
 from cdikit.errors import CDIError
-from cdikit.specfile import SchemaValidator, SpecFile, read_spec, recorded_path
+from cdikit.specfile import SchemaValidator, SpecFile, read_error, read_spec, recorded_path
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs milliseconds at start-up
 if TYPE_CHECKING:
@@ -33,9 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RACY_WINDOW_NS", "LoadResult", "SpecLoader", "load_error_text"]
 
-# Wide enough for the coarsest common timestamp granularity (1 s: ext3, some
-# network filesystems) plus clock skew between stat and time_ns.
-RACY_WINDOW_NS = 2_000_000_000
 
 _Stamp = tuple[int, int, int, int, int]
 Reader = Callable[..., SpecFile]
@@ -65,14 +62,7 @@ def load_error_text(path: str, err: BaseException) -> str:
     if isinstance(err, CDIError):
         return str(err)
     if isinstance(err, OSError):
-        text = str(err)
-        if text.startswith(("open ", "read ")):
-            return text
-        reason = os.strerror(err.errno).lower() if err.errno else text
-        if err.errno == errno.ENOENT:
-            # ReadSpec returns the raw os error for a missing file.
-            return f"open {path}: {reason}"
-        return f"failed to read CDI Spec {go_quote(path)}: read {path}: {reason}"
+        return str(read_error(path, err))
     return f"failed to read CDI Spec {go_quote(path)}: {err}"
 
 

@@ -8,23 +8,20 @@ part.
 
 from __future__ import annotations
 
+from cdikit._paths import with_spec_extension
 from cdikit._text import go_quote
 from cdikit.errors import CDIError
 from cdikit.names import parse_qualifier
-from cdikit.registry.scan import go_join, has_spec_extension
+from cdikit.registry.scan import go_join
 from cdikit.spec.types import Spec
 
 __all__ = [
-    "DEFAULT_SPEC_EXTENSION",
     "generate_name_for_spec",
     "generate_name_for_transient_spec",
     "generate_spec_name",
     "generate_transient_spec_name",
     "spec_file_path",
 ]
-
-DEFAULT_SPEC_EXTENSION = ".yaml"
-
 
 def spec_file_path(directory: str, name: str) -> str:
     """The file a spec written under ``name`` into ``directory`` goes to.
@@ -33,10 +30,7 @@ def spec_file_path(directory: str, name: str) -> str:
     unless the extension is exactly ``.json`` or ``.yaml`` (so ``x.yml`` becomes
     ``x.yml.yaml``, as the reference does).
     """
-    path = go_join(directory, name)
-    if not has_spec_extension(path):
-        path += DEFAULT_SPEC_EXTENSION
-    return path
+    return with_spec_extension(go_join(directory, name))
 
 
 def generate_spec_name(vendor: str, cls: str) -> str:

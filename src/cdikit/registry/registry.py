@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from cdikit._text import go_quote
+from cdikit._text import go_errno_text, go_quote
 from cdikit.errors import InjectionError, RegistryError, UnresolvableDevicesError, WriteError
 from cdikit.registry.loader import LoadResult, SpecLoader
 from cdikit.registry.names import spec_file_path
@@ -492,7 +492,7 @@ def _validate_for_write(spec: Spec, path: str, schema: SchemaValidator | None) -
 
 
 def _os_text(err: OSError) -> str:
-    reason = os.strerror(err.errno).lower() if err.errno else str(err)
+    reason = go_errno_text(err)
     return f"{err.filename}: {reason}" if err.filename else reason
 
 

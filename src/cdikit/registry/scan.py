@@ -26,11 +26,11 @@ import stat
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from cdikit._paths import go_clean
+from cdikit._paths import SPEC_EXTENSIONS, go_clean, has_spec_extension
+from cdikit._text import go_errno_text
 
 __all__ = ["SPEC_EXTENSIONS", "Candidate", "go_clean", "go_join", "has_spec_extension", "scan_spec_dirs"]
 
-SPEC_EXTENSIONS = (".json", ".yaml")
 
 
 class Candidate(NamedTuple):
@@ -51,16 +51,9 @@ def go_join(*parts: str) -> str:
     return go_clean("/".join(kept)) if kept else ""
 
 
-def has_spec_extension(path: str) -> bool:
-    """``filepath.Ext(path)`` is exactly ``.json`` or ``.yaml`` (case-sensitive)."""
-    # The extension starts at the last dot of the last element, so a suffix test is exact.
-    return path.endswith(SPEC_EXTENSIONS)
-
-
 def _os_error_text(op: str, path: str, err: OSError) -> str:
-    # Go's *PathError text: "<op> <path>: <lower-case strerror>".
-    reason = os.strerror(err.errno).lower() if err.errno else str(err)
-    return f"{op} {path}: {reason}"
+    # Go's *PathError text: "<op> <path>: <strerror>".
+    return f"{op} {path}: {go_errno_text(err)}"
 
 
 def _sorted_names(directory: str) -> list[tuple[str, bool]] | None:

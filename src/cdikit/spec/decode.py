@@ -28,6 +28,7 @@ from typing import Any
 
 import msgspec
 
+from cdikit._text import go_quote
 from cdikit.errors import ParseError
 from cdikit.spec.types import Spec
 
@@ -372,8 +373,6 @@ class _Converter:
             self.first_error = _Fail(message, node)
 
     def scalar(self, node: Any) -> Any:
-        import yaml
-
         if node.tag == _PLAIN:
             return _resolve_plain(node.value)
         tag = node.tag
@@ -399,7 +398,7 @@ class _Converter:
             else:
                 raise _Fail(f"yaml: cannot decode !!{short} `{node.value}`", node)
             raise _Fail(f"yaml: cannot decode !!{short} `{node.value}` as a !!{short}", node)
-        raise _Fail(f"yaml: unsupported tag {tag}", node) from yaml.YAMLError()
+        raise _Fail(f"yaml: unsupported tag {tag}", node)
 
     def generic(self, node: Any) -> Any:
         """A value with no Go target type (used for unknown fields and error reporting)."""
@@ -538,18 +537,12 @@ class _Converter:
             canonical = key if key in fields else folded.get(key.casefold())
             if canonical is None:
                 self.generic(value_node)  # still surfaces YAML-level errors inside
-                self.error(f"json: unknown field {_quote(key)}", key_node)
+                self.error(f"json: unknown field {go_quote(key)}", key_node)
                 continue
             value = self.convert(value_node, fields[canonical], f"{where}.{canonical}")
             if value is not _ABSENT:
                 out[canonical] = value
         return out
-
-
-def _quote(text: str) -> str:
-    from cdikit._text import go_quote
-
-    return go_quote(text)
 
 
 class _Absent:

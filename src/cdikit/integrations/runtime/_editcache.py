@@ -38,7 +38,8 @@ import os
 import stat
 
 from cdikit import __version__
-from cdikit._cachedir import CACHE_ENV, default_cache_dir, read_private_file, secure_dir
+from cdikit._cachedir import CACHE_ENV, RACY_WINDOW_NS, default_cache_dir, read_private_file, secure_dir
+from cdikit._paths import has_spec_extension
 
 TYPE_CHECKING = False  # not typing's: this module is on the container start path
 if TYPE_CHECKING:
@@ -63,9 +64,6 @@ __all__ = [
 SWITCH_ENV = "CDIKIT_RUNTIME_EDIT_CACHE"
 _FORMAT = "cdikit-runtime-edits/1"
 _MAX_ENTRIES = 64  # request sets kept per stamp; the oldest go first
-_SPEC_EXTENSIONS = (".json", ".yaml")
-#: Same window as :data:`cdikit.registry.loader.RACY_WINDOW_NS`.
-RACY_WINDOW_NS = 2_000_000_000
 
 
 def cache_dir() -> str | None:
@@ -100,7 +98,7 @@ def spec_dir_stamp(spec_dirs: Sequence[str]) -> tuple[tuple[Any, ...], int]:
             except OSError as e:
                 names = []
                 fields.append(e.errno)
-            paths = [(n, os.path.join(directory, n)) for n in names if n.endswith(_SPEC_EXTENSIONS)]
+            paths = [(n, os.path.join(directory, n)) for n in names if has_spec_extension(n)]
         else:
             paths = [("", directory)]  # a file (or a symlink) given as a spec dir
         for name, path in paths:
