@@ -112,8 +112,15 @@ def plan_docker(
     spec_dirs: Sequence[str] | None = None,
     native: bool = True,
     set_default: bool = False,
+    runtime_config: str | None = None,
 ) -> ConfigChange:
-    """daemon.json with ``features.cdi`` on and/or a ``cdi`` runtime entry."""
+    """daemon.json with ``features.cdi`` on and/or a ``cdi`` runtime entry.
+
+    Docker Engine 25 and later read CDI specs themselves (``docker run
+    --device vendor.com/class=name``): register the runtime only for older
+    engines (see :func:`wants_runtime`). With the runtime, the shim's own
+    config file carries the spec dirs.
+    """
     old = _read(path)
     try:
         doc = json.loads(old) if old and old.strip() else {}
@@ -122,6 +129,7 @@ def plan_docker(
     if not isinstance(doc, dict):
         raise ConfigureError(f"{path} is not a JSON object", path=path)
     notes = []
+    companions = []
     if native:
         features = doc.setdefault("features", {})
         if not isinstance(features, dict):
@@ -137,11 +145,12 @@ def plan_docker(
         notes.append("use it with: docker run --runtime=cdi ...")
         if set_default:
             doc["default-runtime"] = "cdi"
+        companions.append(plan_runtime_config(runtime_config, spec_dirs=spec_dirs))
     new = json.dumps(doc, indent=4) + "\n"
     if old is not None and json.loads(old or "{}") == doc:
         new = old  # already configured: keep the file byte for byte
     notes.append("restart dockerd to apply")
-    return ConfigChange("docker", path, old, new, notes)
+    return ConfigChange("docker", path, old, new, notes, companions)
 
 
 # ---------------------------------------------------------------- TOML text editing
@@ -323,11 +332,15 @@ def _runtime_edits(
             edits += [((*runtimes_table, default_name), k, v) for k, v in base.items()]
     entry = (*runtimes_table, "cdi")
     for key, value in base.items():
-        if key not in ("options", "container_annotations") and isinstance(value, str | int | float | bool | list):
+        if key not in ("options", "container_annotations") and isinstance(
+            value, str | int | float | bool | list
+        ):
             edits.append((entry, key, value))
     annotations = base.get("container_annotations")
     kept = [a for a in annotations if isinstance(a, str)] if isinstance(annotations, list) else []
-    edits.append((entry, "container_annotations", [*kept, *([CDI_ANNOTATIONS] if CDI_ANNOTATIONS not in kept else [])]))
+    edits.append(
+        (entry, "container_annotations", [*kept, *([CDI_ANNOTATIONS] if CDI_ANNOTATIONS not in kept else [])])
+    )
     options = base.get("options") if isinstance(base.get("options"), dict) else {}
     assert isinstance(options, dict)
     for key, value in options.items():
@@ -400,7 +413,9 @@ def plan_containerd(
             "CRI pods use it with runtimeClassName (handler 'cdi'); ctr: --runc-binary " + runtime_path
         )
         companions.append(
-            plan_runtime_config(runtime_config, spec_dirs=spec_dirs, runtime=[real_runtime] if real_runtime else None)
+            plan_runtime_config(
+                runtime_config, spec_dirs=spec_dirs, runtime=[real_runtime] if real_runtime else None
+            )
         )
     preamble = "version = 3\n" if v2 else "version = 2\n"
     new = _edit_toml(path, old, edits, preamble)
@@ -423,9 +438,9 @@ def plan_runtime_config(
     this file is how ``--spec-dir`` reaches the shim. Keys already set are
     kept unless given here.
     """
-    from cdikit.integrations.runtime._config import DEFAULT_CONFIG_PATH
+    from cdikit.integrations.runtime._config import config_path
 
-    target = path or DEFAULT_CONFIG_PATH
+    target = path or config_path()[0]  # where the shim reads it: $CDIKIT_RUNTIME_CONFIG or the default
     old = _read(target)
     current: dict[str, Any] = {}
     if old is not None:
@@ -451,19 +466,27 @@ def plan_crio(
     *,
     runtime_path: str | None = None,
     spec_dirs: Sequence[str] | None = None,
+    runtime_config: str | None = None,
 ) -> ConfigChange:
     """A CRI-O drop-in setting ``cdi_spec_dirs`` (CRI-O always has CDI) and/or a ``cdi`` runtime."""
     old = _read(path)
     edits: list[tuple[tuple[str, ...], str, Any]] = [
-        (("crio", "runtime"), "cdi_spec_dirs", list(spec_dirs or ["/etc/cdi", "/var/run/cdi"]))
+        (("crio", "runtime"), "cdi_spec_dirs", list(spec_dirs or _DEFAULT_SPEC_DIRS))
     ]
     notes = []
+    companions = []
     if runtime_path:
         edits.append((("crio", "runtime", "runtimes", "cdi"), "runtime_path", runtime_path))
         notes.append("CRI pods use it with runtimeClassName (handler 'cdi')")
+        companions.append(plan_runtime_config(runtime_config, spec_dirs=spec_dirs))
     new = _edit_toml(path, old, edits)
     notes.append("reload CRI-O (SIGHUP) or restart it to apply")
-    return ConfigChange("crio", path, old, new, notes)
+    return ConfigChange("crio", path, old, new, notes, companions)
+
+
+# podman honours containers.conf cdi_spec_dirs from 5.5 (podman#25691, PR #25717);
+# before, it reads the CDI library's defaults only (verified with Debian's 4.3.1).
+_PODMAN_SPEC_DIRS_SINCE = (5, 5)
 
 
 def plan_podman(
@@ -471,18 +494,65 @@ def plan_podman(
     *,
     runtime_path: str | None = None,
     spec_dirs: Sequence[str] | None = None,
+    version: tuple[int, int, int] | None = None,
+    runtime_config: str | None = None,
 ) -> ConfigChange:
-    """containers.conf with ``cdi_spec_dirs`` (podman always has CDI) and/or a ``cdi`` runtime."""
+    """containers.conf with ``cdi_spec_dirs`` (podman always has CDI) and/or a ``cdi`` runtime.
+
+    ``version``: the podman release (None: ask the installed podman). Before
+    5.5 podman ignores ``cdi_spec_dirs``: nothing is written for the default
+    dirs, and other dirs are refused (the specs must go to /etc/cdi or
+    /var/run/cdi).
+    """
+    from cdikit.integrations.consumers.versions import detect, max_spec_version
+
+    if version is None:
+        found = detect("podman")
+        version = found.version if found is not None else None
     old = _read(path)
-    edits: list[tuple[tuple[str, ...], str, Any]] = [
-        (("engine",), "cdi_spec_dirs", list(spec_dirs or ["/etc/cdi", "/var/run/cdi"]))
-    ]
-    notes = ["podman before 5.5 ignores cdi_spec_dirs (fixed spec dirs /etc/cdi, /var/run/cdi)"]
+    notes = []
+    edits: list[tuple[tuple[str, ...], str, Any]] = []
+    reads_dirs = version is None or version[:2] >= _PODMAN_SPEC_DIRS_SINCE
+    label = "podman " + ".".join(map(str, version)) if version else "podman"
+    if reads_dirs:
+        edits.append((("engine",), "cdi_spec_dirs", list(spec_dirs or _DEFAULT_SPEC_DIRS)))
+    else:
+        extra = [
+            d for d in spec_dirs or () if os.path.normpath(d) not in ("/etc/cdi", "/var/run/cdi", "/run/cdi")
+        ]
+        if extra:
+            raise ConfigureError(
+                f"{label} reads CDI specs only from /etc/cdi and /var/run/cdi (containers.conf "
+                f"cdi_spec_dirs is honoured from podman 5.5): install the specs there instead of "
+                f"{', '.join(extra)}",
+                path=path,
+            )
+        notes.append(f"{label} reads /etc/cdi and /var/run/cdi natively: nothing to set")
+    top = max_spec_version("podman", version)
+    if top is not None:
+        notes.append(
+            f"{label} loads specs up to cdiVersion {top}: write them with `cdi spec install` (minimum version)"
+        )
+    companions = []
     if runtime_path:
         edits.append((("engine", "runtimes"), "cdi", [runtime_path]))
         notes.append("use it with: podman run --runtime cdi ...")
-    new = _edit_toml(path, old, edits)
-    return ConfigChange("podman", path, old, new, notes)
+        companions.append(plan_runtime_config(runtime_config, spec_dirs=spec_dirs))
+    new = _edit_toml(path, old, edits) if edits else (old or "")
+    if old is None and not edits:
+        new = ""
+        return ConfigChange("podman", path, "", "", notes, companions)
+    return ConfigChange("podman", path, old, new, notes, companions)
+
+
+def wants_runtime(consumer: str, version: tuple[int, int, int] | None) -> bool:
+    """Whether ``cdi configure`` registers ``cdi-runtime`` by default: only where CDI is not native.
+
+    An unknown version counts as a current release (native CDI).
+    """
+    from cdikit.integrations.consumers.versions import has_native_cdi
+
+    return has_native_cdi(consumer, version) is False
 
 
 def plan(
@@ -493,21 +563,40 @@ def plan(
     spec_dirs: Sequence[str] | None = None,
     containerd_version: str | None = None,
     set_default: bool = False,
+    version: str | None = None,
+    runtime_config: str | None = None,
 ) -> ConfigChange:
-    """Dispatch to the ``plan_*`` function of ``consumer``."""
+    """Dispatch to the ``plan_*`` function of ``consumer``.
+
+    ``version`` is the consumer's release (``containerd_version`` is the older
+    spelling for containerd); None asks the installed binary.
+    """
+    from cdikit.integrations.consumers.versions import parse_version
+
     target = path or DEFAULT_PATHS.get(consumer)
     if target is None:
         raise ConfigureError(f"unknown consumer {consumer!r} (want one of {', '.join(DEFAULT_PATHS)})")
+    version = version or containerd_version
+    parsed = parse_version(version) if version else None
+    if version and parsed is None:
+        raise ConfigureError(f"cannot read {consumer} version {version!r}")
     if consumer == "docker":
-        return plan_docker(target, runtime_path=runtime_path, spec_dirs=spec_dirs, set_default=set_default)
+        return plan_docker(
+            target, runtime_path=runtime_path, spec_dirs=spec_dirs, set_default=set_default,
+            runtime_config=runtime_config,
+        )  # fmt: skip
     if consumer == "containerd":
         return plan_containerd(
-            target, version=containerd_version, runtime_path=runtime_path, spec_dirs=spec_dirs,
-            set_default=set_default,
+            target, version=version, runtime_path=runtime_path, spec_dirs=spec_dirs,
+            set_default=set_default, runtime_config=runtime_config,
         )  # fmt: skip
     if consumer == "crio":
-        return plan_crio(target, runtime_path=runtime_path, spec_dirs=spec_dirs)
-    return plan_podman(target, runtime_path=runtime_path, spec_dirs=spec_dirs)
+        return plan_crio(
+            target, runtime_path=runtime_path, spec_dirs=spec_dirs, runtime_config=runtime_config
+        )
+    return plan_podman(
+        target, runtime_path=runtime_path, spec_dirs=spec_dirs, version=parsed, runtime_config=runtime_config
+    )
 
 
 def apply_change(change: ConfigChange, *, backup: bool = True) -> str | None:

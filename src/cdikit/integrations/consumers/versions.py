@@ -91,7 +91,9 @@ def detect(consumer: str, *, path: str | None = None) -> ConsumerVersion | None:
         out = ""
     if consumer == "containerd":
         # "containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+deb12u3"
-        out = out.replace("github.com/containerd/containerd/v2", "").replace("github.com/containerd/containerd", "")
+        out = out.replace("github.com/containerd/containerd/v2", "").replace(
+            "github.com/containerd/containerd", ""
+        )
     return ConsumerVersion(consumer, binary, parse_version(out))
 
 
@@ -146,7 +148,9 @@ def max_spec_version(consumer: str, version: tuple[int, int, int] | None) -> str
     return None
 
 
-def unloadable_by(cdi_version: str, versions: Mapping[str, ConsumerVersion]) -> list[tuple[ConsumerVersion, str]]:
+def unloadable_by(
+    cdi_version: str, versions: Mapping[str, ConsumerVersion]
+) -> list[tuple[ConsumerVersion, str]]:
     """The detected consumers that cannot load a spec declaring ``cdi_version``, with their maximum."""
     from cdikit.spec.version import version_key
 
