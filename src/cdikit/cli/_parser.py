@@ -242,6 +242,14 @@ def _add_builtin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
                 metavar="DIR",
                 help="look for consumer config files under DIR instead of / (default: /)",
             )
+            parser.add_argument(
+                "--consumer-version",
+                action="append",
+                default=[],
+                metavar="NAME=X.Y.Z",
+                help="the release of a consumer (docker, containerd, crio, podman, buildkit); "
+                "default: ask its binary (on / only; binaries under --root are never run)",
+            )
         elif name == "spec":
             _add_spec_commands(parser)
 
