@@ -477,7 +477,7 @@ def test_write_spec_file_format_from_extension(tmp_path: Path, name: str, first:
     write_spec_file(_spec(SMALL_SPEC), str(target))
     data = target.read_bytes()
     assert data.startswith(first)
-    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644  # world-readable by default
     decoded = parse_spec(data)
     assert decoded is not None
     assert encode_spec(decoded, "json" if first == b"{" else "yaml") == data
@@ -486,9 +486,9 @@ def test_write_spec_file_format_from_extension(tmp_path: Path, name: str, first:
 
 def test_write_spec_file_explicit_format_and_mode(tmp_path: Path) -> None:
     target = tmp_path / "spec.yaml"
-    write_spec_file(_spec(SMALL_SPEC), str(target), fmt="json", mode=0o644)
+    write_spec_file(_spec(SMALL_SPEC), str(target), fmt="json", mode=0o600)
     assert target.read_text() == SMALL_SPEC_JSON
-    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
 
 
 def test_write_spec_file_error_names_path(tmp_path: Path) -> None:

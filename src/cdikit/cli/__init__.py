@@ -26,6 +26,7 @@ def _normalise(args: argparse.Namespace) -> None:
     """Merge global options given before and after the command into one set."""
     dirs = list(getattr(args, "spec_dirs", None) or []) + list(getattr(args, "sub_spec_dirs", None) or [])
     args.spec_dirs = dirs or list(DEFAULT_SPEC_DIRS)
+    args.spec_dirs_given = bool(dirs)
     args.verbose = int(getattr(args, "verbose", 0) or 0) + int(getattr(args, "sub_verbose", 0) or 0)
     for name in ("output", "schema"):
         if not hasattr(args, name):

@@ -52,6 +52,8 @@ __all__ = [
 ]
 
 DEFAULT_SPEC_DIRS: tuple[str, ...] = ("/etc/cdi", "/var/run/cdi")
+# Spec files are world-readable: rootless engines and users must be able to load them.
+SPEC_FILE_MODE = 0o644
 
 Listener = Callable[["Registry"], None]
 VersionChoice = Literal["minimum", "keep"] | str
@@ -426,7 +428,9 @@ class Registry:
 
     # ----------------------------------------------------------------- producers
 
-    def write_spec(self, spec: Spec, name: str, *, version: VersionChoice = "minimum") -> str:
+    def write_spec(
+        self, spec: Spec, name: str, *, version: VersionChoice = "minimum", mode: int = SPEC_FILE_MODE
+    ) -> str:
         """Write ``spec`` into the highest-priority directory as ``name``; return the path.
 
         ``.yaml`` is appended to ``name`` unless it ends in ``.json`` or ``.yaml``
@@ -434,8 +438,10 @@ class Registry:
         sets ``cdiVersion`` to the lowest version the content needs, so older
         consumers can load it; ``"keep"`` keeps the spec's own; any other string
         is used as the version. The spec is fully validated before the disk is
-        touched; the file is replaced atomically with mode 0600. Like the
-        reference, this does not refresh the registry itself.
+        touched; the file is replaced atomically with ``mode``, 0644 by default:
+        a spec holds no secret, and rootless engines and non-root users must
+        read it (the reference writes 0600, which nvidia-ctk had to work
+        around). Like the reference, this does not refresh the registry itself.
         """
         if not self._dirs:
             raise WriteError("no Spec directories to write to")
@@ -449,7 +455,7 @@ class Registry:
         with self._lock:
             try:
                 os.makedirs(os.path.dirname(path) or ".", mode=0o755, exist_ok=True)
-                write_spec_file(spec, path, fmt=fmt, mode=0o600)
+                write_spec_file(spec, path, fmt=fmt, mode=mode)
             except OSError as err:
                 raise WriteError(f"failed to write Spec file: {_os_text(err)}", path=path) from err
         return path

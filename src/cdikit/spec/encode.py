@@ -50,7 +50,7 @@ def encode_spec(spec: Spec, fmt: Format) -> bytes:
         return re.sub(_SURROGATE, repl, out).encode("utf-8")
 
 
-def write_spec_file(spec: Spec, path: str, *, fmt: Format | None = None, mode: int = 0o600) -> None:
+def write_spec_file(spec: Spec, path: str, *, fmt: Format | None = None, mode: int = 0o644) -> None:
     """Encode ``spec`` and write it to ``path`` atomically (temp file, fsync, rename).
 
     The format defaults to the extension: ``.json`` gives JSON, anything else

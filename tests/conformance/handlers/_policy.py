@@ -19,8 +19,12 @@ relaxes a comparison.
    minimum the content needs by default (so older consumers load the file);
    the reference keeps the declared version. The runner calls
    ``write_spec(..., version="keep")``, which is the reference's behaviour.
+4. SPEC FILE MODE. cdikit writes spec files 0644 (rootless engines and users
+   must read them; nvidia-ctk made the same change); the reference's temporary
+   file leaves them 0600. The runner calls ``write_spec(..., mode=0o600)``.
 """
 
 PANIC_IS_REJECTION = True
 TRANSACTIONAL_INJECTION = True
 WRITE_VERSION_FOR_REFERENCE = "keep"
+WRITE_MODE_FOR_REFERENCE = 0o600
