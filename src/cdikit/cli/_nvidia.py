@@ -139,7 +139,8 @@ def add_generate_options(parser: argparse.ArgumentParser, *, default_output: str
         "--spec-version",
         dest="spec_version",
         metavar="X.Y.Z",
-        help="cdiVersion to write (default: the minimum the content needs)",
+        help="cdiVersion to write (default: the minimum the content needs); 0.5.0 (podman 4.3) drops "
+        "additionalGids with a warning",
     )
     a(
         "--csv-file",
@@ -278,6 +279,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+    for warning in result.warnings:
+        print(f"cdi: warning: {warning}", file=sys.stderr)
     if result.missing and not args.quiet:
         verbose = (getattr(args, "verbose", 0) or 0) + (getattr(args, "gen_verbose", 0) or 0)
         if verbose:

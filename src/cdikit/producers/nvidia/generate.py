@@ -107,6 +107,8 @@ class GenerateResult:
     mode: str
     driver_version: str | None
     missing: list[str] = field(default_factory=list)
+    # What had to be dropped to meet the requested spec version (``--spec-version 0.5.0``).
+    warnings: list[str] = field(default_factory=list)
 
 
 def default_kind(mode: str, vendor: str | None = None, class_: str | None = None) -> str:
@@ -328,6 +330,7 @@ def generate(options: GenerateOptions, *, backend: NvmlBackend | None = None) ->
     view = options.host_view()
     hooks = HookFactory(resolve_hook_path(options.hook_path), options.disabled_hooks, options.enabled_hooks)
     owned = False
+    warnings: list[str] = []
     nvml_error: NvmlError | None = None
     if backend is None and mode in ("auto", "nvml", "management", "csv"):
         from cdikit.producers.nvidia.nvml import open_backend
@@ -378,9 +381,16 @@ def generate(options: GenerateOptions, *, backend: NvmlBackend | None = None) ->
         if not devices:
             raise GenerateError(f"{mode} mode: no devices found below {view.dev_root.path}")
         spec = assemble(
-            kind, devices, common, no_all_device=options.no_all_device, spec_version=options.spec_version
+            kind,
+            devices,
+            common,
+            no_all_device=options.no_all_device,
+            spec_version=options.spec_version,
+            warnings=warnings,
         )
     finally:
         if owned and backend is not None:
             backend.close()
-    return GenerateResult(spec=spec, mode=mode, driver_version=version, missing=list(view.missing.items))
+    return GenerateResult(
+        spec=spec, mode=mode, driver_version=version, missing=list(view.missing.items), warnings=warnings
+    )
