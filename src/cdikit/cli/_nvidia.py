@@ -296,6 +296,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         print(
             f"cdi: wrote {output} ({result.mode} mode, cdiVersion {result.spec.cdi_version})", file=sys.stderr
         )
+        from cdikit.cli._spec import warn_unloadable
+
+        warn_unloadable(output, result.spec.cdi_version, "--spec-version {version} writes what it loads")
     return 0
 
 

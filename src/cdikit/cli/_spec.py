@@ -52,14 +52,16 @@ def _writer(dirs: list[str], index: int, args: argparse.Namespace) -> Registry:
     return Registry(dirs[: index + 1], auto_refresh=False, schema=load_schema(args, "builtin"))
 
 
-def warn_unloadable(path: str, cdi_version: str) -> None:
+def warn_unloadable(path: str, cdi_version: str, hint: str = "") -> None:
     """Warn when an installed consumer cannot load a spec declaring ``cdi_version``."""
     from cdikit.integrations.consumers.versions import detect_all, unloadable_by
 
     for found, top in unloadable_by(cdi_version, detect_all()):
         sys.stderr.write(
             f"cdi: warning: {found.consumer} {found.text} ({found.binary}) loads cdiVersion {top} at most: "
-            f"it cannot load {path} (cdiVersion {cdi_version}); its devices are unresolvable there\n"
+            f"it cannot load {path} (cdiVersion {cdi_version}); its devices are unresolvable there"
+            + (f" ({hint.format(version=top)})" if hint else "")
+            + "\n"
         )
 
 
