@@ -1,0 +1,82 @@
+"""Debian 12's podman 4.3.1 (CDI library 0.5: loads cdiVersion 0.5.0 at most).
+
+What cdikit writes by default (the minimum version) loads; what needs more does
+not, and ``generate nvidia --spec-version 0.5.0`` is the way to stay within it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.consumers._harness import Consumers, generate_nvidia, run_cdi
+from tests.e2e.consumers.conftest import GPU_CMD, RICH_CMD, RICH_EXPECT, check_gpu, rich_spec
+
+pytestmark = pytest.mark.e2e
+IMAGE = "docker.io/library/cdi-busybox:local"
+# These VMs lack CAP_SYS_RESOURCE: podman's default (raised) nofile/nproc limits make runc fail
+# "error setting rlimit type 7: operation not permitted".
+ULIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
+
+
+def _run(podman: Consumers, cdi_dir: Path, device: str, command: str) -> tuple[int, str]:
+    result = podman.podman("run", "--rm", "--network", "none", *ULIMITS, "--device", device, IMAGE,
+                           "sh", "-c", command,
+                           cdi_dir=cdi_dir)  # fmt: skip
+    return result.rc, result.out + result.err
+
+
+@pytest.mark.parametrize(
+    ("version", "loads"), [("minimum", True), ("0.5.0", True), ("0.6.0", False), ("keep", False)]
+)
+def test_spec_install_versions(podman: Consumers, tmp_path: Path, version: str, loads: bool) -> None:
+    source = rich_spec(tmp_path)  # declares 1.1.0, needs 0.5.0 (hostPath)
+    cdi_dir = tmp_path / "cdi"
+    installed = run_cdi(
+        "-d", str(cdi_dir), "spec", "install", "--cdi-version", version, str(source), "-o", "json"
+    )
+    assert installed.rc == 0, installed.err
+    rc, out = _run(podman, cdi_dir, "vendor1.com/device=foo", RICH_CMD)
+    if loads:
+        assert rc == 0, out
+        for part in RICH_EXPECT:
+            assert part in out
+    else:
+        assert rc != 0
+        assert "unresolvable CDI devices vendor1.com/device=foo" in out
+        # and cdikit said so when it wrote the file
+        assert "podman 4.3.1" in installed.err and "loads cdiVersion 0.5.0 at most" in installed.err
+
+
+@pytest.mark.parametrize(("extra", "loads"), [((), False), (("--spec-version", "0.5.0"), True)])
+def test_generate_nvidia(podman: Consumers, tmp_path: Path, extra: tuple[str, ...], loads: bool) -> None:
+    cdi_dir = tmp_path / "cdi"
+    cdi_dir.mkdir()
+    generated = generate_nvidia(tmp_path, cdi_dir / "nvidia.yaml", *extra)
+    assert generated.rc == 0, generated.err
+    rc, out = _run(podman, cdi_dir, "nvidia.com/gpu=0", GPU_CMD)
+    if loads:
+        assert rc == 0, out
+        check_gpu(out, gids=False)  # additionalGids dropped, with a warning
+        assert "dropped additionalGids [44, 105]" in generated.err
+    else:
+        assert rc != 0 and "unresolvable CDI devices nvidia.com/gpu=0" in out
+        assert "--spec-version 0.5.0 writes what it loads" in generated.err
+
+
+@pytest.mark.parametrize(
+    ("request_form", "error"),
+    [
+        ("vendor1.com/device", "no such file or directory"),  # kind-only: taken for a host path
+        ("vendor1.com/device=*", "no such file or directory"),  # no wildcard either
+        ("vendor1.com/device=nope", "unresolvable CDI devices vendor1.com/device=nope"),
+    ],
+)
+def test_request_forms_buildkit_has_and_podman_lacks(
+    podman: Consumers, tmp_path: Path, request_form: str, error: str
+) -> None:
+    cdi_dir = tmp_path / "cdi"
+    assert run_cdi("-d", str(cdi_dir), "spec", "install", str(rich_spec(tmp_path))).rc == 0
+    rc, out = _run(podman, cdi_dir, request_form, "true")
+    assert rc != 0 and error in out, out
