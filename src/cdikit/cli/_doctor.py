@@ -41,7 +41,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         if not sep or not name or not version:
             raise UsageError(f"--consumer-version wants NAME=X.Y.Z, not {item!r}")
         versions[name] = version
-    reports = check_consumers(args.spec_dirs, root=args.root, versions=versions)
+    reports = check_consumers(
+        args.spec_dirs, root=args.root, versions=versions, probe=True if args.probe_binaries else None
+    )
     data = {"specDirs": list(args.spec_dirs), "consumers": [r.to_dict() for r in reports]}
     emit(data, output_format(args), _text(reports))
     serious = any(severity_rank(f.severity) >= severity_rank("warning") for r in reports for f in r.findings)

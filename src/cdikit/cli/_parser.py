@@ -250,6 +250,11 @@ def _add_builtin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
                 help="the release of a consumer (docker, containerd, crio, podman, buildkit); "
                 "default: ask its binary (on / only; binaries under --root are never run)",
             )
+            parser.add_argument(
+                "--probe-binaries",
+                action="store_true",
+                help="with --root: still ask this host's binaries (PATH) their versions",
+            )
         elif name == "spec":
             _add_spec_commands(parser)
 

@@ -75,11 +75,15 @@ def check_consumers(
     *,
     root: str = "/",
     versions: Mapping[str, str] | None = None,
+    probe: bool | None = None,
 ) -> list[ConsumerReport]:
     """One report per known consumer; consumers neither installed nor configured have ``found`` false.
 
     ``versions`` (``{"containerd": "1.6.20"}``) overrides what the binaries
-    say; without it the binaries are asked when ``root`` is ``/``.
+    say. ``probe``: ask this host's binaries (``PATH``, system bin dirs) their
+    versions; by default only when ``root`` is ``/`` (a config tree staged
+    for this host can ask with ``probe=True``; binaries under ``root`` are
+    never run).
     """
     checks: list[Callable[[_Host, list[str]], ConsumerReport]] = [
         _check_docker,
@@ -89,7 +93,7 @@ def check_consumers(
         _check_buildkit,
     ]
     known: dict[str, tuple[int, int, int] | None] = {}
-    if os.path.abspath(root) == "/":
+    if probe or (probe is None and os.path.abspath(root) == "/"):
         known = {name: found.version for name, found in detect_all().items()}
     for name, text in (versions or {}).items():
         known[name] = parse_version(text)
@@ -359,11 +363,16 @@ _CONTAINERD_SECTIONS: dict[int, tuple[str, str]] = {
 
 def _shim_spec_dirs(host: _Host) -> list[str]:
     """The spec dirs cdi-runtime reads: its config file's ``spec-dirs``, else the defaults."""
-    from cdikit.integrations.runtime._config import DEFAULT_CONFIG_PATH
-
-    config, _ = _read_toml(host.path(DEFAULT_CONFIG_PATH))
+    config, _ = _read_toml(_shim_config(host))
     dirs = config.get("spec-dirs") if isinstance(config, dict) else None
     return _listed_dirs(dirs)
+
+
+def _shim_config(host: _Host) -> str:
+    """cdi-runtime's config file: on the host itself where the shim looks ($CDIKIT_RUNTIME_CONFIG)."""
+    from cdikit.integrations.runtime._config import DEFAULT_CONFIG_PATH, config_path
+
+    return config_path()[0] if os.path.abspath(host.root) == "/" else host.path(DEFAULT_CONFIG_PATH)
 
 
 def _check_containerd_shim(
@@ -428,16 +437,13 @@ def _check_containerd_shim(
                 )
             )
     report.spec_dirs = _shim_spec_dirs(host)
-    from cdikit.integrations.runtime._config import DEFAULT_CONFIG_PATH
-
+    shim_config = _shim_config(host)
     report.findings += _dirs_findings(
         "containerd",
-        host.path(DEFAULT_CONFIG_PATH),
+        shim_config,
         report.spec_dirs,
         cdikit_dirs,
-        lambda wanted: (
-            f"set spec-dirs = {_toml_list(wanted)} in {host.path(DEFAULT_CONFIG_PATH)} (cdi-runtime's)"
-        ),
+        lambda wanted: f"set spec-dirs = {_toml_list(wanted)} in {shim_config} (cdi-runtime's config)",
     )
     return report
 
