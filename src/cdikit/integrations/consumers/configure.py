@@ -238,9 +238,12 @@ def _edit_toml(
             if existing is not None:
                 lines[existing] = rendered
             else:
-                lines.insert(first, rendered)
-                if first < len(lines) - 1:
-                    lines.insert(first + 1, "")
+                pos = first
+                while pos > 0 and not lines[pos - 1].strip():
+                    pos -= 1  # after the last top-level line, not after the blank lines before a header
+                lines.insert(pos, rendered)
+                if pos == first and first < len(lines) - 1:
+                    lines.insert(pos + 1, "")
             continue
         start = next((i for i, line in enumerate(lines) if _header_key(line) == table), None)
         if start is None:
