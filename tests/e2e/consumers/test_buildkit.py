@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,11 +121,11 @@ def _env_name(device: str) -> str:
     return "DEV_" + re.sub(r"[^A-Za-z0-9]", "_", device)
 
 
-def _gen_dirs(rng: random.Random, count: int) -> list[list[dict[str, object]]]:
+def _gen_dirs(rng: random.Random, count: int) -> list[list[dict[str, Any]]]:
     """``count`` spec dirs: two kinds, a few devices each, random class and autoallow annotations."""
     dirs = []
     for _ in range(count):
-        specs = []
+        specs: list[dict[str, Any]] = []
         for kind in ("vendor.com/gpu", "vendor.com/nic"):
             names = rng.sample(["0", "1", "a", "b", "x1"], rng.randint(1, 3))
             devices = []
@@ -141,7 +142,7 @@ def _gen_dirs(rng: random.Random, count: int) -> list[list[dict[str, object]]]:
     return dirs
 
 
-def _write_dir(spec_dir: Path, specs: list[dict[str, object]]) -> set[str]:
+def _write_dir(spec_dir: Path, specs: list[dict[str, Any]]) -> set[str]:
     import json
 
     for old in spec_dir.glob("*.json"):
@@ -150,7 +151,7 @@ def _write_dir(spec_dir: Path, specs: list[dict[str, object]]) -> set[str]:
     for spec in specs:
         kind = str(spec["kind"])
         devices = []
-        for dev in spec["devices"]:  # type: ignore[attr-defined]
+        for dev in spec["devices"]:
             qualified = f"{kind}={dev['name']}"
             names.add(qualified)
             entry: dict[str, object] = {"name": dev["name"],

@@ -48,7 +48,8 @@ class Staged:
         result = run_cdi("-d", str(self.spec_dir), "doctor", "--root", str(self.tree), "--probe-binaries", "-o",
                          "json", env={"PATH": f"{self.bin}:/usr/sbin:/usr/bin:/sbin:/bin"})  # fmt: skip
         assert "Traceback" not in result.err, result.err
-        return {c["name"]: c for c in json.loads(result.out)["consumers"]}["containerd"]
+        reports: dict[str, dict[str, Any]] = {c["name"]: c for c in json.loads(result.out)["consumers"]}
+        return reports["containerd"]
 
 
 def _bin_16(tmp: Path) -> Path:
