@@ -80,3 +80,42 @@ def test_request_forms_buildkit_has_and_podman_lacks(
     assert run_cdi("-d", str(cdi_dir), "spec", "install", str(rich_spec(tmp_path))).rc == 0
     rc, out = _run(podman, cdi_dir, request_form, "true")
     assert rc != 0 and error in out, out
+
+
+def test_configure_podman_43_then_a_device(podman: Consumers, tmp_path: Path) -> None:
+    """podman 4.3.1 reads /etc/cdi and /var/run/cdi natively and ignores cdi_spec_dirs: configure
+    writes nothing (says why), refuses other dirs, and the doctor's verdict agrees."""
+    import json
+    import shutil
+
+    tree = tmp_path / "tree"
+    conf = tree / "etc/containers/containers.conf"
+    shipped = tree / "usr/share/containers/containers.conf"
+    shipped.parent.mkdir(parents=True)
+    shutil.copy("/usr/share/containers/containers.conf", shipped)  # Debian's, as shipped
+
+    def doctor() -> dict[str, object]:
+        result = run_cdi("doctor", "--root", str(tree), "--probe-binaries", "-o", "json")
+        reports: dict[str, dict[str, object]] = {c["name"]: c for c in json.loads(result.out)["consumers"]}
+        return reports["podman"]
+
+    before = doctor()
+    assert (
+        before["version"] == "4.3.1" and before["cdiEnabled"] is True and before["maxSpecVersion"] == "0.5.0"
+    )
+    assert before["findings"] == []
+    done = run_cdi("configure", "podman", "--config", str(conf), "--apply")
+    assert done.rc == 0, done.err
+    assert "already configured" in done.out and "reads /etc/cdi and /var/run/cdi natively" in done.out
+    assert not conf.exists()
+    refused = run_cdi(
+        "configure", "podman", "--config", str(conf), "--spec-dir", str(tmp_path / "x"), "--apply"
+    )
+    assert refused.rc == 1 and "honoured from podman 5.5" in refused.err
+    assert doctor()["findings"] == []
+    cdi_dir = tmp_path / "cdi"  # stands for /var/run/cdi (run.sh bind-mounts it there)
+    assert run_cdi("-d", str(cdi_dir), "spec", "install", str(rich_spec(tmp_path))).rc == 0
+    rc, out = _run(podman, cdi_dir, "vendor1.com/device=foo", RICH_CMD)
+    assert rc == 0, out
+    for part in RICH_EXPECT:
+        assert part in out
