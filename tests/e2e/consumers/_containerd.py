@@ -63,6 +63,14 @@ def isolate(path: Path, work: Path) -> None:
         (cri, "stream_server_port", "0"),
     ]  # fmt: skip
     if version >= 3:
+        # containerd 2's own default file names its sockets in the server plugins' sections.
+        for server, sock in (
+            ("grpc", "containerd.sock"),
+            ("ttrpc", "containerd.sock.ttrpc"),
+            ("debug", "debug.sock"),
+        ):
+            edits.append((("plugins", f"io.containerd.server.v1.{server}"), "address", str(d / sock)))
+        edits.append(((), "imports", []))
         edits.append(((*images, "pinned_images"), "sandbox", "docker.io/library/cdi-pause:local"))
         edits.append(((), "temp", str(d / "tmp")))
         edits.append(((), "disabled_plugins", ["io.containerd.nri.v1.nri"]))

@@ -204,7 +204,7 @@ def shim_wrapper(path: Path, runtime_config: Path) -> Path:
     here because the default (/etc/cdikit/runtime.toml) is the host's.
     """
     path.write_text(
-        f"#!{sys.executable} -IS\nimport os, sys\nos.environ['CDIKIT_RUNTIME_CONFIG'] = {str(runtime_config)!r}\n"
+        f"#!{sys.executable} -I\nimport os, sys\nos.environ['CDIKIT_RUNTIME_CONFIG'] = {str(runtime_config)!r}\n"
         f"sys.path.insert(0, {SRC!r})\nfrom cdikit.integrations.runtime import main\nsys.exit(main())\n",
         encoding="utf-8",
     )
