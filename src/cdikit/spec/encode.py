@@ -24,8 +24,8 @@ import re
 from datetime import date
 from typing import Literal, TypeAlias
 
+from cdikit._atomic import atomic_write
 from cdikit.errors import WriteError
-from cdikit.spec._atomic import atomic_write
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Hook, IntelRdt, Mount, NetDevice, Spec
 
 __all__ = ["encode_spec", "write_spec_file"]

@@ -72,7 +72,7 @@ def _write_config(path: str, doc: dict[str, Any], mode: int) -> None:
     import json
 
     data = json.dumps(doc, separators=(",", ":")).encode()
-    from cdikit.spec._atomic import atomic_write
+    from cdikit._atomic import atomic_write
 
     try:
         atomic_write(path, data, mode=mode, make_parents=False)
