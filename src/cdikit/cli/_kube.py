@@ -39,10 +39,11 @@ example:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    from cdikit.cli._common import add_global_options
+    from cdikit.cli._common import honour_global_options
 
-    # The cdi global options, so "cdi -d X kube ..." and "cdi kube ... -d X" both work.
-    add_global_options(parser, only=("spec-dirs", "verbose"))
+    # The cdi global options (add_command gives them), so "cdi -d X kube ..." and
+    # "cdi kube ... -d X" both work; -o and -s have no use in a long-running plugin.
+    honour_global_options(parser, ("spec-dirs",))
     parser.add_argument(
         "--include-all",
         action="store_true",
