@@ -90,7 +90,7 @@ def add_global_options(
             "--output",
             choices=("table", "json", "yaml"),
             default=suppress if sub else None,
-            help="output format (default: table; json for inject/resolve)",
+            help="output format (default: table; for inject/resolve the input file's own, by extension)",
         )
     if "verbose" in only:
         group.add_argument(
