@@ -316,6 +316,9 @@ def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, dict[str
         formatter_class=_Formatter,
     )
     add_global_options(parser, sub=False)
+    from cdikit._version import __version__
+
+    parser.add_argument("--version", action="version", version=f"cdi (cdikit) {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     command = command_name(argv)
     # A built-in command needs only its own parser: building all of them (and
