@@ -128,6 +128,22 @@ _COMMANDS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
         "any error or warning is found.\n\n"
         "example:\n  cdi doctor\n  cdi doctor --root /mnt/node",
     ),
+    "completion": (
+        _H + "_completion:cmd_completion",
+        (),
+        "print the shell completion script for bash, zsh or fish",
+        "Generated from this command line's own parser, so it always matches it.\n\n"
+        "example:\n  cdi completion bash > /usr/share/bash-completion/completions/cdi\n"
+        "  cdi completion zsh > \"${fpath[1]}/_cdi\"\n"
+        "  cdi completion fish > ~/.config/fish/completions/cdi.fish",
+    ),
+    "man": (
+        _H + "_completion:cmd_man",
+        (),
+        "print a manual page, or write them all (--dir)",
+        "Generated from this command line's own parser (roff, section 1).\n\n"
+        "example:\n  cdi man generate nvidia | man -l -\n  cdi man --dir /usr/local/share/man/man1",
+    ),
     "spec": (
         "",
         (),
@@ -266,6 +282,11 @@ def _add_builtin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
             )
         elif name == "spec":
             _add_spec_commands(parser)
+        elif name == "completion":
+            parser.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell")
+        elif name == "man":
+            parser.add_argument("command", nargs="*", metavar="COMMAND", help="the page of this command (default: cdi)")
+            parser.add_argument("--dir", metavar="DIR", help="write every page (cdi.1, cdi-devices.1, ...) into DIR")
 
 
 def _add_spec_commands(parser: argparse.ArgumentParser) -> None:
