@@ -107,3 +107,15 @@ def test_listing_does_not_load_the_generators_of_completion_or_man() -> None:
         [__import__("sys").executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert "cdikit.cli._completion" not in done.stdout
+
+
+def test_fish_completion_completes(tmp_path: Path) -> None:
+    fish = shutil.which("fish")
+    if fish is None:
+        pytest.skip("fish is not installed")
+    script = tmp_path / "cdi.fish"
+    script.write_text(run_cdi("completion", "fish").out)
+    program = f"source {script}; complete -C 'cdi gen'; complete -C 'cdi devices -o '; complete -C 'cdi dev --auto'"
+    done = subprocess.run([fish, "--no-config", "-c", program], capture_output=True, text=True, check=False)
+    got = {line.split("\t")[0] for line in done.stdout.splitlines()}
+    assert {"generate", "json", "yaml", "table", "--auto-allow"} <= got, done.stdout + done.stderr
