@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from cdikit._elf import read_notes
+from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks import HookError, parse_hook_args
 from cdikit.integrations.hooks._chmod import chmod_paths, parse_mode
 from cdikit.integrations.hooks._cudacompat import compat_decision, enable_cuda_compat
-from cdikit.integrations.hooks._rootfs import ContainerRoot
 from cdikit.integrations.hooks._state import container_root_from_state
 from cdikit.integrations.hooks._symlinks import create_symlinks, parse_link_spec
 from tests._elfcraft import elf_with_note

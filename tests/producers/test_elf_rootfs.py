@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cdikit._elf import read_soname
-from cdikit.producers.nvidia._rootfs import Root
+from cdikit._rootfs import Root
 from tests.producers.fakeroot import elf_with_soname
 
 

@@ -25,6 +25,7 @@ import os
 import sys
 from collections.abc import Callable
 
+from cdikit.errors import CDIError
 from cdikit.integrations.hooks._errors import HookError
 
 __all__ = ["HookError", "main", "parse_hook_args"]
@@ -117,7 +118,7 @@ def _root_path(parsed: HookArgs) -> str:
 
 
 def _run(parsed: HookArgs, warn: Callable[[str], None]) -> None:
-    from cdikit.integrations.hooks._rootfs import ContainerRoot
+    from cdikit._rootfs import ContainerRoot
 
     command = parsed.command
     if command == "create-symlinks":
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         parsed = parse_hook_args(args)
         quiet = parsed.quiet
         _run(parsed, warn)
-    except HookError as e:
+    except CDIError as e:  # HookError, and RootfsError from cdikit._rootfs
         sys.stderr.write(f"cdi-hook: error: {e}\n")
         return 1
     except OSError as e:

@@ -26,9 +26,9 @@ import os
 import stat
 from typing import Any
 
+from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks._errors import HookError
 from cdikit.integrations.hooks._ldcache import _write_file
-from cdikit.integrations.hooks._rootfs import ContainerRoot
 
 __all__ = ["COMPAT_DROP_IN", "compat_decision", "enable_cuda_compat"]
 

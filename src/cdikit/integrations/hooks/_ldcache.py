@@ -17,8 +17,8 @@ import secrets
 import subprocess
 from collections.abc import Sequence
 
+from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks._errors import HookError
-from cdikit.integrations.hooks._rootfs import ContainerRoot
 
 __all__ = ["DROP_IN", "update_ldcache"]
 
