@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,91 @@ def _run_with_hooks(
     bundle.set_script(script, env=["CDI_DEVICES=example.com/hooks=all", *(env or [])])
     done = run_runtime([str(tools["cdi-runtime"])], bundle, config=config, timeout=120)
     return done.returncode, done.stdout, done.stderr
+
+
+def _plant_python_payload(bundle: Bundle, marker: Path) -> Path:
+    """A directory in the image that imports code as soon as a Python interpreter looks at it."""
+    evil = bundle.rootfs / "evil"
+    evil.mkdir()
+    payload = f"open({str(marker)!r}, 'a').write('pwned by the image\\n')\n"
+    (evil / "sitecustomize.py").write_text(payload, encoding="utf-8")
+    (evil / "usercustomize.py").write_text(payload, encoding="utf-8")
+    for module in ("re", "os", "json"):  # shadowing modules the hook imports does not help either
+        (evil / f"{module}.py").write_text(
+            payload + f"raise ImportError('shadowed {module}')\n", encoding="utf-8"
+        )
+    return evil
+
+
+def _preload_library(tmp_path: Path, marker: Path) -> Path | None:
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        return None
+    src = tmp_path / "preload.c"
+    src.write_text(
+        "#include <stdio.h>\n__attribute__((constructor)) static void pwn(void) {"
+        f' FILE *f = fopen("{marker}", "a"); if (f) {{ fputs("pwned by LD_PRELOAD\\n", f); fclose(f); }} }}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "preload.so"
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(out), str(src)], check=True, capture_output=True)
+    return out
+
+
+def test_injected_hook_without_env_does_not_get_the_container_environment(
+    bundle: Bundle, tools: dict[str, Path], tmp_path: Path
+) -> None:
+    """A hand-written spec's hook without env, on a plain (non-isolated) Python hook script.
+
+    runc gives such a hook the container's process environment: the image's
+    PYTHONPATH (sitecustomize.py) and LD_PRELOAD ran its code as root on the
+    host. Injected by cdi-runtime, the hook gets PATH as its whole environment.
+    """
+    marker = tmp_path / "host-marker"
+    evil = _plant_python_payload(bundle, marker)
+    env = [f"PYTHONPATH={evil}", f"PYTHONUSERBASE={evil}", "PYTHONINSPECT=1"]
+    preload = _preload_library(tmp_path, marker)
+    if preload is not None:
+        env.append(f"LD_PRELOAD={preload}")
+    hook = {"hookName": "createContainer", "path": str(tools["cdi-hook"]),
+            "args": ["cdi-hook", "create-symlinks", "--link", "target::/made-by-hook"]}  # fmt: skip
+
+    code, out, err = _run_with_hooks(
+        bundle, tools, tmp_path, [hook], "echo HOOKED=$HOOKED; echo LINK=$(readlink /made-by-hook)", env=env
+    )
+
+    assert code == 0, err
+    assert not marker.exists(), marker.read_text()
+    assert "LINK=target" in out.splitlines()  # the hook still did its work
+
+
+def test_launcher_ignores_the_container_environment(bundle: Bundle, tmp_path: Path) -> None:
+    """A hook that is not injected by cdikit (straight in config.json), without env.
+
+    The hook binary is the isolated launcher (cdi-hook --install-launcher): -I
+    ignores PYTHONPATH and the user site, so the image's code never runs.
+    """
+    from cdikit._isolation import install_launcher
+    from tests.e2e._support import RUNC
+
+    launcher = install_launcher(str(tmp_path / "bin" / "cdi-hook"), "cdikit.integrations.hooks", "cdi-hook")
+    marker = tmp_path / "host-marker"
+    evil = _plant_python_payload(bundle, marker)
+    cfg = bundle.config
+    cfg["hooks"] = {"createContainer": [
+        {"path": launcher, "args": ["cdi-hook", "create-symlinks", "--link", "target::/made-by-hook"]}
+    ]}  # fmt: skip
+    bundle.config = cfg
+    bundle.set_script(
+        "echo LINK=$(readlink /made-by-hook)", env=[f"PYTHONPATH={evil}", f"PYTHONUSERBASE={evil}"]
+    )
+    assert RUNC is not None
+
+    done = run_runtime([RUNC], bundle)
+
+    assert done.returncode == 0, done.stderr
+    assert not marker.exists(), marker.read_text()
+    assert "LINK=target" in done.stdout.splitlines()
 
 
 def test_ldconfig_cannot_reach_the_host_through_proc(
@@ -139,3 +225,30 @@ def test_crafted_compat_library_is_read_bounded(
 
     assert code == 0, err
     assert "COMPAT=/usr/local/cuda/compat" in out.splitlines()
+
+
+def test_shim_keeps_numbers_runc_accepts(bundle: Bundle, tools: dict[str, Path], tmp_path: Path) -> None:
+    """A config.json value runc accepts (1e999 where runc does not look) stays exactly as written.
+
+    Re-encoded with Python's json it became ``Infinity``, which is not JSON:
+    runc refused the bundle and the container did not start.
+    """
+    bundle.set_script("echo HOOKED=$HOOKED", env=["CDI_DEVICES=example.com/hooks=all"])
+    text = bundle.config_path.read_text(encoding="utf-8")  # from here on edited as text, never re-encoded
+    text = text.replace(
+        '"ociVersion"', '"org.example.extension": {"ratio": 1e999, "f": 1.10}, "ociVersion"', 1
+    )
+    bundle.config_path.write_text(text, encoding="utf-8")
+    spec_dir = tmp_path / "cdi"
+    write_spec(spec_dir, "hooks.json", {
+        "cdiVersion": "0.5.0", "kind": "example.com/hooks",
+        "devices": [{"name": "all", "containerEdits": {"env": ["HOOKED=1"]}}],
+    })  # fmt: skip
+    config = write_runtime_config(tmp_path / "runtime.toml", spec_dir)
+
+    done = run_runtime([str(tools["cdi-runtime"])], bundle, config=config)
+
+    assert done.returncode == 0, done.stderr
+    assert "HOOKED=1" in done.stdout.splitlines()
+    written = bundle.config_path.read_text(encoding="utf-8")
+    assert '"ratio":1e999' in written and '"f":1.10' in written
