@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import struct
 
-__all__ = ["elf_with_note", "note_bomb"]
+from cdikit._elf import read_notes
+
+__all__ = ["elf_with_note", "note_bomb", "notes_of"]
+
+
+def notes_of(data: bytes) -> list[tuple[str, int, bytes]]:
+    """``read_notes`` of a file holding ``data`` (an anonymous memory file)."""
+    fd = os.memfd_create("elf")
+    try:
+        os.write(fd, data)
+        return read_notes(fd)
+    finally:
+        os.close(fd)
 
 
 def elf_with_note(desc: bytes, name: bytes = b"NVIDIA\0") -> bytes:

@@ -13,21 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cdikit import _elf
-from cdikit._elf import has_interpreter, read_notes, read_soname
-from tests._elfcraft import elf_with_note, note_bomb
-
-
-def _notes(data: bytes) -> list[tuple[str, int, bytes]]:
-    fd = os.memfd_create("elf")
-    try:
-        os.write(fd, data)
-        return read_notes(fd)
-    finally:
-        os.close(fd)
+from cdikit._elf import has_interpreter, read_soname
+from tests._elfcraft import elf_with_note, note_bomb, notes_of
 
 
 def test_note_is_read() -> None:
-    assert _notes(elf_with_note(b'{"cuda": "12.4"}')) == [("NVIDIA", 1, b'{"cuda": "12.4"}')]
+    assert notes_of(elf_with_note(b'{"cuda": "12.4"}')) == [("NVIDIA", 1, b'{"cuda": "12.4"}')]
 
 
 def test_note_bomb_is_bounded() -> None:
@@ -40,7 +31,7 @@ def test_note_bomb_is_bounded() -> None:
     assert len(data) >= 1_300_000
     tracemalloc.start()
     try:
-        notes = _notes(data)
+        notes = notes_of(data)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -67,12 +58,12 @@ def test_note_bomb_is_bounded() -> None:
     ],
 )
 def test_malformed_files_give_nothing(data: bytes) -> None:
-    assert _notes(data) == []
+    assert notes_of(data) == []
 
 
 def test_oversized_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_elf, "MAX_FILE", 100)
-    assert _notes(elf_with_note(b'{"cuda": "12.4"}' * 10)) == []
+    assert notes_of(elf_with_note(b'{"cuda": "12.4"}' * 10)) == []
 
 
 def test_fifo_is_not_read(tmp_path: Path) -> None:
@@ -100,6 +91,6 @@ def test_any_bytes_are_bounded(data: bytes, patch: list[tuple[int, int]]) -> Non
     for offset, value in patch:
         if offset + 8 <= len(buf):
             buf[offset : offset + 8] = value.to_bytes(8, "little")
-    notes = _notes(bytes(buf))
+    notes = notes_of(bytes(buf))
     assert len(notes) <= _elf._MAX_NOTES
     assert sum(len(d) for _, _, d in notes) <= len(buf)

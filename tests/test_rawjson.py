@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cdikit._rawjson import RawNumber, dumps, loads
+from tests.fuzz.fuzz_rawjson import exact_tree
 
 
 @pytest.mark.parametrize(
@@ -44,21 +44,6 @@ def test_edits_change_only_what_they_touch() -> None:
 def test_raw_numbers_compare_by_text() -> None:
     assert RawNumber("1.0") == RawNumber("1.0") != RawNumber("1.00")
     assert len({RawNumber("1e3"), RawNumber("1e3")}) == 1
-
-
-def _decimal_tree(text: str | bytes) -> Any:
-    """The document with every number as its exact text and objects as ordered pairs.
-
-    Duplicate keys collapse as in a dict (first position, last value), as Go's
-    decoder does for the fields runc reads.
-    """
-    return json.loads(
-        text,
-        parse_float=str,
-        parse_int=str,
-        parse_constant=str,
-        object_pairs_hook=lambda pairs: list(dict(pairs).items()),
-    )
 
 
 _NUMBER = st.one_of(
@@ -101,4 +86,4 @@ def _is_json_number(text: str) -> bool:
 def test_property_every_value_survives(text: str) -> None:
     """Any JSON text: the rewrite has exactly the same values, numbers by their text, keys in order."""
     out = dumps(loads(text))
-    assert _decimal_tree(out) == _decimal_tree(text)
+    assert exact_tree(out) == exact_tree(text)

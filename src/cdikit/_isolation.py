@@ -141,12 +141,17 @@ def launcher_script(python: str, path_entries: list[str], module: str, name: str
     return f"#!/bin/sh\n'''exec' {shlex.quote(python)} -IS \"$0\" \"$@\"\n' '''\n{body}"
 
 
-def install_launcher(path: str, module: str, name: str, *, python: str | None = None) -> str:
-    """Write a launcher of ``module`` to ``path`` (atomically, mode 0755), check that it imports."""
+def install_launcher(
+    path: str, module: str, name: str, *, python: str | None = None, also_imports: tuple[str, ...] = ()
+) -> str:
+    """Write a launcher of ``module`` to ``path`` (atomically, mode 0755), check that it imports.
+
+    ``also_imports``: modules the program loads later that must import too.
+    """
     python = os.path.abspath(python or sys.executable)
     entries = launcher_sys_path(python)
     script = launcher_script(python, entries, module, name)
-    check = f"import sys; sys.path.extend({entries!r}); import {module}"
+    check = f"import sys; sys.path.extend({entries!r}); import {', '.join((module, *also_imports))}"
     import subprocess
 
     try:

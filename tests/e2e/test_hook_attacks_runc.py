@@ -8,7 +8,6 @@ is untouched, and the hook still did its job inside the container.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import subprocess
@@ -18,39 +17,9 @@ from typing import Any
 import pytest
 
 from tests._elfcraft import note_bomb
-from tests.e2e._support import Bundle, run_runtime, write_runtime_config, write_spec
+from tests.e2e._support import Bundle, hooks_device, host_library, run_runtime, snapshot
 
 pytestmark = pytest.mark.e2e
-
-
-def _host_library() -> Path:
-    for pattern in (
-        "/lib/*/libz.so.1.*",
-        "/usr/lib/*/libz.so.1.*",
-        "/lib64/libz.so.1.*",
-        "/usr/lib64/libz.so.1.*",
-    ):
-        found = sorted(glob.glob(pattern))
-        if found:
-            return Path(found[0])
-    pytest.skip("no libz shared library on this host to feed ldconfig")
-
-
-def _snapshot(path: Path) -> dict[str, tuple[int, bytes | str]]:
-    snap: dict[str, tuple[int, bytes | str]] = {}
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in dirnames + filenames:
-            p = Path(dirpath) / name
-            st = p.lstat()
-            snap[str(p)] = (
-                st.st_mode,
-                p.read_bytes()
-                if p.is_file() and not p.is_symlink()
-                else os.readlink(p)
-                if p.is_symlink()
-                else "",
-            )
-    return snap
 
 
 def _run_with_hooks(
@@ -61,12 +30,7 @@ def _run_with_hooks(
     script: str,
     env: list[str] | None = None,
 ) -> tuple[int, str, str]:
-    spec_dir = tmp_path / "cdi"
-    write_spec(spec_dir, "hooks.json", {
-        "cdiVersion": "0.5.0", "kind": "example.com/hooks",
-        "devices": [{"name": "all", "containerEdits": {"env": ["HOOKED=1"], "hooks": hooks}}],
-    })  # fmt: skip
-    config = write_runtime_config(tmp_path / "runtime.toml", spec_dir)
+    config = hooks_device(tmp_path, hooks)
     bundle.set_script(script, env=["CDI_DEVICES=example.com/hooks=all", *(env or [])])
     done = run_runtime([str(tools["cdi-runtime"])], bundle, config=config, timeout=120)
     return done.returncode, done.stdout, done.stderr
@@ -169,13 +133,15 @@ def test_ldconfig_cannot_reach_the_host_through_proc(
     """
     if not os.path.exists("/sbin/ldconfig"):
         pytest.skip("no /sbin/ldconfig on this host")
-    lib = _host_library()
+    lib = host_library()
+    if lib is None:
+        pytest.skip("no libz shared library on this host to feed ldconfig")
     host_libs = tmp_path / "host-libs"
     host_libs.mkdir()
     shutil.copy2(lib, host_libs / lib.name)  # a library without its SONAME link: ldconfig would add it
     host_cache = tmp_path / "host-cache"
     host_cache.mkdir()
-    before = (_snapshot(host_libs), _snapshot(host_cache))
+    before = (snapshot(host_libs), snapshot(host_cache))
     root = bundle.rootfs
     (root / "opt/vendor/lib").mkdir(parents=True)
     shutil.copy2(lib, root / "opt/vendor/lib" / lib.name)
@@ -195,7 +161,7 @@ def test_ldconfig_cannot_reach_the_host_through_proc(
     )
 
     assert code == 0, err
-    assert (_snapshot(host_libs), _snapshot(host_cache)) == before  # the host is untouched
+    assert (snapshot(host_libs), snapshot(host_cache)) == before  # the host is untouched
     assert not (host_libs / "libz.so.1").exists()
     assert not (host_cache / "aux-cache").exists()
     lines = out.splitlines()
@@ -239,12 +205,7 @@ def test_shim_keeps_numbers_runc_accepts(bundle: Bundle, tools: dict[str, Path],
         '"ociVersion"', '"org.example.extension": {"ratio": 1e999, "f": 1.10}, "ociVersion"', 1
     )
     bundle.config_path.write_text(text, encoding="utf-8")
-    spec_dir = tmp_path / "cdi"
-    write_spec(spec_dir, "hooks.json", {
-        "cdiVersion": "0.5.0", "kind": "example.com/hooks",
-        "devices": [{"name": "all", "containerEdits": {"env": ["HOOKED=1"]}}],
-    })  # fmt: skip
-    config = write_runtime_config(tmp_path / "runtime.toml", spec_dir)
+    config = hooks_device(tmp_path, [])
 
     done = run_runtime([str(tools["cdi-runtime"])], bundle, config=config)
 

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from cdikit._elf import read_notes
 from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks import HookError, parse_hook_args
 from cdikit.integrations.hooks._chmod import chmod_paths, parse_mode
 from cdikit.integrations.hooks._cudacompat import compat_decision, enable_cuda_compat
 from cdikit.integrations.hooks._state import container_root_from_state
 from cdikit.integrations.hooks._symlinks import create_symlinks, parse_link_spec
-from tests._elfcraft import elf_with_note
+from tests._elfcraft import elf_with_note, notes_of
 
 HOOK = [sys.executable, "-c", "import sys; from cdikit.integrations.hooks import main; sys.exit(main())"]
 
@@ -213,20 +212,11 @@ def test_update_ldcache_refuses_host_root() -> None:
         update_ldcache(root, ["/usr/lib"])
 
 
-def read_elf_notes(data: bytes) -> list[tuple[str, int, bytes]]:
-    fd = os.memfd_create("elf")
-    try:
-        os.write(fd, data)
-        return read_notes(fd)
-    finally:
-        os.close(fd)
-
-
 def test_read_elf_notes() -> None:
     data = elf_with_note(b'{"driver": [535, 550, 590]}')
-    assert read_elf_notes(data) == [("NVIDIA", 1, b'{"driver": [535, 550, 590]}')]
-    assert read_elf_notes(b"not an elf") == []
-    assert read_elf_notes(data[:80]) == []  # truncated: no crash
+    assert notes_of(data) == [("NVIDIA", 1, b'{"driver": [535, 550, 590]}')]
+    assert notes_of(b"not an elf") == []
+    assert notes_of(data[:80]) == []  # truncated: no crash
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,9 @@ def launcher_script(python: str, path_entries: list[str]) -> str:
 def install_launcher(path: str, *, python: str | None = None) -> str:
     """Write the launcher to ``path`` (atomically, mode 0755) and check that it imports; returns the path."""
     try:
-        return _isolation.install_launcher(path, MODULE, "cdi-runtime", python=python)
+        return _isolation.install_launcher(
+            path, MODULE, "cdi-runtime", python=python, also_imports=("cdikit.registry",)
+        )
     except _isolation.LauncherError as e:
         raise ShimError(str(e), path=e.path) from e
 
