@@ -267,6 +267,21 @@ def test_enable_cuda_compat_ambiguous_or_absent(tmp_path: Path) -> None:
         assert enable_cuda_compat(root, host_driver_version="580.1") is True
 
 
+def test_enable_cuda_compat_flooded_directory_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cdikit.integrations.hooks import _cudacompat
+
+    monkeypatch.setattr(_cudacompat, "_MAX_ENTRIES", 50)
+    compat = tmp_path / "usr/local/cuda/compat"
+    compat.mkdir(parents=True)
+    (compat / "libcuda.so.590.1").write_bytes(b"")
+    for i in range(60):  # the image fills the directory: nothing is decided from it
+        (compat / f"junk{i}").write_bytes(b"")
+    with ContainerRoot(str(tmp_path)) as root:
+        assert enable_cuda_compat(root, host_driver_version="580.1") is False
+
+
 def test_create_symlinks_library_dedupes(tmp_path: Path) -> None:
     with ContainerRoot(str(tmp_path)) as root:
         create_symlinks(root, ["a::/x", "a::/x"])

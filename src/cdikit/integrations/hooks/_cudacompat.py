@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from typing import Any
 
 from cdikit._rootfs import ContainerRoot
@@ -34,6 +33,7 @@ __all__ = ["COMPAT_DROP_IN", "compat_decision", "enable_cuda_compat"]
 
 COMPAT_DROP_IN = "00-cdikit-compat.conf"
 _PREFIX = "libcuda.so."
+_MAX_ENTRIES = 4096  # a compat dir holds a dozen files
 
 
 def _version(text: str | None) -> tuple[int, ...] | None:
@@ -59,6 +59,23 @@ def _compat_note(fd: int) -> dict[str, Any] | None:
         if isinstance(doc, dict) and ("driver" in doc or "cuda" in doc):
             return doc
     return None
+
+
+def _compat_libraries(dir_fd: int) -> list[str] | None:
+    """The ``libcuda.so.<version>`` regular files in the directory; None past :data:`_MAX_ENTRIES` entries."""
+    names: list[str] = []
+    with os.scandir(dir_fd) as entries:
+        for count, entry in enumerate(entries):
+            if count >= _MAX_ENTRIES:
+                return None  # the image's directory, so its size is the image's choice: bounded
+            name = entry.name
+            if (
+                name.startswith(_PREFIX)
+                and "." in name[len(_PREFIX) :]
+                and entry.is_file(follow_symlinks=False)
+            ):
+                names.append(name)
+    return names
 
 
 def compat_decision(
@@ -99,15 +116,9 @@ def enable_cuda_compat(
     try:
         listing = os.open(f"/proc/self/fd/{dir_fd}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            names = [
-                n
-                for n in os.listdir(listing)
-                if n.startswith(_PREFIX)
-                and "." in n[len(_PREFIX) :]
-                and stat.S_ISREG(os.stat(n, dir_fd=listing, follow_symlinks=False).st_mode)
-            ]
-            if len(names) != 1:
-                return False  # none, or ambiguous: leave the image as it is
+            names = _compat_libraries(listing)
+            if names is None or len(names) != 1:
+                return False  # none, ambiguous or a flooded directory: leave the image as it is
             fd = os.open(names[0], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=listing)
             try:
                 note = _compat_note(fd)  # bounded reads (cdikit._elf), never the whole file
