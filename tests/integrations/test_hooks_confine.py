@@ -39,12 +39,18 @@ def _sh(root: Path, script: str, timeout: float = 30) -> tuple[int, str]:
     return run_in_root(str(root), BUSYBOX, ["sh", "-c", script], timeout=timeout)
 
 
-def test_host_is_out_of_reach_even_through_a_host_proc(rootfs: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("pivot", [True, False], ids=["pivot_root", "move-and-chroot"])
+def test_host_is_out_of_reach_even_through_a_host_proc(
+    rootfs: Path, tmp_path: Path, pivot: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The host's /proc mounted in the root (as runc's is at createContainer time) is detached.
 
     Through it, /proc/<pid>/root of any process outside is that process's root:
     here this test's own, the host's root as far as the test can tell.
     """
+    from cdikit.integrations.hooks import _confine
+
+    monkeypatch.setattr(_confine, "_USE_PIVOT_ROOT", pivot)
     marker = tmp_path / "host-marker"
     marker.write_text("host\n", encoding="utf-8")
     subprocess.run(["mount", "--bind", "/proc", str(rootfs / "proc")], check=True)
@@ -56,7 +62,8 @@ def test_host_is_out_of_reach_even_through_a_host_proc(rootfs: Path, tmp_path: P
             f"test -e {via} && echo REACHED; test -e /proc/1/root{marker} && echo REACHED1;"
             f"test -e {marker} && echo REACHED2;"
             "echo PID=$$; grep CapBnd /proc/self/status; grep NoNewPrivs /proc/self/status;"
-            "echo made > /tmp/inside; echo ENV=$(env | tr '\\n' ' ')",
+            "echo made > /tmp/inside; echo ENV=$(env | tr '\\n' ' ');"
+            f"cd /../../..; test -e .{marker} && echo REACHED3; true",
         )
     finally:
         subprocess.run(["umount", "-l", str(rootfs / "proc")], check=False)

@@ -15,7 +15,9 @@ has not pivoted yet): an image's ``/var/cache/ldconfig ->
 2. a child unshares mount, PID, IPC and UTS namespaces, makes every mount
    private, detaches every ``proc`` mount under the root, bind-mounts the
    root onto itself and pivots (``pivot_root``) into it, detaching the old root:
-   no path, ``..`` or symlink can name a host file any more;
+   no path, ``..`` or symlink can name a host file any more (where the host
+   root is the initial ramfs and cannot be pivoted away, the root is moved
+   over ``/`` and chrooted into instead, as ``runc --no-pivot`` does);
 3. a grandchild, PID 1 of the new PID namespace (killed with its parent),
    mounts a fresh ``/proc`` (its own: ``/proc/1/root`` is the new root),
    drops every capability but ``CAP_DAC_OVERRIDE`` and ``CAP_FOWNER`` from
@@ -30,6 +32,7 @@ Only :mod:`os`, :mod:`ctypes` and :mod:`select`: this is the hook's start path.
 
 from __future__ import annotations
 
+import errno
 import os
 
 from cdikit.integrations.hooks._errors import HookError
@@ -43,11 +46,12 @@ _CLONE_NEWUTS = 0x04000000
 _CLONE_NEWIPC = 0x08000000
 _CLONE_NEWPID = 0x20000000
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 0x2, 0x4, 0x8
-_MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 1 << 18
+_MS_BIND, _MS_MOVE, _MS_REC, _MS_PRIVATE = 0x1000, 0x2000, 0x4000, 1 << 18
 _MNT_DETACH = 2
 _PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 24, 38
 _CAP_DAC_OVERRIDE, _CAP_FOWNER = 1, 3
 _KEEP_CAPS = frozenset({_CAP_DAC_OVERRIDE, _CAP_FOWNER})
+_USE_PIVOT_ROOT = True  # tests turn it off to exercise the fallback
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 
 # Limits of the confined process: generous for ldconfig on the biggest images.
@@ -104,10 +108,17 @@ def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
     mount(root, root, None, _MS_BIND | _MS_REC)
     os.chdir(root)
     number = _SYS_PIVOT_ROOT.get(platform.machine())
-    if number is None:
-        raise OSError(0, f"pivot_root: unknown system call number on {platform.machine()}")
-    check(libc.syscall(ctypes.c_long(number), b".", b"."), "pivot_root")
-    check(libc.umount2(b".", _MNT_DETACH), "umount the old root")
+    if _USE_PIVOT_ROOT and number is not None and libc.syscall(ctypes.c_long(number), b".", b".") == 0:
+        check(libc.umount2(b".", _MNT_DETACH), "umount the old root")
+    else:
+        # No pivot_root where the host root is the initial ramfs (EINVAL; runc --no-pivot):
+        # move the root over / and chroot, as runc does. A chroot can be left only with
+        # CAP_SYS_CHROOT, which the grandchild drops before it runs the binary.
+        err = ctypes.get_errno()
+        if _USE_PIVOT_ROOT and number is not None and err != errno.EINVAL:
+            check(-1, "pivot_root")
+        mount(root, "/", None, _MS_MOVE)
+        check(libc.chroot(b"."), "chroot")
     os.chdir("/")
     last_cap = 40
     pid = os.fork()
