@@ -26,9 +26,9 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def rootfs(tmp_path: Path) -> Path:
-    root = tmp_path / "rootfs"
+@pytest.fixture(params=["rootfs", "root fs\tw\u00e9ird\\name"], ids=["plain", "escaped-in-mountinfo"])
+def rootfs(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    root = tmp_path / request.param
     for d in ("proc", "etc", "tmp"):
         (root / d).mkdir(parents=True)
     return root
@@ -53,13 +53,16 @@ def test_host_is_out_of_reach_even_through_a_host_proc(
     monkeypatch.setattr(_confine, "_USE_PIVOT_ROOT", pivot)
     marker = tmp_path / "host-marker"
     marker.write_text("host\n", encoding="utf-8")
+    (rootfs / "tmp/p2").mkdir()
     subprocess.run(["mount", "--bind", "/proc", str(rootfs / "proc")], check=True)
+    subprocess.run(["mount", "-t", "proc", "proc", str(rootfs / "tmp/p2")], check=True)  # a second one
     try:
         via = f"/proc/{os.getpid()}/root{marker}"
         assert os.path.exists(f"{rootfs}{via}")  # the attack path exists before
         code, out = _sh(
             rootfs,
             f"test -e {via} && echo REACHED; test -e /proc/1/root{marker} && echo REACHED1;"
+            f"test -e /tmp/p2/{os.getpid()}/root{marker} && echo REACHED4; echo P2=$(ls /tmp/p2 | wc -l);"
             f"test -e {marker} && echo REACHED2;"
             "echo PID=$$; grep CapBnd /proc/self/status; grep NoNewPrivs /proc/self/status;"
             "echo made > /tmp/inside; echo ENV=$(env | tr '\\n' ' ');"
@@ -67,8 +70,10 @@ def test_host_is_out_of_reach_even_through_a_host_proc(
         )
     finally:
         subprocess.run(["umount", "-l", str(rootfs / "proc")], check=False)
+        subprocess.run(["umount", "-l", str(rootfs / "tmp/p2")], check=False)
     assert code == 0, out
     assert "REACHED" not in out
+    assert "P2=0" in out  # every proc mount under the root was detached, not only /proc
     assert "PID=1" in out  # its own PID namespace: /proc/1 is itself
     assert "CapBnd:\t000000000000000a" in out  # only CAP_DAC_OVERRIDE and CAP_FOWNER
     assert "NoNewPrivs:\t1" in out

@@ -63,9 +63,12 @@ _LIMITS = (
 )
 
 
-def _mount_points_under(root: str) -> list[str]:
+def _mount_points_under(root: str) -> list[bytes]:
     """Mount points of ``proc`` file systems at or under ``root`` (deepest first)."""
-    found: list[str] = []
+    import re
+
+    top = os.fsencode(root.rstrip("/") or "/")
+    found: list[bytes] = []
     with open("/proc/self/mountinfo", "rb") as f:
         for line in f:
             fields = line.split()
@@ -73,13 +76,11 @@ def _mount_points_under(root: str) -> list[str]:
                 fstype = fields[fields.index(b"-") + 1]
             except (ValueError, IndexError):
                 continue
-            if fstype != b"proc":
+            if fstype != b"proc" or len(fields) < 5:
                 continue
-            # Spaces, tabs, newlines and backslashes are written as \\ooo octal escapes.
-            point = fields[4].decode("ascii", "surrogateescape")
-            if "\\" in point:
-                point = point.encode("latin-1", "surrogateescape").decode("unicode_escape")
-            if point == root or point.startswith(root.rstrip("/") + "/"):
+            # Spaces, tabs, newlines and backslashes are written as \ooo octal escapes.
+            point = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8) & 0xFF]), fields[4])
+            if point == top or point.startswith(top + b"/"):
                 found.append(point)
     return sorted(found, key=len, reverse=True)
 
@@ -104,7 +105,7 @@ def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
     check(libc.unshare(_CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWUTS), "unshare")
     mount(None, "/", None, _MS_REC | _MS_PRIVATE)
     for point in _mount_points_under(root):
-        check(libc.umount2(os.fsencode(point), _MNT_DETACH), f"umount {point}")
+        check(libc.umount2(point, _MNT_DETACH), f"umount {os.fsdecode(point)}")
     mount(root, root, None, _MS_BIND | _MS_REC)
     os.chdir(root)
     number = _SYS_PIVOT_ROOT.get(platform.machine())
