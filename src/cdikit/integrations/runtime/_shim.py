@@ -68,7 +68,7 @@ def _parse_config(path: str, raw: bytes) -> dict[str, Any]:
 
     try:
         doc = loads(raw)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: nesting deeper than Python's stack
         raise ShimError(f"bundle config {path} is not valid JSON: {e}", path=path) from e
     if not isinstance(doc, dict):
         raise ShimError(f"bundle config {path} is not a JSON object", path=path)
