@@ -64,9 +64,7 @@ def classify(data: bytes, message: str) -> str:
 
 def main() -> int:
     verbose = "-v" in sys.argv
-    roots = [Path(a) for a in sys.argv[1:] if a != "-v"] or [
-        FUZZ_ROOT
-    ]
+    roots = [Path(a) for a in sys.argv[1:] if a != "-v"] or [FUZZ_ROOT]
     counts: collections.Counter[str] = collections.Counter()
     here = os.getcwd()
     for root in roots:

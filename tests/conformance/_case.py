@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 
-
 def _find_shared() -> Path | None:
     """The shared ground-truth folder: $CDIKIT_SHARED, else the first ``shared/`` holding
     ``conformance/FORMAT.md`` beside the checkout or any folder above it (so both
@@ -122,7 +121,9 @@ def errors_match(expected: str | None, actual: str | None) -> bool:
 
 def diff(label: str, expected: Any, actual: Any, problems: list[str]) -> None:
     if expected != actual:
-        problems.append(f"{label}:\n  expected {json.dumps(expected, sort_keys=True)}\n  actual   {json.dumps(actual, sort_keys=True)}")
+        problems.append(
+            f"{label}:\n  expected {json.dumps(expected, sort_keys=True)}\n  actual   {json.dumps(actual, sort_keys=True)}"
+        )
 
 
 def error_diff(label: str, expected: str | None, actual: str | None, problems: list[str]) -> None:

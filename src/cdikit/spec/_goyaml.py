@@ -149,33 +149,65 @@ class Composed:
         self.alias_values = alias_values  # (id(mapping node), pair index) whose value is an alias
 
 
+class _Retag(Exception):
+    """go-yaml v2 reads ``,``, ``[`` and ``]`` as part of a tag (libyaml ends the tag there)."""
+
+    def __init__(self, positions: list[int]) -> None:
+        super().__init__("retag")
+        self.positions = positions
+
+
+_GO_TAG_CHARS = re.compile(r"[0-9A-Za-z\-_;/?:@&=+$,.!~*'()\[\]%]*")
+
+
+def _tag_fixes(source: str, at: int) -> list[int]:
+    """Positions of ``,[]`` that go-yaml v2 would take into the tag written at ``at``."""
+    m = re.compile(r"(?:&[^\s,\[\]{}]*[ \t]+)?!").match(source, at)
+    if m is None or source.startswith("<", m.end()):
+        return []
+    run = _GO_TAG_CHARS.match(source, m.end())
+    assert run is not None
+    return [i for i in range(run.start(), run.end()) if source[i] in ",[]"]
+
+
 def compose(text: str) -> Composed:
     """Compose the first document as go-yaml v2 parses it (raises YamlError otherwise)."""
     import yaml
 
-    budget = 64  # re-parses for \' escapes (each fixes one): bounded work on hostile input
-    fixes: list[int] = []
+    budget = 64  # re-parses, each fixing one spot where libyaml and go-yaml v2 scan differently
     stand_in = _stand_in(text) if "\\'" in text else None
+    used_stand_in = False
     work = text
     while True:
         try:
-            return _compose(work, text, stand_in[1] if stand_in and fixes else None)
+            return _compose(work, text, stand_in[1] if stand_in and used_stand_in else None)
+        except _Retag as retag:
+            if budget <= 0:
+                raise YamlError("did not find expected whitespace or line break") from None
+            budget -= 1
+            chars = list(work)
+            for i in retag.positions:
+                chars[i] = "~"  # any URI character: the tag stays an unknown one, as in Go
+            work = "".join(chars)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
             problem = exc.problem or exc.context or "syntax error"
             at = mark.index if mark is not None else -1
-            if (
-                problem == "found unknown escape character"
-                and stand_in is not None
-                and budget > 0
-                and 0 < at < len(work)
-                and work[at] == "'"
-                and work[at - 1] == "\\"
-            ):
-                budget -= 1
-                fixes.append(at)
-                work = work[:at] + stand_in[0] + work[at + 1 :]
-                continue
+            if budget > 0 and 0 <= at < len(work) - 1:
+                if (
+                    problem == "found unknown escape character"
+                    and stand_in is not None
+                    and work[at] == "\\"
+                    and work[at + 1] == "'"
+                ):
+                    budget -= 1
+                    used_stand_in = True
+                    work = work[: at + 1] + stand_in[0] + work[at + 2 :]
+                    continue
+                if exc.context == "while scanning a tag" and work[at] in ",[]":
+                    budget -= 1
+                    work = work[:at] + "~" + work[at + 1 :]
+                    continue
             line = mark.line + 1 if mark is not None else None
             column = mark.column + 1 if mark is not None else None
             raise YamlError(problem, line=line, column=column) from None
@@ -207,6 +239,10 @@ def _compose(work: str, original: str, stand_in: str | None) -> Composed:
             event = events.get_event()
             kind = type(event)
             via_alias = False
+            if getattr(event, "tag", None) is not None and kind is not yaml.AliasEvent:
+                fixes = _tag_fixes(work, event.start_mark.index)
+                if fixes:
+                    raise _Retag(fixes)
             if kind is yaml.ScalarEvent:
                 tag = event.tag
                 if tag is None:
@@ -505,6 +541,7 @@ class _Decoder:
     def __init__(self, alias_values: set[tuple[int, int]]) -> None:
         self.alias_values = alias_values
         self.dup_errors: list[str] = []
+        self.first_dup: Any = None
         self.memo: dict[int, Any] = {}
 
     def value(self, node: Any) -> Any:
@@ -540,6 +577,8 @@ class _Decoder:
             value = self.value(value_node)
             identity = _go_key(key)
             if identity in out.entries:
+                if self.first_dup is None:
+                    self.first_dup = key_node
                 self.dup_errors.append(
                     f"line {value_node.start_mark.line + 1}: key {go_key_text(key)} already set in map"
                 )
@@ -567,5 +606,5 @@ def to_go(composed: Composed) -> Any:
     decoder = _Decoder(composed.alias_values)
     value = decoder.value(composed.root)
     if decoder.dup_errors:
-        raise YamlError("unmarshal errors:\n  " + "\n  ".join(decoder.dup_errors))
+        raise YamlError("unmarshal errors:\n  " + "\n  ".join(decoder.dup_errors), decoder.first_dup)
     return value

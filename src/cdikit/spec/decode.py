@@ -62,8 +62,9 @@ _CONTROL_CHARS = bytes(range(0x09)) + b"\x09\x0b\x0c" + bytes(range(0x0E, 0x20))
 # Numbers and constructs: digits fold to 0 (zero) or 1 (other), scalar openers to a
 # space, signs to "-"; every character the fast path refuses (control characters and
 # tabs, which go-yaml v2 rejects; tags "!", anchors "&", aliases "*", directives "%",
-# merge keys "<<", block scalars "|" and ">" whose edge cases the parsers disagree on)
-# folds to "!".
+# merge keys "<<", block scalars "|" and ">" whose edge cases the parsers disagree on,
+# "?" complex keys, and backslashes: go-yaml v2 knows no "\/" escape, takes "\'", and
+# refuses surrogate pairs that yaml-rs combines) folds to "!".
 _NUMBER_CLASSES = _classes(
     {
         b"0": ord("0"),
@@ -74,7 +75,7 @@ _NUMBER_CLASSES = _classes(
         b"+-": ord("-"),
         b'"': ord('"'),
         b":": ord(":"),
-        _CONTROL_CHARS + b"!&*%<|>": ord("!"),
+        _CONTROL_CHARS + b"!&*%<|>?\\": ord("!"),
     },
     ord("a"),
 )
@@ -116,7 +117,11 @@ _C1_OR_BREAK = re.compile(rb"\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef\xbb\xbf|\xe
 # (surrogates and control characters are YAML errors, not JSON ones), and whitespace
 # before a colon (YAML wants an implicit key on one line; it would also hide keys from
 # the duplicate-key count).
-_JSON_DECLINE = (b"\x7f", b"\\u", b" :", b"\t:", b"\n:", b"\r:")
+_JSON_DECLINE = (b"\x7f", b"\\u", b"\\/", b" :", b"\t:", b"\n:", b"\r:")
+# go-yaml v2 drops a simple key longer than this (then fails): long keys go the faithful way.
+_MAX_FAST_KEY = 1000
+# Flow-context spellings yaml-rs reads where go-yaml v2 fails (": :b", "[:b", "b:}").
+_YAML_DECLINE = (b":}", b":]", b":,")
 
 
 def _non_ascii_risky(data: bytes) -> bool:
@@ -127,7 +132,16 @@ def _non_ascii_risky(data: bytes) -> bool:
 def _yaml_fast_ok(data: bytes) -> bool:
     """Whether yaml-rs + strict conversion give exactly go-yaml v2's result for ``data``."""
     text = data.translate(_NUMBER_CLASSES)
-    if b"!" in text or b"\n---" in data or b"\n..." in data or _non_ascii_risky(data):
+    if (
+        b"!" in text
+        or b"\n---" in data
+        or b"\n..." in data
+        or data.startswith(b"...")
+        or _non_ascii_risky(data)
+    ):
+        return False
+    # In flow context go-yaml v2 reads ":" after a blank or an opener as an indicator.
+    if b" :" in text or any(seq in data for seq in _YAML_DECLINE):
         return False
     head = text[:3].lstrip(b"-")
     if head[:1] == b"0" and head[1:2] and head[1] in _AFTER_LEADING_ZERO:
@@ -154,24 +168,34 @@ def parse_spec(data: bytes, *, path: str | None = None) -> Spec | None:
     return _faithful(data, path)
 
 
+def _long_keys(spec: Spec) -> bool:
+    """Annotation keys are the only free-form keys a decoded spec can hold."""
+    maps = [spec.annotations] + [device.annotations for device in spec.devices or ()]
+    return any(len(key) >= _MAX_FAST_KEY for m in maps if m for key in m)
+
+
 def _fast(data: bytes) -> Spec | None:
     """The typed fast path; None when it declines (the faithful path then decides)."""
-    head = data.lstrip()[:1]
+    stripped = data.strip()
+    head = stripped[:1]
     if head == b"{":
         if any(seq in data for seq in _JSON_DECLINE) or _non_ascii_risky(data):
+            return None
+        # Tabs before or after the document are block context for YAML: go-yaml v2 fails.
+        if b"\t" in data[: data.index(b"{")] or b"\t" in data[len(data.rstrip()) :]:
             return None
         try:
             spec = _json_decoder.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
             return None
-        # Duplicate keys silently collapse in msgspec; Go rejects them. Re-encoding
-        # emits exactly the keys kept (defaults omitted), so a lower key count than the
-        # input's means a duplicate (or a key with a default value): decline. With no
-        # whitespace before any colon (_JSON_DECLINE), every input key reads '":'.
-        if _json_encoder.encode(spec).count(b'":') != data.count(b'":'):
+        # Duplicate keys silently collapse in msgspec; Go rejects them. An untyped decode
+        # keeps every distinct key (zero values included), so re-encoding it gives fewer
+        # keys than the input only when a key was repeated. With no whitespace before any
+        # colon (_JSON_DECLINE), every input key reads '":'.
+        if _json_encoder.encode(msgspec.json.decode(data)).count(b'":') != data.count(b'":'):
             return None
-        return spec
-    if not head or head == b"#" or not _yaml_fast_ok(data):
+        return None if _long_keys(spec) else spec
+    if not head or not _yaml_fast_ok(data):
         return None
     try:
         import yaml_rs
@@ -182,9 +206,10 @@ def _fast(data: bytes) -> Spec | None:
     if not isinstance(tree, dict):
         return None
     try:
-        return msgspec.convert(tree, Spec)
+        spec = msgspec.convert(tree, Spec)
     except msgspec.ValidationError:
         return None
+    return None if _long_keys(spec) else spec
 
 
 # ---------------------------------------------------------------------------
