@@ -98,7 +98,11 @@ def load_spec_bytes(
         spec = parse_spec(data, path=path)
     except ParseError as err:
         raise ParseError(
-            f"failed to parse CDI Spec {quoted}: {err.message}", path=path, line=err.line, column=err.column
+            f"failed to parse CDI Spec {quoted}: {err.message}",
+            path=path,
+            line=err.line,
+            column=err.column,
+            go_panics=err.go_panics,
         ) from None
     if spec is None:
         raise ParseError(f"failed to parse CDI Spec {quoted}, no Spec data", path=path)

@@ -28,7 +28,7 @@ from typing import Any
 
 import msgspec
 
-from cdikit._text import go_quote
+from cdikit._text import go_fold, go_quote
 from cdikit.errors import ParseError
 from cdikit.spec._goyaml import GoUint, YamlError, YMap, YSeq, compose, decode_text, go_key_text, to_go
 from cdikit.spec.types import Spec
@@ -283,19 +283,7 @@ _STRUCTS: dict[str, dict[str, Any]] = {
 }
 
 
-def _go_fold(key: str) -> str:
-    """encoding/json's foldName: ASCII upper-cased, other runes to the least of their
-    simple-folding orbit. Field names are ASCII, so only the long s U+017F (-> S) and the
-    Kelvin sign U+212A (-> K) join an ASCII letter; the ligature U+FB01 or a dotless i
-    U+0131 never match (Python's casefold() would match both)."""
-    if key.isascii():
-        return key.upper()
-    return "".join(
-        "S" if ch == "\u017f" else "K" if ch == "\u212a" else ch.upper() if ch.isascii() else ch for ch in key
-    )
-
-
-_FOLDED = {name: {_go_fold(key): key for key in fields} for name, fields in _STRUCTS.items()}
+_FOLDED = {name: {go_fold(key): key for key in fields} for name, fields in _STRUCTS.items()}
 
 
 class _Fail(Exception):
@@ -422,7 +410,7 @@ def _go_type_name(value: Any) -> str:
 
 def _struct_field(name: str, key: str) -> str | None:
     fields = _STRUCTS[name]
-    return key if key in fields else _FOLDED[name].get(_go_fold(key))
+    return key if key in fields else _FOLDED[name].get(go_fold(key))
 
 
 def _target(kind: Any) -> Any:
@@ -635,6 +623,10 @@ class _Unmarshal:
         return out
 
 
+class _NilEntry(_Fail):
+    """A ``null`` entry of a pointer list: Go keeps a nil pointer and panics on it later."""
+
+
 def _null_entry(tree: Any, node: Any) -> None:
     """Go keeps ``null`` entries of pointer lists (``deviceNodes: [~]``) as nil pointers that
     crash its validation later; cdikit's model has no nil entries: refused (policy rule 5)."""
@@ -642,7 +634,9 @@ def _null_entry(tree: Any, node: Any) -> None:
         for field in ("deviceNodes", "netDevices", "hooks", "mounts"):
             items = edits.get(field)
             if isinstance(items, list) and any(item is _ABSENT for item in items):
-                raise _Fail(f"json: null entry in {field} is not allowed (Go keeps a nil entry)", node)
+                raise _NilEntry(
+                    f"json: null entry in {field}: Go consumers crash on it (nil pointer dereference)", node
+                )
 
 
 def _all_edits(tree: dict[str, Any]) -> list[dict[str, Any]]:
@@ -690,7 +684,11 @@ def _faithful(data: bytes, path: str | None) -> Spec | None:
     except _Fail as fail:
         where = f" (line {fail.line}, column {fail.column})" if fail.line is not None else ""
         raise ParseError(
-            f"{_PREFIX}{stage}{fail.message}{where}", path=path, line=fail.line, column=fail.column
+            f"{_PREFIX}{stage}{fail.message}{where}",
+            path=path,
+            line=fail.line,
+            column=fail.column,
+            go_panics=isinstance(fail, _NilEntry),
         ) from None
     except RecursionError:
         raise ParseError(
