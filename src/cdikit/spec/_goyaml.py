@@ -170,17 +170,40 @@ def _tag_fixes(source: str, at: int) -> list[int]:
     return [i for i in range(run.start(), run.end()) if source[i] in ",[]"]
 
 
+def _private_chars(text: str, count: int) -> list[str]:
+    """Private-use characters absent from ``text``: stand-ins libyaml reads as plain content."""
+    found: list[str] = []
+    code = 0xE000
+    while len(found) < count and code <= 0xF8FF:
+        if chr(code) not in text:
+            found.append(chr(code))
+        code += 1
+    return found
+
+
 def compose(text: str) -> Composed:
-    """Compose the first document as go-yaml v2 parses it (raises YamlError otherwise)."""
+    """Compose the first document as go-yaml v2 parses it (raises YamlError otherwise).
+
+    Where libyaml's scanner and go-yaml v2's differ, the text is patched with
+    same-length stand-ins (so every mark stays right) and the scalars read back:
+    a byte-order mark after the start is plain content to go-yaml v2 (libyaml skips
+    it at a line start); ``\\'`` is an escape to it; in flow context a ``:`` followed
+    by a flow indicator (``{a: b:}``) stays in the plain scalar; and ``,``, ``[``
+    and ``]`` belong to a tag.
+    """
     import yaml
 
     budget = 64  # re-parses, each fixing one spot where libyaml and go-yaml v2 scan differently
-    stand_in = _stand_in(text) if "\\'" in text else None
-    used_stand_in = False
+    bom_char, colon_char = [*_private_chars(text, 2), "", ""][:2]
+    restore: dict[str, str] = {}
     work = text
+    if bom_char and "\ufeff" in text:
+        work = text.replace("\ufeff", bom_char)
+        restore[bom_char] = "\ufeff"
+    stand_in = _stand_in(text) if "\\'" in text else None
     while True:
         try:
-            return _compose(work, text, stand_in[1] if stand_in and used_stand_in else None)
+            return _compose(work, text, restore)
         except _Retag as retag:
             if budget <= 0:
                 raise YamlError("did not find expected whitespace or line break") from None
@@ -201,12 +224,17 @@ def compose(text: str) -> Composed:
                     and work[at + 1] == "'"
                 ):
                     budget -= 1
-                    used_stand_in = True
+                    restore[stand_in[1]] = "'"
                     work = work[: at + 1] + stand_in[0] + work[at + 2 :]
                     continue
                 if exc.context == "while scanning a tag" and work[at] in ",[]":
                     budget -= 1
                     work = work[:at] + "~" + work[at + 1 :]
+                    continue
+                if problem == "found unexpected ':'" and work[at] == ":" and colon_char:
+                    budget -= 1
+                    restore[colon_char] = ":"
+                    work = work[:at] + colon_char + work[at + 1 :]
                     continue
             line = mark.line + 1 if mark is not None else None
             column = mark.column + 1 if mark is not None else None
@@ -224,7 +252,7 @@ def _check_double_quoted(source: str, start: Any) -> None:
             raise YamlError("found unknown escape character", line=start.line + 1, column=start.column + 1)
 
 
-def _compose(work: str, original: str, stand_in: str | None) -> Composed:
+def _compose(work: str, original: str, restore: dict[str, str]) -> Composed:
     import yaml
 
     events = getattr(yaml, "CBaseLoader", yaml.BaseLoader)(work)  # libyaml's event parser when present
@@ -250,13 +278,13 @@ def _compose(work: str, original: str, stand_in: str | None) -> Composed:
                 elif tag == "!":
                     tag = _STR_TAG  # the non-specific tag: go-yaml v2 reads the text
                 value = event.value
-                if event.style == '"':
-                    if check_escapes:
-                        _check_double_quoted(
-                            original[event.start_mark.index : event.end_mark.index], event.start_mark
-                        )
-                    if stand_in is not None:
-                        value = value.replace(stand_in, "'")
+                if event.style == '"' and check_escapes:
+                    _check_double_quoted(
+                        original[event.start_mark.index : event.end_mark.index], event.start_mark
+                    )
+                for char, was in restore.items():
+                    if char in value:
+                        value = value.replace(char, was)
                 node: Any = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, style=event.style)
                 counts[id(node)] = (1, 0)
                 if event.anchor is not None:
