@@ -129,16 +129,21 @@ def _non_ascii_risky(data: bytes) -> bool:
     return not data.isascii() and _C1_OR_BREAK.search(data) is not None
 
 
+def _leading_document_marker(data: bytes) -> bool:
+    """Whether the only ``---`` line is the first document's start, after comments only
+    (the header comment producers write): then the document is the same to both parsers."""
+    at = data.find(b"\n---")
+    if data.find(b"\n---", at + 1) >= 0 or data[at + 4 : at + 5] not in (b"\n", b"\r"):
+        return False
+    return all(not line.strip() or line.lstrip().startswith(b"#") for line in data[:at].split(b"\n"))
+
+
 def _yaml_fast_ok(data: bytes) -> bool:
     """Whether yaml-rs + strict conversion give exactly go-yaml v2's result for ``data``."""
     text = data.translate(_NUMBER_CLASSES)
-    if (
-        b"!" in text
-        or b"\n---" in data
-        or b"\n..." in data
-        or data.startswith(b"...")
-        or _non_ascii_risky(data)
-    ):
+    if b"!" in text or b"\n..." in data or data.startswith(b"...") or _non_ascii_risky(data):
+        return False
+    if b"\n---" in data and not _leading_document_marker(data):
         return False
     # In flow context go-yaml v2 reads ":" after a blank or an opener as an indicator.
     if b" :" in text or any(seq in data for seq in _YAML_DECLINE):
@@ -188,11 +193,15 @@ def _fast(data: bytes) -> Spec | None:
             spec = _json_decoder.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
             return None
-        # Duplicate keys silently collapse in msgspec; Go rejects them. An untyped decode
-        # keeps every distinct key (zero values included), so re-encoding it gives fewer
-        # keys than the input only when a key was repeated. With no whitespace before any
-        # colon (_JSON_DECLINE), every input key reads '":'.
-        if _json_encoder.encode(msgspec.json.decode(data)).count(b'":') != data.count(b'":'):
+        # Duplicate keys silently collapse in msgspec; Go rejects them. With no whitespace
+        # before any colon (_JSON_DECLINE), every input key reads '":'. Re-encoding the
+        # typed result gives every key back unless one was repeated or held its default
+        # value (omitted); only then is the input decoded again untyped, which keeps every
+        # distinct key, zero values included, to tell the two apart.
+        keys = data.count(b'":')
+        if _json_encoder.encode(spec).count(b'":') != keys and (
+            _json_encoder.encode(msgspec.json.decode(data)).count(b'":') != keys
+        ):
             return None
         return None if _long_keys(spec) else spec
     if not head or not _yaml_fast_ok(data):
