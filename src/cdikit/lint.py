@@ -224,10 +224,12 @@ def _ignored_file_finding(path: str, name: str) -> Finding | None:
 
 
 def _sniff(path: str) -> bytes:
+    from cdikit.errors import CDIError
+    from cdikit.specfile import read_spec_bytes  # regular files only: a FIFO must not hang lint
+
     try:
-        with open(path, "rb") as handle:
-            return handle.read(_SNIFF_BYTES)
-    except OSError:
+        return read_spec_bytes(path)[:_SNIFF_BYTES]
+    except (OSError, CDIError):
         return b""
 
 
@@ -276,10 +278,10 @@ def _check_content(path: str) -> Iterator[Finding]:
     from cdikit.errors import CDIError
     from cdikit.spec import minimum_version, parse_spec
     from cdikit.spec.version import normalize_version, version_key
+    from cdikit.specfile import read_spec_bytes
 
     try:
-        with open(path, "rb") as handle:
-            spec = parse_spec(handle.read(), path=path)
+        spec = parse_spec(read_spec_bytes(path), path=path)
     except (OSError, CDIError):
         return  # reported through the registry's errors
     if spec is None:

@@ -122,3 +122,50 @@ def valid_specs(draw: st.DrawFn) -> Spec:
         devices=devs,
         container_edits=draw(st.one_of(st.none(), edits)),
     )
+
+
+# Fragments on which YAML 1.1 (go-yaml v2), yaml-rs and msgspec read differently
+# (issue 13): escapes, directives, tags, merge keys, complex keys, stray BOMs, tabs,
+# flow-context colons, zero values, numbers at type limits, case-variant keys.
+EDGE_FRAGMENTS = [
+    '"\\/"', "\"\\'\"", '"\\ud83d\\ude00"', '"\\ud800"', "%YAML 1.1\n---\n", "%YAML 1.2\n---\n", "...\n",
+    "%TAG !e! tag:e.com,2000:\n---\n", "!e!x ", "!foo ", "!!str ", "!!binary aGk=", "!!binary @@", "!!timestamp x",
+    "!!null x", "!!int 1.5", "!!float 1", "<<: {a: b}", "<<: [{a: b}, {a: c}]", "&a ", "*a", "? a : b", "{a: b:}",
+    "{a: :b}", "[:b]", "\ufeff", "\t", "\n\t", " :", "-0.0", "-9223372036854775808.0", "9223372036854775808",
+    "18446744073709551616", "1e400", "1e6", "1.23456789", ".inf", ".nan", "0x1F", "007", "0b101", "1_000", "yes",
+    "~", "null", "0", '""', "false", "[~]", "[]", "{}", '"Kind"', "KIND", "ﬁleMode", "\u0131ntelRdt", "ho\u017ftPath",
+    "\u212aind", "k" * 1030, "9" * 40,
+]  # fmt: skip
+
+
+@st.composite
+def edge_documents(draw: st.DrawFn) -> bytes:
+    """A valid spec written as JSON or YAML, then edited with one to three edge fragments."""
+    import json
+
+    import msgspec
+
+    from cdikit.spec.encode import encode_spec
+
+    spec = draw(valid_specs())
+    fmt = draw(st.sampled_from(["json", "json-indent", "yaml"]))
+    if fmt == "json":
+        text = msgspec.json.encode(spec).decode()
+    elif fmt == "json-indent":
+        text = json.dumps(
+            msgspec.to_builtins(spec), indent=draw(st.sampled_from([1, 2, "\t"])), ensure_ascii=False
+        )
+    else:
+        text = encode_spec(spec, "yaml").decode()
+    for _ in range(draw(st.integers(1, 3))):
+        fragment = draw(st.sampled_from(EDGE_FRAGMENTS))
+        at = draw(st.integers(0, len(text)))
+        if draw(st.booleans()):
+            # replace the token at ``at`` (up to the next separator) instead of inserting
+            end = at
+            while end < len(text) and text[end] not in ' ,:\n[]{}"':
+                end += 1
+            text = text[:at] + fragment + text[end:]
+        else:
+            text = text[:at] + fragment + text[at:]
+    return text.encode()
