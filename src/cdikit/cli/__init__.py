@@ -16,7 +16,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from cdikit.cli._common import DEFAULT_SPEC_DIRS, EXIT_FAILURE, EXIT_USAGE, UsageError
+from cdikit.cli._common import DEFAULT_SPEC_DIRS, EXIT_FAILURE, EXIT_USAGE, UsageError, apply_global_options
 from cdikit.cli._output import error
 
 __all__ = ["main"]
@@ -62,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from cdikit.errors import CDIError
 
     try:
+        apply_global_options(args)
         return _handler(func)(args)
     except UsageError as err:
         error(str(err))

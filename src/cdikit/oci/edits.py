@@ -21,7 +21,9 @@ from functools import lru_cache
 
 from cdikit._text import go_quote
 from cdikit.errors import InjectionError
+from cdikit.oci.canonical import go_decoded
 from cdikit.oci.hostdev import fill_device_node
+from cdikit.spec.hooks import HOOK_NAMES as _HOOK_ORDER
 
 # Not typing's TYPE_CHECKING: the edits only need attribute access at run time, so a
 # runtime shim applying cached edits imports neither typing nor msgspec.
@@ -38,9 +40,7 @@ if TYPE_CHECKING:  # annotations only (they are strings at run time)
     JSONDict = dict[str, Any]
 
 #: OCI hook lists a CDI hook can go to (``hookName``).
-HOOK_NAMES = frozenset(
-    {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}
-)
+HOOK_NAMES = frozenset(_HOOK_ORDER)
 
 _PREFIX = "failed to inject devices: "
 _TOMBSTONE: Any = object()
@@ -56,7 +56,8 @@ def inject_edits(oci: JSONDict, edits: Sequence[ContainerEdits]) -> None:
     """
     if not isinstance(oci, dict):
         raise InjectionError(_PREFIX + "OCI spec is not a JSON object")
-    edited = _Editor(oci).apply(edits)
+    # Keys spelled in another case (``HOOKS``) are the same field to Go: edit that field.
+    edited = _Editor(go_decoded(oci)).apply(edits)
     if edited is not oci:
         oci.clear()
         oci.update(edited)

@@ -32,8 +32,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from cdikit._paths import DEFAULT_SPEC_DIRS, spec_format
 from cdikit._text import go_errno_text, go_quote
-from cdikit.errors import InjectionError, RegistryError, UnresolvableDevicesError, WriteError
+from cdikit.errors import ConflictError, InjectionError, RegistryError, UnresolvableDevicesError, WriteError
 from cdikit.registry.loader import LoadResult, SpecLoader
 from cdikit.registry.names import spec_file_path
 from cdikit.registry.scan import go_clean, scan_spec_dirs
@@ -50,10 +51,6 @@ __all__ = [
     "Registry",
     "ResolvedDevice",
 ]
-
-DEFAULT_SPEC_DIRS: tuple[str, ...] = ("/etc/cdi", "/var/run/cdi")
-# Spec files are world-readable: rootless engines and users must be able to load them.
-SPEC_FILE_MODE = 0o644
 
 Listener = Callable[["Registry"], None]
 VersionChoice = Literal["minimum", "keep"] | str
@@ -90,6 +87,7 @@ class _Snapshot:
     specs: tuple[SpecFile, ...]
     devices: dict[str, ResolvedDevice]
     errors: dict[str, tuple[str, ...]]
+    conflicts: frozenset[str] = frozenset()
 
     def signature(self) -> tuple[Any, ...]:
         """What listeners care about: which specs (and their content) and which errors."""
@@ -190,7 +188,9 @@ class _Builder:
         live = set(specs)
         for stale in [s for s in self._resolved if s not in live]:
             del self._resolved[stale]
-        return _Snapshot(tuple(specs), devices, {p: tuple(e) for p, e in errors.items()})
+        return _Snapshot(
+            tuple(specs), devices, {p: tuple(e) for p, e in errors.items()}, frozenset(conflicts)
+        )
 
 
 class Registry:
@@ -293,7 +293,9 @@ class Registry:
         """Rescan the spec directories (incrementally).
 
         Raises :class:`RegistryError` listing every per-file error when any spec
-        file failed to load or conflicted (the good ones are loaded anyway).
+        file failed to load or conflicted (the good ones are loaded anyway); a
+        :class:`~cdikit.errors.ConflictError` (a RegistryError) when the only
+        errors are devices defined twice at one priority (its ``names``).
         """
         with self._lock:
             if self._watcher is not None:
@@ -304,6 +306,8 @@ class Registry:
             self._notify()
         if state.errors:
             messages = [m for path in sorted(state.errors) for m in state.errors[path]]
+            if state.conflicts and all(m.startswith("conflicting device ") for m in messages):
+                raise ConflictError("\n".join(messages), names=sorted(state.conflicts))
             raise RegistryError("\n".join(messages))
 
     def _refresh_locked(self) -> bool:
@@ -429,7 +433,7 @@ class Registry:
     # ----------------------------------------------------------------- producers
 
     def write_spec(
-        self, spec: Spec, name: str, *, version: VersionChoice = "minimum", mode: int = SPEC_FILE_MODE
+        self, spec: Spec, name: str, *, version: VersionChoice = "minimum", mode: int | None = None
     ) -> str:
         """Write ``spec`` into the highest-priority directory as ``name``; return the path.
 
@@ -438,8 +442,8 @@ class Registry:
         sets ``cdiVersion`` to the lowest version the content needs, so older
         consumers can load it; ``"keep"`` keeps the spec's own; any other string
         is used as the version. The spec is fully validated before the disk is
-        touched; the file is replaced atomically with ``mode``, 0644 by default:
-        a spec holds no secret, and rootless engines and non-root users must
+        touched; the file is replaced atomically with ``mode``, by default
+        ``SPEC_FILE_MODE`` (0644): a spec holds no secret, and rootless engines and non-root users must
         read it (the reference writes 0600, which nvidia-ctk had to work
         around). Like the reference, this does not refresh the registry itself.
         """
@@ -449,13 +453,13 @@ class Registry:
         path = spec_file_path(self._dirs[priority], name)
         spec = _with_version(spec, version)
         _validate_for_write(spec, path, self._schema)
-        fmt: Literal["json", "yaml"] = "json" if path.endswith(".json") else "yaml"
-        from cdikit.spec.encode import write_spec_file
+        fmt: Literal["json", "yaml"] = "json" if spec_format(path) == "json" else "yaml"
+        from cdikit.spec.encode import SPEC_FILE_MODE, write_spec_file
 
         with self._lock:
             try:
                 os.makedirs(os.path.dirname(path) or ".", mode=0o755, exist_ok=True)
-                write_spec_file(spec, path, fmt=fmt, mode=mode)
+                write_spec_file(spec, path, fmt=fmt, mode=SPEC_FILE_MODE if mode is None else mode)
             except OSError as err:
                 raise WriteError(f"failed to write Spec file: {_os_text(err)}", path=path) from err
         return path

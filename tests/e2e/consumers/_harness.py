@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from tests._shared import shared_path
 from tests.cli._helpers import SRC, Result, run_cdi
 
-# shared/ sits next to the repository (as for the conformance cases); CDIKIT_SHARED overrides.
-SHARED = Path(os.environ.get("CDIKIT_SHARED", Path(__file__).resolve().parents[4] / "shared"))
-RUN_SH = SHARED / "consumers" / "run.sh"
+# shared/consumers/run.sh, found the one way every test finds shared/ (tests/_shared.py).
+RUN_SH = shared_path("consumers", "run.sh")
 BIN = Path(os.environ.get("CDIKIT_CONSUMERS_BIN", "/opt/cdi-consumers/bin"))
 TIMEOUT_S = 180
 
@@ -46,7 +46,7 @@ def need(*binaries: str, debian: Sequence[str] = ()) -> None:
     if os.geteuid() != 0:
         pytest.skip("consumer tests need root (daemons, mounts, containers)")
     if not RUN_SH.is_file():
-        pytest.skip(f"{RUN_SH} is not here (set CDIKIT_SHARED to the shared/ dir)")
+        pytest.skip(f"{RUN_SH} not found: no shared/ folder beside or above the checkout (set CDIKIT_SHARED)")
     missing = [b for b in binaries if not (BIN / b).is_file()]
     if missing:
         pytest.skip(

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cdikit._paths import DEFAULT_SPEC_DIRS
 from cdikit.errors import CDIError
 
 __all__ = [
@@ -59,7 +60,6 @@ DEFAULT_PATHS = {
     "podman": "/etc/containers/containers.conf",
 }
 BACKUP_SUFFIX = ".cdikit-backup"
-_DEFAULT_SPEC_DIRS = ("/etc/cdi", "/var/run/cdi")
 
 
 class ConfigureError(CDIError):
@@ -441,9 +441,10 @@ def plan_runtime_config(
     this file is how ``--spec-dir`` reaches the shim. Keys already set are
     kept unless given here.
     """
-    from cdikit.integrations.runtime._config import config_path
+    from cdikit._paths import RUNTIME_CONFIG_ENV, RUNTIME_CONFIG_PATH
 
-    target = path or config_path()[0]  # where the shim reads it: $CDIKIT_RUNTIME_CONFIG or the default
+    # where the shim reads it: $CDIKIT_RUNTIME_CONFIG, else the default
+    target = path or os.environ.get(RUNTIME_CONFIG_ENV) or RUNTIME_CONFIG_PATH
     old = _read(target)
     current: dict[str, Any] = {}
     if old is not None:
@@ -453,7 +454,7 @@ def plan_runtime_config(
             raise ConfigureError(f"{target} is not valid TOML: {e}", path=target) from e
     edits: list[tuple[tuple[str, ...], str, Any]] = []
     if spec_dirs or "spec-dirs" not in current:
-        edits.append(((), "spec-dirs", list(spec_dirs or _DEFAULT_SPEC_DIRS)))
+        edits.append(((), "spec-dirs", list(spec_dirs or DEFAULT_SPEC_DIRS)))
     if runtime:
         edits.append(((), "runtime", list(runtime)))
     preamble = "# cdi-runtime settings, written by `cdi configure` (cdikit); see docs/consumers.md\n"
@@ -474,7 +475,7 @@ def plan_crio(
     """A CRI-O drop-in setting ``cdi_spec_dirs`` (CRI-O always has CDI) and/or a ``cdi`` runtime."""
     old = _read(path)
     edits: list[tuple[tuple[str, ...], str, Any]] = [
-        (("crio", "runtime"), "cdi_spec_dirs", list(spec_dirs or _DEFAULT_SPEC_DIRS))
+        (("crio", "runtime"), "cdi_spec_dirs", list(spec_dirs or DEFAULT_SPEC_DIRS))
     ]
     notes = []
     companions = []
@@ -518,7 +519,7 @@ def plan_podman(
     reads_dirs = version is None or version[:2] >= _PODMAN_SPEC_DIRS_SINCE
     label = "podman " + ".".join(map(str, version)) if version else "podman"
     if reads_dirs:
-        edits.append((("engine",), "cdi_spec_dirs", list(spec_dirs or _DEFAULT_SPEC_DIRS)))
+        edits.append((("engine",), "cdi_spec_dirs", list(spec_dirs or DEFAULT_SPEC_DIRS)))
     else:
         extra = [
             d for d in spec_dirs or () if os.path.normpath(d) not in ("/etc/cdi", "/var/run/cdi", "/run/cdi")
@@ -608,7 +609,7 @@ def apply_change(change: ConfigChange, *, backup: bool = True) -> str | None:
     Its companion files are written first, so the engine never reads a config
     naming a shim whose settings are not there yet.
     """
-    from cdikit.spec._atomic import atomic_write
+    from cdikit._atomic import atomic_write
 
     for companion in change.companions:
         apply_change(companion, backup=backup)

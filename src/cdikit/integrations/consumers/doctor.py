@@ -25,12 +25,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cdikit._paths import DEFAULT_SPEC_DIRS
 from cdikit.integrations.consumers.versions import detect_all, max_spec_version, parse_version
 from cdikit.lint import Finding
 
 __all__ = ["DEFAULT_SPEC_DIRS", "ConsumerReport", "check_consumers"]
 
-DEFAULT_SPEC_DIRS = ("/etc/cdi", "/var/run/cdi")
 _BUILDKIT_DEFAULT_DIRS = ("/etc/cdi", "/var/run/cdi", "/etc/buildkit/cdi")
 _BIN_DIRS = ("usr/bin", "usr/local/bin", "usr/sbin", "usr/local/sbin", "bin", "sbin")
 
@@ -370,9 +370,11 @@ def _shim_spec_dirs(host: _Host) -> list[str]:
 
 def _shim_config(host: _Host) -> str:
     """cdi-runtime's config file: on the host itself where the shim looks ($CDIKIT_RUNTIME_CONFIG)."""
-    from cdikit.integrations.runtime._config import DEFAULT_CONFIG_PATH, config_path
+    from cdikit._paths import RUNTIME_CONFIG_ENV, RUNTIME_CONFIG_PATH
 
-    return config_path()[0] if os.path.abspath(host.root) == "/" else host.path(DEFAULT_CONFIG_PATH)
+    if os.path.abspath(host.root) == "/":
+        return os.environ.get(RUNTIME_CONFIG_ENV) or RUNTIME_CONFIG_PATH
+    return host.path(RUNTIME_CONFIG_PATH)
 
 
 def _check_containerd_shim(
