@@ -22,6 +22,7 @@ from cdikit.integrations.consumers.configure import (
     plan_docker,
     plan_podman,
 )
+from tests.e2e.consumers._containerd import DEBIAN_CONFIG as DEBIAN_CONTAINERD
 
 SHIM = "/usr/local/bin/cdi-runtime"
 CRI17 = ("plugins", "io.containerd.grpc.v1.cri")
@@ -249,19 +250,6 @@ def test_cli_containerd_16_auto_registers(tmp_path: Path, capsys: pytest.Capture
                  "--runtime", "no"]) == 1  # fmt: skip
     assert "nothing to configure" in capsys.readouterr().err
 
-
-# Debian 12's /etc/containerd/config.toml as shipped (containerd 1.6.20~ds1): no runtimes table.
-DEBIAN_CONTAINERD = """\
-version = 2
-
-[plugins]
-  [plugins."io.containerd.grpc.v1.cri"]
-    [plugins."io.containerd.grpc.v1.cri".cni]
-      bin_dir = "/usr/lib/cni"
-      conf_dir = "/etc/cni/net.d"
-  [plugins."io.containerd.internal.v1.opt"]
-    path = "/var/lib/containerd/opt"
-"""
 
 # The runc entry of `containerd config default` (1.6), with SystemdCgroup switched on.
 DEFAULT_RUNC = """\

@@ -62,30 +62,27 @@ def test_ctr_run_device_from_generate_nvidia(containerd2: Consumers, generated: 
 
 
 @pytest.mark.parametrize("transport", ["field", "annotation"])
-def test_cri_pod_gets_device_from_spec_install(
-    containerd2: Consumers, installed: Path, transport: str
+@pytest.mark.parametrize("source", ["installed", "generated"])
+def test_cri_pod_gets_device(
+    containerd2: Consumers, request: pytest.FixtureRequest, source: str, transport: str
 ) -> None:
     need("crictl")
-    name = f"e2e-si-{transport}"
+    request.getfixturevalue(source)
+    device, command = (
+        ("vendor1.com/device=foo", RICH_CMD) if source == "installed" else ("nvidia.com/gpu=0", GPU_CMD)
+    )
+    name = f"e2e-{source}-{transport}"
     if transport == "field":
-        result = containerd2.cri_run(name, RICH_CMD, devices=["vendor1.com/device=foo"])
+        result = containerd2.cri_run(name, command, devices=[device])
     else:
-        result = containerd2.cri_run(name, RICH_CMD, annotation="vendor1.com/device=foo")
-    assert result.rc == 0, result.err
-    for part in RICH_EXPECT:
-        assert part in result.out + result.err
-
-
-@pytest.mark.parametrize("transport", ["field", "annotation"])
-def test_cri_pod_gets_generated_gpu(containerd2: Consumers, generated: Path, transport: str) -> None:
-    need("crictl")
-    name = f"e2e-nv-{transport}"
-    if transport == "field":
-        result = containerd2.cri_run(name, GPU_CMD, devices=["nvidia.com/gpu=0"])
+        result = containerd2.cri_run(name, command, annotation=device)
+    out = result.out + result.err
+    assert result.rc == 0, out
+    if source == "generated":
+        _check_gpu(out, gids=True)
     else:
-        result = containerd2.cri_run(name, GPU_CMD, annotation="nvidia.com/gpu=0")
-    assert result.rc == 0, result.err
-    _check_gpu(result.out + result.err, gids=True)
+        for part in RICH_EXPECT:
+            assert part in out
 
 
 def test_cri_unknown_device_fails(containerd2: Consumers, installed: Path) -> None:

@@ -102,6 +102,17 @@ def _read(path: str) -> str | None:
         raise ConfigureError(f"cannot read {path}: {e}", path=path) from e
 
 
+def _read_toml(path: str) -> tuple[str | None, dict[str, Any]]:
+    """The text of ``path`` (None when absent) and its parsed content ({} when absent)."""
+    old = _read(path)
+    if old is None:
+        return None, {}
+    try:
+        return old, tomllib.loads(old)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigureError(f"{path} is not valid TOML: {e}", path=path) from e
+
+
 # ---------------------------------------------------------------- docker (JSON)
 
 
@@ -385,15 +396,10 @@ def plan_containerd(
         )
     if not native and not runtime_path:
         raise ConfigureError("nothing to configure: neither native CDI nor a runtime path")
-    old = _read(path)
+    old, config = _read_toml(path)
     v2 = major_minor >= (2, 0)
     cri = ("plugins", "io.containerd.cri.v1.runtime") if v2 else ("plugins", "io.containerd.grpc.v1.cri")
-    config: dict[str, Any] = {}
     if old is not None:
-        try:
-            config = tomllib.loads(old)
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigureError(f"{path} is not valid TOML: {e}", path=path) from e
         file_version = config.get("version", 1)
         if file_version < 2:
             raise ConfigureError(f"{path} uses config version {file_version}: migrate it first", path=path)
@@ -445,13 +451,7 @@ def plan_runtime_config(
 
     # where the shim reads it: $CDIKIT_RUNTIME_CONFIG, else the default
     target = path or os.environ.get(RUNTIME_CONFIG_ENV) or RUNTIME_CONFIG_PATH
-    old = _read(target)
-    current: dict[str, Any] = {}
-    if old is not None:
-        try:
-            current = tomllib.loads(old)
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigureError(f"{target} is not valid TOML: {e}", path=target) from e
+    old, current = _read_toml(target)
     edits: list[tuple[tuple[str, ...], str, Any]] = []
     if spec_dirs or "spec-dirs" not in current:
         edits.append(((), "spec-dirs", list(spec_dirs or DEFAULT_SPEC_DIRS)))
