@@ -370,3 +370,20 @@ def test_real_containerd_keeps_runc_on_the_debian_config(tmp_path: Path) -> None
     assert isinstance(runtimes, dict)
     assert {"runc", "cdi"} <= set(runtimes)
     assert runtimes["cdi"]["container_annotations"] == ["cdi.k8s.io/*"]
+
+
+@pytest.mark.parametrize("consumer", ["docker", "crio", "podman"])
+def test_runtime_registration_carries_spec_dirs_to_the_shim(
+    tmp_path: Path, _runtime_config: Path, consumer: str
+) -> None:
+    """Whatever engine starts cdi-runtime, --spec-dir reaches it through its config file."""
+    from cdikit.integrations.consumers.configure import plan
+
+    change = plan(consumer, path=str(tmp_path / "engine.conf"), runtime_path=SHIM, spec_dirs=["/opt/cdi"],
+                  version="5.6.0" if consumer == "podman" else None)  # fmt: skip
+    assert [c.path for c in change.companions] == [str(_runtime_config)]
+    assert f"+++ {_runtime_config}" in change.diff()
+    apply_change(change, backup=False)
+    assert tomllib.loads(_runtime_config.read_text(encoding="utf-8"))["spec-dirs"] == ["/opt/cdi"]
+    assert not plan(consumer, path=str(tmp_path / "engine.conf"), runtime_path=SHIM, spec_dirs=["/opt/cdi"],
+                    version="5.6.0" if consumer == "podman" else None).changed  # fmt: skip
