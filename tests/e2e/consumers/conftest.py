@@ -37,6 +37,17 @@ RICH_EXPECT = ("FOO=injected", "COMMON=spec-level", "/dev/vendor1-foo", "hello-f
 GPU_CMD = "ls -l /dev/nvidia0 /dev/dri/card1; id -G; ls /usr/lib/x86_64-linux-gnu | grep -c nvidia"
 
 
+# Every other mode of `cdi generate nvidia` on the same fake root: (mode, extra options, device, a node).
+MODES = [
+    ("management", ("--class", "mgmt"), "nvidia.com/mgmt=all", "/dev/nvidia-uvm"),
+    ("gds", (), "nvidia.com/gds=all", "/dev/nvidia-fs0"),
+    ("mofed", (), "nvidia.com/mofed=all", "/dev/infiniband/uverbs0"),
+    ("gdrcopy", (), "nvidia.com/gdrcopy=all", "/dev/gdrdrv"),
+    ("imex", (), "nvidia.com/imex-channel=1", "/dev/nvidia-caps-imex-channels/channel1"),
+    ("nvswitch", (), "nvidia.com/nvswitch=all", "/dev/nvidia-nvswitch0"),
+]
+
+
 def check_gpu(out: str, *, gids: bool) -> None:
     """``GPU_CMD``'s output: the nodes of GPU 0 are there; the DRM groups only when ``gids``."""
     assert re.search(r"195,\s+0 .*/dev/nvidia0$", out, re.M), out

@@ -133,7 +133,9 @@ def test_16_cri_still_loads_with_runc(containerd16: Staged) -> None:
 
 
 @pytest.mark.parametrize(
-    ("device", "command"), [("vendor1.com/device=foo", RICH_CMD), ("nvidia.com/gpu=0", GPU_CMD)]
+    ("device", "command"),
+    [("vendor1.com/device=foo", RICH_CMD), ("nvidia.com/gpu=0", GPU_CMD)],
+    ids=["spec", "gpu"],
 )
 def test_16_cri_pod_with_annotation_on_handler_cdi(containerd16: Staged, device: str, command: str) -> None:
     name = "e2e16-" + device.split("/")[0].replace(".", "")

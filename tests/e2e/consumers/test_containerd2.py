@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.consumers._harness import Consumers, generate_nvidia, need, run_cdi
-from tests.e2e.consumers.conftest import GPU_CMD, RICH_CMD, RICH_EXPECT, check_gpu, rich_spec
+from tests.e2e.consumers.conftest import GPU_CMD, MODES, RICH_CMD, RICH_EXPECT, check_gpu, rich_spec
 
 pytestmark = pytest.mark.e2e
 IMAGE = "docker.io/library/cdi-busybox:local"
@@ -59,6 +59,23 @@ def test_ctr_run_device_from_generate_nvidia(containerd2: Consumers, generated: 
                                  "sh", "-c", GPU_CMD)  # fmt: skip
     assert result.rc == 0, result.err
     _check_gpu(result.out, gids=True)
+
+
+@pytest.mark.parametrize(("mode", "extra", "device", "node"), MODES, ids=[m[0] for m in MODES])
+def test_ctr_run_every_generate_mode(
+    containerd2: Consumers, tmp_path: Path, mode: str, extra: tuple[str, ...], device: str, node: str
+) -> None:
+    out = containerd2.spec_dir("containerd") / f"nvidia-{mode}.yaml"
+    generated = generate_nvidia(tmp_path, out, "--mode", mode, *extra)
+    assert generated.rc == 0, generated.err
+    try:
+        result = containerd2.ctr_cdi(
+            "run", "--rm", "--device", device, IMAGE, f"e2e-mode-{mode}", "ls", "-l", node
+        )
+        assert result.rc == 0, result.err
+        assert node in result.out and result.out.startswith("c")
+    finally:
+        out.unlink()
 
 
 @pytest.mark.parametrize("transport", ["field", "annotation"])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.consumers._harness import Consumers, generate_nvidia, run_cdi
-from tests.e2e.consumers.conftest import GPU_CMD, RICH_CMD, RICH_EXPECT, check_gpu, rich_spec
+from tests.e2e.consumers.conftest import GPU_CMD, MODES, RICH_CMD, RICH_EXPECT, check_gpu, rich_spec
 
 pytestmark = pytest.mark.e2e
 IMAGE = "docker.io/library/cdi-busybox:local"
@@ -63,6 +63,20 @@ def test_generate_nvidia(podman: Consumers, tmp_path: Path, extra: tuple[str, ..
     else:
         assert rc != 0 and "unresolvable CDI devices nvidia.com/gpu=0" in out
         assert "--spec-version 0.5.0 writes what it loads" in generated.err
+
+
+@pytest.mark.parametrize(("mode", "extra", "device", "node"), MODES, ids=[m[0] for m in MODES])
+def test_every_other_generate_mode_loads(
+    podman: Consumers, tmp_path: Path, mode: str, extra: tuple[str, ...], device: str, node: str
+) -> None:
+    """These modes need no group grant: their specs are 0.5.0 and podman 4.3.1 loads them as generated."""
+    cdi_dir = tmp_path / "cdi"
+    cdi_dir.mkdir()
+    generated = generate_nvidia(tmp_path, cdi_dir / "nvidia.yaml", "--mode", mode, *extra)
+    assert generated.rc == 0 and "cdiVersion 0.5.0" in generated.err, generated.err
+    rc, out = _run(podman, cdi_dir, device, f"ls -l {node}")
+    assert rc == 0, out
+    assert node in out
 
 
 @pytest.mark.parametrize(
