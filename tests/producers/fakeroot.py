@@ -263,3 +263,22 @@ def build_tegra_root(path: Path) -> FakeRoot:
         "this line is ignored\n",
     )
     return FakeRoot(r, real)
+
+
+def containerised_driver_root(base: Path) -> FakeRoot:
+    """A GPU Operator style driver container root at ``base/run/nvidia/driver``.
+
+    It has its own ``libnvidia-ml.so.1`` (the host has none: pair it with a fake NVML
+    description saying ``"host_library": false``); ``base`` plays the host's ``/``.
+    """
+    return build_nvidia_root(base / "run/nvidia/driver")
+
+
+def coherent_nvml() -> dict[str, object]:
+    """Two full GPUs: GPU0 in ATS addressing mode (cache-coherent), GPU1 not."""
+    desc = harness_nvml()
+    gpus = [dict(g) for g in desc["gpus"]]  # type: ignore[attr-defined]
+    gpus[0]["addressing_mode"] = "ats"
+    gpus[1] = {k: v for k, v in gpus[1].items() if k not in ("mig_mode", "mig_devices")}
+    gpus[1]["addressing_mode"] = "hmm"
+    return {**desc, "gpus": gpus}

@@ -93,8 +93,13 @@ def refresh_once(
             atomic_remove(output)
             removed = True
         return RefreshOutcome(written=False, removed=removed, error=str(exc))
-    data = encode(result.spec, format_for_path(output, fmt))
-    return RefreshOutcome(written=write_if_changed(output, data), result=result)
+    from cdikit.producers.nvidia._output import with_infix
+
+    written = False
+    for infix, spec in [("", result.spec), *result.extra_specs]:
+        data = encode(spec, format_for_path(output, fmt))
+        written = write_if_changed(with_infix(output, infix), data) or written
+    return RefreshOutcome(written=written, result=result)
 
 
 def watched_paths(options: GenerateOptions) -> list[str]:
@@ -166,11 +171,19 @@ def watch(
     fmt: str | None = None,
     interval: float = 10.0,
     stop: threading.Event | None = None,
-    backend_factory: BackendFactory = open_backend,
+    backend_factory: BackendFactory | None = None,
     on_refresh: Callable[[RefreshOutcome, str], None] | None = None,
 ) -> None:
-    """Refresh now, then whenever the driver or the MIG layout changes, until ``stop`` is set."""
+    """Refresh now, then whenever the driver or the MIG layout changes, until ``stop`` is set.
+
+    NVML is polled from the driver root's ``libnvidia-ml.so.1`` unless ``backend_factory`` says otherwise.
+    """
     stop = stop or threading.Event()
+    if backend_factory is None:
+        from cdikit.producers.nvidia.discover import nvml_library
+
+        library = nvml_library(options.host_view())
+        backend_factory = lambda: open_backend(library=library)  # noqa: E731
     paths = watched_paths(options)
     ino = _Inotify(paths)
 
@@ -195,4 +208,3 @@ def watch(
                 run(reason)
     finally:
         ino.close()
-
