@@ -1,0 +1,83 @@
+"""JIT-CDI through ``cdi-runtime`` in front of a real runc (issue 16).
+
+No spec file exists: ``NVIDIA_VISIBLE_DEVICES=0`` with ``default-kind =
+"runtime.nvidia.com/gpu"`` makes the shim generate the spec for GPU 0 from the
+fake containerised driver root (named by the NVIDIA toolkit's config.toml) and
+the fake NVML, inject it, and runc starts the container with exactly that GPU's
+nodes, the driver files and cdikit's hooks having run inside.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e._support import Bundle, run_runtime, write_runtime_config
+from tests.producers import fakeroot
+
+pytestmark = pytest.mark.e2e
+
+SCRIPT = r"""
+for d in /dev/nvidia0 /dev/nvidia1 /dev/nvidiactl /dev/nvidia-uvm /dev/dri/card1; do
+  [ -c $d ] && echo "NODE $d"
+done
+[ -f /usr/lib/x86_64-linux-gnu/libcuda.so.580.65.06 ] && echo "LIB libcuda"
+[ -L /usr/lib/x86_64-linux-gnu/libcuda.so ] && echo "LINK $(readlink /usr/lib/x86_64-linux-gnu/libcuda.so)"
+[ -f /usr/bin/nvidia-smi ] && echo "BIN nvidia-smi"
+echo "ENV $NVIDIA_VISIBLE_DEVICES"
+true
+"""
+
+
+@pytest.fixture
+def jit_setup(tmp_path: Path, tools: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = fakeroot.containerised_driver_root(tmp_path / "host")
+    if not root.real_nodes:
+        pytest.skip("needs real device nodes in the fake root (mknod)")
+    nvml = fakeroot.write_nvml(tmp_path / "nvml.json", {**fakeroot.harness_nvml(), "host_library": False})
+    toolkit = tmp_path / "config.toml"
+    toolkit.write_text(
+        f'[nvidia-container-cli]\nroot = "{root.path}"\n[nvidia-ctk]\npath = "{tools["cdi-hook"]}"\n'
+        # busybox has no ldconfig: the ldcache hook would have nothing to run
+        '[nvidia-container-runtime.modes.jit-cdi]\nnvcdi-disable-hooks = ["update-ldcache"]\n'
+    )
+    monkeypatch.setenv("CDIKIT_FAKE_NVML", str(nvml))
+    monkeypatch.setenv("NVIDIA_CTK_CONFIG_FILE_PATH", str(toolkit))
+    monkeypatch.setenv("CDIKIT_NVIDIA_SYSFS_ROOT", str(root.path))
+    monkeypatch.setenv("CDIKIT_NVIDIA_PROCFS_ROOT", str(root.path))
+    config = tmp_path / "runtime.toml"
+    return write_runtime_config(config, tmp_path / "no-specs", **{"default-kind": "runtime.nvidia.com/gpu"})
+
+
+@pytest.mark.parametrize(
+    ("visible", "nodes"),
+    [
+        ("0", {"/dev/nvidia0", "/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/dri/card1"}),
+        ("none", {"/dev/nvidiactl", "/dev/nvidia-uvm"}),
+    ],
+)
+def test_jit_cdi_in_a_real_container(
+    bundle: Bundle, tools: dict[str, Path], jit_setup: Path, tmp_path: Path, visible: str, nodes: set[str]
+) -> None:
+    bundle.set_script(SCRIPT, env=[f"NVIDIA_VISIBLE_DEVICES={visible}"])
+    done = run_runtime([str(tools["cdi-runtime"])], bundle, config=jit_setup)
+    assert done.returncode == 0, done.stderr + (
+        jit_setup.with_suffix(".log").read_text() if jit_setup.with_suffix(".log").exists() else ""
+    )
+    out = done.stdout.splitlines()
+    assert {line[5:] for line in out if line.startswith("NODE ")} == nodes
+    assert "LIB libcuda" in out and "BIN nvidia-smi" in out
+    assert "LINK libcuda.so.1" in out  # cdikit's create-symlinks hook ran in the container
+    assert "ENV void" in out
+    assert not (tmp_path / "no-specs").exists()  # nothing was written on the host
+
+
+def test_jit_cdi_unknown_gpu_fails_the_create(
+    bundle: Bundle, tools: dict[str, Path], jit_setup: Path
+) -> None:
+    bundle.set_script(SCRIPT, env=["NVIDIA_VISIBLE_DEVICES=7"])
+    before = bundle.config_path.read_bytes()
+    done = run_runtime([str(tools["cdi-runtime"])], bundle, config=jit_setup)
+    assert done.returncode == 1 and "runtime.nvidia.com/gpu=7" in done.stderr
+    assert bundle.config_path.read_bytes() == before
