@@ -69,7 +69,9 @@ def _modes(doc: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
     from cdikit.integrations.runtime._requests import env_lookup
 
     env = _env(doc)
-    out = [(mode, ("all",)) for var, mode in _GATED if env_lookup(env, var) == "enabled"]
+    out: list[tuple[str, tuple[str, ...]]] = [
+        (mode, ("all",)) for var, mode in _GATED if env_lookup(env, var) == "enabled"
+    ]
     channels = env_lookup(env, "NVIDIA_IMEX_CHANNELS") or ""
     ids = [c.strip() for c in channels.split(",") if c.strip() and c.strip() != "all"]
     if ids:
