@@ -13,7 +13,12 @@ import pytest
 
 from cdikit.integrations.hooks import HookError, parse_hook_args
 from cdikit.integrations.hooks._chmod import chmod_paths, parse_mode
-from cdikit.integrations.hooks._cudacompat import compat_decision, enable_cuda_compat, read_elf_notes
+from cdikit.integrations.hooks._cudacompat import (
+    compat_decision,
+    decode_compat_note,
+    enable_cuda_compat,
+    read_elf_notes,
+)
 from cdikit.integrations.hooks._rootfs import ContainerRoot
 from cdikit.integrations.hooks._state import container_root_from_state
 from cdikit.integrations.hooks._symlinks import create_symlinks, parse_link_spec
@@ -212,7 +217,7 @@ def test_update_ldcache_refuses_host_root() -> None:
         update_ldcache(root, ["/usr/lib"])
 
 
-def _elf_with_note(desc: bytes, name: bytes = b"NVIDIA\0") -> bytes:
+def _elf_with_note(desc: bytes, name: bytes = b"NVIDIA Corporation\0") -> bytes:
     """A minimal little-endian ELF64 with one SHT_NOTE section."""
     note = struct.pack("<III", len(name), len(desc), 1) + name.ljust((len(name) + 3) & ~3, b"\0")
     note += desc.ljust((len(desc) + 3) & ~3, b"\0")
@@ -229,7 +234,7 @@ def _elf_with_note(desc: bytes, name: bytes = b"NVIDIA\0") -> bytes:
 
 
 def test_read_elf_notes() -> None:
-    data = _elf_with_note(b'{"driver": [535, 550, 590]}')
+    data = _elf_with_note(b'{"driver": [535, 550, 590]}', b"NVIDIA\0")
     assert read_elf_notes(data) == [("NVIDIA", 1, b'{"driver": [535, 550, 590]}')]
     assert read_elf_notes(b"not an elf") == []
     assert read_elf_notes(data[:80]) == []  # truncated: no crash
@@ -245,14 +250,81 @@ def test_read_elf_notes() -> None:
         ("590.44.01", {"driver": [535, 550, 580, 590]}, "580.65.06", None, True),
         ("590.44.01", {"driver": [535, 550, 590]}, "580.65.06", None, False),  # host branch not listed
         ("590.44.01", {"driver": [535, 550, 590]}, "590.44.01", None, False),  # not newer
-        ("590.44.01", {"cuda": "13.1"}, None, "12.8", True),
-        ("590.44.01", {"cuda": "13.1"}, None, "13.1", False),
+        ("590.44.01", {"cuda version": "13.1"}, None, "12.8", True),
+        ("590.44.01", {"cuda version": "13.1"}, None, "13.1", False),
         ("garbage", None, "580", None, False),
+        # nvidia-cdi-hook's TestUseCompat table (cuda-elf-header_test.go, v1.20.0)
+        ("", {"cuda version": "12.9", "driver": [535, 575]}, None, "12.8", True),
+        ("", {"cuda version": "12.9", "driver": [535, 575]}, None, "12.9", False),
+        ("", {"cuda version": "12.9", "driver": [535, 575]}, None, "12.10", False),  # semver, not decimals
+        ("575.57.08", {"cuda version": "12.9", "driver": [535, 575]}, "575.57.07", None, True),
+        ("575.57.08", {"cuda version": "12.9", "driver": [535, 575]}, "575.57.08", None, False),
+        ("575.57.08", {"cuda version": "12.9", "driver": [535, 575]}, "570.1.1", None, False),
+        ("575.57.08", {"cuda version": "12.9"}, "575.57.07", "12.8", False),  # versions known: drivers decide
+        ("575.57.08", {"cuda version": "12.9"}, "bad", "12.8", True),  # host driver unknown: CUDA decides
+        ("1.1", {"format": 1, "cuda version": "13.2"}, None, "13.0", True),  # Orin compat library
     ],
 )
 def test_compat_decision(compat: str, note: dict[str, object] | None, driver: str | None, cuda: str | None,
                          use: bool) -> None:  # fmt: skip
     assert compat_decision(compat, note, driver, cuda) is use
+
+
+@pytest.mark.parametrize(
+    ("desc", "note"),
+    [
+        (b'{"format":1,"CUDA version":"12.9","driver":[535,575],"device":[1,2]}',
+         {"format": 1, "cuda version": "12.9", "driver": [535, 575], "device": [1, 2]}),
+        (b'{"format":1,"CUDA Version":"13.2"}\0\0', {"format": 1, "cuda version": "13.2"}),  # any key case
+        (b'{"Driver":[580],"extra":true}', {"driver": [580]}),  # unknown keys ignored
+        (b'{"driver":["580"]}', None),  # wrongly typed: as Go's json.Unmarshal error
+        (b'{"format":"1"}', None),
+        (b'{"format":1,', None),  # the toolkit's libcuda.invalid.json fixture: invalid JSON
+        (b"[1, 2]", None),
+    ],
+)  # fmt: skip
+def test_decode_compat_note(desc: bytes, note: dict[str, object] | None) -> None:
+    assert decode_compat_note(desc) == note
+
+
+def test_compat_note_needs_the_nvidia_owner() -> None:
+    from cdikit.integrations.hooks._cudacompat import _compat_note
+
+    desc = b'{"format":1,"CUDA version":"13.1","driver":[580]}'
+    assert _compat_note(_elf_with_note(desc)) == {"format": 1, "cuda version": "13.1", "driver": [580]}
+    assert _compat_note(_elf_with_note(desc, b"GNU\0")) is None
+
+
+_TOOLKIT = Path("/work/.mirror/NVIDIA+nvidia-container-toolkit/repo")
+_FIXTURES = {  # nvidia-container-toolkit v1.20.0 testdata/compat and what its tests expect
+    "575.57.08/libcuda.so.575.57.08": {"format": 1, "cuda version": "12.9",
+        "driver": [535, 550, 560, 565, 570, 575], "device": [1, 2, 7, 8, 9, 10, 11, 12, 13, 14]},
+    "590.44.01/libcuda.so.590.44.01": {"format": 1, "cuda version": "13.1",
+        "driver": [535, 550, 570, 575, 580, 590], "device": [1, 2, 7, 8, 9, 10, 11, 12, 13, 14]},
+    "libcuda.orin.13.2.1.so.1.1": {"format": 1, "cuda version": "13.2"},
+    "libcuda.invalid.json.so.99.88": None,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(_FIXTURES))
+def test_compat_note_of_the_toolkits_own_fixtures(name: str) -> None:
+    """The real note layout: the toolkit's test libraries, read from a local checkout when present.
+
+    They are third-party files and stay out of this repository; set
+    ``CDIKIT_NVIDIA_TOOLKIT_GIT`` to a (bare) clone of NVIDIA/nvidia-container-toolkit.
+    """
+    import subprocess
+
+    from cdikit.integrations.hooks._cudacompat import _compat_note
+
+    git_dir = Path(os.environ.get("CDIKIT_NVIDIA_TOOLKIT_GIT", str(_TOOLKIT)))
+    if not git_dir.is_dir():
+        pytest.skip("no nvidia-container-toolkit clone (set CDIKIT_NVIDIA_TOOLKIT_GIT)")
+    done = subprocess.run(["git", "--git-dir", str(git_dir), "show", f"v1.20.0:testdata/compat/{name}"],
+                          capture_output=True, check=False)  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"v1.20.0:testdata/compat/{name} not in {git_dir}")
+    assert _compat_note(done.stdout) == _FIXTURES[name]
 
 
 def test_enable_cuda_compat_reads_the_note_without_running_anything(tmp_path: Path) -> None:
