@@ -26,6 +26,7 @@ done
 [ -L /usr/lib/x86_64-linux-gnu/libcuda.so ] && echo "LINK $(readlink /usr/lib/x86_64-linux-gnu/libcuda.so)"
 [ -f /usr/bin/nvidia-smi ] && echo "BIN nvidia-smi"
 echo "ENV $NVIDIA_VISIBLE_DEVICES"
+cat /etc/nvidia/nvidia-application-profiles-rc.d/10-container.conf 2>/dev/null && echo
 true
 """
 
@@ -70,6 +71,8 @@ def test_jit_cdi_in_a_real_container(
     assert "LIB libcuda" in out and "BIN nvidia-smi" in out
     assert "LINK libcuda.so.1" in out  # cdikit's create-symlinks hook ran in the container
     assert "ENV void" in out
+    # cdi-hook update-application-profile ran in the container: EGL sees GPU 0 only.
+    assert any('"EGLVisibleDGPUDevices",0x1]' in line for line in out) == (visible == "0")
     assert not (tmp_path / "no-specs").exists()  # nothing was written on the host
 
 
