@@ -30,6 +30,10 @@ from cdikit.producers.nvidia._rootfs import Root
 from cdikit.producers.nvidia.nvml import GpuRecord, MigRecord, NvmlBackend, NvmlError
 from cdikit.spec.types import ContainerEdits, DeviceNode, Mount, Spec
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from cdikit.producers.nvidia.sandboxutils import SandboxUtils
+
 __all__ = [
     "ADDON_MODES",
     "FEATURE_FLAGS",
@@ -305,20 +309,14 @@ def _match_mig_path(candidates: list[_Selected], ident: str) -> _Selected | None
 
 
 def _gpu_device_edits(
-    view: d.HostView, sel: _Selected, hooks: HookFactory, minors: dict[str, int] | None
+    view: d.HostView,
+    sel: _Selected,
+    hooks: HookFactory,
+    minors: dict[str, int] | None,
+    sandbox: SandboxUtils | None = None,
 ) -> ContainerEdits:
-    gpu = sel.gpu
-    nodes: list[DeviceNode] = []
-    parent = d.char_device(view, f"/dev/nvidia{gpu.minor}")
-    if parent is None:
-        raise GenerateError(f"GPU {gpu.uuid}: device node /dev/nvidia{gpu.minor} not found", device=gpu.uuid)
-    nodes.append(parent)
-    links: list[tuple[str, str]] = []
-    if sel.mig is not None:
-        nodes += d.mig_cap_nodes(view, gpu, sel.mig, minors)
-    if sel.mig is None or sel.mig.has_graphics:
-        drm, links = d.gpu_drm(view, gpu.pci_bus_id)
-        nodes += drm
+    found = _sandbox_nodes(view, sel, sandbox) if sandbox is not None else None
+    nodes, links = found if found is not None else _nvml_nodes(view, sel, minors)
     chmod_dirs = [
         p for p in ("/dev/dri", "/dev/nvidia-caps") if any(n.path.startswith(p + "/") for n in nodes)
     ]
@@ -332,22 +330,81 @@ def _gpu_device_edits(
     )
 
 
+def _nvml_nodes(
+    view: d.HostView, sel: _Selected, minors: dict[str, int] | None
+) -> tuple[list[DeviceNode], list[tuple[str, str]]]:
+    """A device's nodes and by-path links from NVML's minor, the MIG caps and sysfs."""
+    gpu = sel.gpu
+    nodes: list[DeviceNode] = []
+    parent = d.char_device(view, f"/dev/nvidia{gpu.minor}")
+    if parent is None:
+        raise GenerateError(f"GPU {gpu.uuid}: device node /dev/nvidia{gpu.minor} not found", device=gpu.uuid)
+    nodes.append(parent)
+    links: list[tuple[str, str]] = []
+    if sel.mig is not None:
+        nodes += d.mig_cap_nodes(
+            view, gpu, sel.mig, minors if minors is not None else d.load_mig_minors(view)
+        )
+    if sel.mig is None or sel.mig.has_graphics:
+        drm, links = d.gpu_drm(view, gpu.pci_bus_id)
+        nodes += drm
+    return nodes, links
+
+
+def _sandbox_nodes(
+    view: d.HostView, sel: _Selected, sandbox: SandboxUtils
+) -> tuple[list[DeviceNode], list[tuple[str, str]]] | None:
+    """The same from nvsandboxutils; ``None`` (use NVML) when it fails, as nvidia-ctk's FirstValid."""
+    from cdikit.producers.nvidia import sandboxutils as su
+
+    uuid = sel.gpu.uuid if sel.mig is None else sel.mig.uuid
+    dri = sel.mig is None or sel.mig.has_graphics
+    nodes: list[DeviceNode] = []
+    links: list[tuple[str, str]] = []
+    try:
+        for f in sandbox.gpu_files(uuid):
+            rel = view.dev_root.relative(f.path)
+            if f.subtype in (su.NV_DEV_DRI_CARD, su.NV_DEV_DRI_RENDERD) and not dri:
+                continue
+            if f.subtype in (
+                su.NV_DEV_NVIDIA,
+                su.NV_DEV_NVIDIA_CAPS_NVIDIA_CAP,
+                su.NV_DEV_DRI_CARD,
+                su.NV_DEV_DRI_RENDERD,
+            ):
+                node = d.char_device(view, rel)
+                if node is None:
+                    return None  # the library's view and the dev root disagree: trust NVML
+                nodes.append(node)
+            elif (
+                f.subtype in (su.NV_DEV_DRI_CARD_SYMLINK, su.NV_DEV_DRI_RENDERD_SYMLINK)
+                and dri
+                and f.flags == su.NV_FILE_FLAG_CONTENT
+            ):
+                # Link at the container path (nvidia-ctk writes the host path here, difference 1).
+                links.append((sandbox.file_content(f.path), rel))
+    except su.SandboxUtilsError:
+        return None
+    return (nodes, links) if nodes else None
+
+
 def _nvml_devices(
     view: d.HostView,
     backend: NvmlBackend,
     options: GenerateOptions,
     hooks: HookFactory,
     coherence: dict[str, bool] | None = None,
+    sandbox: SandboxUtils | None = None,
 ) -> list[tuple[str, ContainerEdits]]:
     """The GPU and MIG devices; ``coherence`` (when given) gets each full GPU's names."""
     gpus = [g for g in backend.gpus() if g.name not in _SKIPPED_GPU_NAMES]
     selected = _select(gpus, options.device_ids)
     if selected is None:
         return [("none", make_edits(env=["NVCT_EMPTY_DEVICE="]))]
-    minors = d.load_mig_minors(view) if any(s.mig for s in selected) else None
+    minors = d.load_mig_minors(view) if any(s.mig for s in selected) and sandbox is None else None
     out = []
     for sel in selected:
-        edits = _gpu_device_edits(view, sel, hooks, minors)
+        edits = _gpu_device_edits(view, sel, hooks, minors, sandbox)
         names = _names(sel, options.device_name_strategies)
         out += [(name, edits) for name in names]
         if coherence is not None and sel.mig is None:
@@ -390,6 +447,21 @@ def _coherent_split(
 
 
 # --------------------------------------------------------------------------- entry point
+
+
+def _open_sandbox(view: d.HostView, warnings: list[str]) -> SandboxUtils | None:
+    """``libnvidia-sandboxutils.so.1`` of the driver root, initialised; ``None`` without it."""
+    from cdikit.producers.nvidia.sandboxutils import SONAME, SandboxUtils, SandboxUtilsError
+
+    libs = d.locate_libraries(view, SONAME)
+    if not libs:
+        return None
+    path = view.driver_root.host(libs[0].path)
+    try:
+        return SandboxUtils(path, view.driver_root.path)
+    except SandboxUtilsError as exc:
+        warnings.append(f"failed to init nvsandboxutils: {exc}; ignoring")
+        return None
 
 
 def resolve_mode(view: d.HostView, backend_ok: bool) -> str:
@@ -455,11 +527,16 @@ def generate(options: GenerateOptions, *, backend: NvmlBackend | None = None) ->
         if _FEATURE_ALIASES.get(f, f) not in FEATURE_FLAGS
     ]
     coherence: dict[str, bool] | None = {} if "enable-coherent-annotations" in features else None
+    sandbox: SandboxUtils | None = None
     try:
+        if mode in ("auto", "nvml") and "disable-nvsandboxutils" not in features:
+            sandbox = _open_sandbox(view, warnings)
         if mode == "auto":
             mode = resolve_mode(view, backend is not None)
         kind = default_kind(mode, options.vendor, options.class_)
-        version = backend.driver_version() if backend is not None else None
+        version = sandbox.driver_version() if sandbox is not None else None
+        if version is None and backend is not None:
+            version = backend.driver_version()
         devices: list[tuple[str, ContainerEdits]]
         if mode == "nvml":
             if backend is None:
@@ -469,7 +546,9 @@ def generate(options: GenerateOptions, *, backend: NvmlBackend | None = None) ->
                 ) from nvml_error
             files = _driver_files(view, version)
             version = files.version
-            devices = _nvml_devices(view, backend, options, hooks, coherence)
+            devices = _nvml_devices(
+                view, backend, options, hooks, coherence, sandbox if mode == "nvml" else None
+            )
             common = _driver_common_edits(view, files, hooks, options, graphics=True)
             common = ContainerEdits(
                 env=common.env, device_nodes=d.control_nodes(view), hooks=common.hooks, mounts=common.mounts
@@ -505,6 +584,8 @@ def generate(options: GenerateOptions, *, backend: NvmlBackend | None = None) ->
         )
         extra = _coherent_split(kind, devices, common, coherence, options) if coherence else []
     finally:
+        if sandbox is not None:
+            sandbox.close()
         if owned and backend is not None:
             backend.close()
     return GenerateResult(
