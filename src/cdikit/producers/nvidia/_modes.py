@@ -263,12 +263,42 @@ _WSL_REQUIRED = (
 )
 
 
-def wsl_mode(view: d.HostView, hooks: HookFactory) -> tuple[list[tuple[str, ContainerEdits]], ContainerEdits]:
+def _driver_stores(view: d.HostView, warnings: list[str]) -> list[str]:
+    """Root-relative driver stores holding ``libcuda.so.1.1``: from dxcore, else a directory search.
+
+    nvidia-ctk asks only dxcore (and fails without it); cdikit falls back to
+    ``/usr/lib/wsl/drivers/*/`` with a warning, so a spec can also be made for a WSL
+    root from outside WSL.
+    """
+    from cdikit.producers.nvidia.dxcore import DxcoreError, driver_store_paths
+
+    root = view.driver_root
+    library = root.host("/usr/lib/wsl/lib/libdxcore.so")
+    try:
+        reported = driver_store_paths(library)
+    except DxcoreError as exc:
+        warnings.append(f"dxcore unavailable ({exc}); searching /usr/lib/wsl/drivers instead")
+    else:
+        stores = [root.relative(p) for p in reported]
+        if len(stores) > 1:
+            warnings.append(f"found multiple driver store paths: {', '.join(stores)}")
+        found = [s for s in stores if root.is_file(os.path.join(s, "libcuda.so.1.1"))]
+        if found:
+            return found
+        warnings.append(
+            f"no driver store reported by dxcore holds libcuda.so.1.1 ({', '.join(stores) or 'none'})"
+        )
+    return sorted({os.path.dirname(p) for p in root.glob("/usr/lib/wsl/drivers/*/libcuda.so.1.1")})
+
+
+def wsl_mode(
+    view: d.HostView, hooks: HookFactory, warnings: list[str] | None = None
+) -> tuple[list[tuple[str, ContainerEdits]], ContainerEdits]:
     root = view.driver_root
     dxg = d.char_device(view, "/dev/dxg")
     if dxg is None:
         raise GenerateError(f"WSL device node /dev/dxg not found below {view.dev_root.path}")
-    stores = sorted({os.path.dirname(p) for p in root.glob("/usr/lib/wsl/drivers/*/libcuda.so.1.1")})
+    stores = _driver_stores(view, warnings if warnings is not None else [])
     if not stores:
         raise GenerateError("no WSL driver store holding libcuda.so.1.1 below /usr/lib/wsl/drivers")
     store = stores[0]

@@ -570,7 +570,7 @@ def generate(options: GenerateOptions, *, backend: NvmlBackend | None = None) ->
                 compat_container_root=options.csv_compat_container_root or _ORIN_COMPAT_ROOT,
             )
         elif mode == "wsl":
-            devices, common = wsl_mode(view, hooks)
+            devices, common = wsl_mode(view, hooks, warnings)
         elif mode == "imex":
             devices, common = imex_devices(view, options.device_ids), ContainerEdits()
         else:

@@ -194,13 +194,13 @@ class PynvmlBackend:
         pynvml loads lazily into its module global ``nvmlLib`` unless that is set;
         a library loaded earlier in this process stays (NVML cannot be unloaded).
         """
-        import ctypes
+        from cdikit.producers.nvidia._dlopen import load_library
 
         with pynvml.libLoadLock:
             if pynvml.nvmlLib is not None:
                 return
             try:
-                pynvml.nvmlLib = ctypes.CDLL(path)
+                pynvml.nvmlLib = load_library(path)
             except OSError as exc:
                 raise NvmlError(f"{_LIBRARY_NOT_FOUND} ({path}: {exc})", path=path) from exc
 

@@ -20,6 +20,7 @@ import ctypes
 from dataclasses import dataclass
 
 from cdikit.errors import CDIError
+from cdikit.producers.nvidia._dlopen import load_library
 
 __all__ = [
     "NV_DEV_DRI_CARD",
@@ -119,7 +120,7 @@ class SandboxUtils:
     def __init__(self, library: str, driver_root: str) -> None:
         self.library = library
         try:
-            self._lib = ctypes.CDLL(library, mode=ctypes.RTLD_LOCAL)
+            self._lib = load_library(library)
         except OSError as exc:
             raise SandboxUtilsError(f"cannot load {library}: {exc}", path=library) from exc
         self._check("nvSandboxUtilsInit", self._call("nvSandboxUtilsInit", ctypes.byref(
