@@ -129,22 +129,36 @@ def inject_bundle(
     the same requests were last resolved (no registry, no spec parsing), else
     from the registry, and are then applied the same way.
     """
-    from cdikit.integrations.runtime._jit import split_jit_requests
+    from cdikit.integrations.runtime._editcache import Resolution, edit_views, open_edit_cache, plain_edits
 
-    jit_ids = split_jit_requests(requests.names)
+    optional = sorted(requests.optional)
+    jit = _jit_ids(requests)  # JIT-CDI: generated now, nothing to cache by spec dirs
+    cache = open_edit_cache(cfg.spec_dirs) if jit is None else None
     edits: Sequence[ContainerEdits]
-    if jit_ids is not None:
-        names, edits = _jit(jit_ids, doc, log)
+    hit = cache.lookup(requests.names, optional) if cache is not None else None
+    if hit is not None:
+        if hit.warning:
+            log.warning(hit.warning)
+        log.debug(f"edits of {', '.join(hit.names) or 'nothing'} from the edit cache")
+        names, edits = hit.names, edit_views(hit.edits)
     else:
-        names, edits = _registry_edits(requests, cfg, log)
+        names, edits, warning = _resolve(requests, cfg, log) if jit is None else (*_jit(jit, doc, log), None)
+        plain = plain_edits(edits)
+        if cache is not None and plain is not None:
+            cache.store(requests.names, optional, Resolution(names, plain, warning))
     if not names:
         return []
-    # Whatever the request source: the legacy hook would inject GPUs a second time.
-    _drop_legacy_nvidia_hooks(doc, log)
+    _drop_legacy_nvidia_hooks(doc, log)  # whatever the source: it would inject GPUs a second time
     from cdikit.oci import inject_edits
 
     inject_edits(doc, edits)
     return names
+
+
+def _jit_ids(requests: DeviceRequests) -> list[str] | None:
+    from cdikit.integrations.runtime._jit import split_jit_requests
+
+    return split_jit_requests(requests.names)
 
 
 def _jit(ids: Sequence[str], doc: dict[str, Any], log: ShimLog) -> tuple[list[str], list[ContainerEdits]]:
@@ -153,26 +167,6 @@ def _jit(ids: Sequence[str], doc: dict[str, Any], log: ShimLog) -> tuple[list[st
 
     names, edits = jit_edits(ids, doc)
     log.debug(f"generated in memory: {', '.join(names)}")
-    return names, edits
-
-
-def _registry_edits(
-    requests: DeviceRequests, cfg: RuntimeConfig, log: ShimLog
-) -> tuple[list[str], Sequence[ContainerEdits]]:
-    from cdikit.integrations.runtime._editcache import Resolution, edit_views, open_edit_cache, plain_edits
-
-    optional = sorted(requests.optional)
-    cache = open_edit_cache(cfg.spec_dirs)
-    hit = cache.lookup(requests.names, optional) if cache is not None else None
-    if hit is not None:
-        if hit.warning:
-            log.warning(hit.warning)
-        log.debug(f"edits of {', '.join(hit.names) or 'nothing'} from the edit cache")
-        return hit.names, edit_views(hit.edits)
-    names, edits, warning = _resolve(requests, cfg, log)
-    plain = plain_edits(edits)
-    if cache is not None and plain is not None:
-        cache.store(requests.names, optional, Resolution(names, plain, warning))
     return names, edits
 
 
