@@ -33,20 +33,14 @@ true
 
 @pytest.fixture
 def jit_setup(tmp_path: Path, tools: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = fakeroot.containerised_driver_root(tmp_path / "host")
+    # busybox has no ldconfig: the ldcache hook would have nothing to run
+    root, env = fakeroot.jit_host(
+        tmp_path, hook_path=str(tools["cdi-hook"]), jit_table='nvcdi-disable-hooks = ["update-ldcache"]\n'
+    )
     if not root.real_nodes:
         pytest.skip("needs real device nodes in the fake root (mknod)")
-    nvml = fakeroot.write_nvml(tmp_path / "nvml.json", {**fakeroot.harness_nvml(), "host_library": False})
-    toolkit = tmp_path / "config.toml"
-    toolkit.write_text(
-        f'[nvidia-container-cli]\nroot = "{root.path}"\n[nvidia-ctk]\npath = "{tools["cdi-hook"]}"\n'
-        # busybox has no ldconfig: the ldcache hook would have nothing to run
-        '[nvidia-container-runtime.modes.jit-cdi]\nnvcdi-disable-hooks = ["update-ldcache"]\n'
-    )
-    monkeypatch.setenv("CDIKIT_FAKE_NVML", str(nvml))
-    monkeypatch.setenv("NVIDIA_CTK_CONFIG_FILE_PATH", str(toolkit))
-    monkeypatch.setenv("CDIKIT_NVIDIA_SYSFS_ROOT", str(root.path))
-    monkeypatch.setenv("CDIKIT_NVIDIA_PROCFS_ROOT", str(root.path))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     config = tmp_path / "runtime.toml"
     return write_runtime_config(config, tmp_path / "no-specs", **{"default-kind": "runtime.nvidia.com/gpu"})
 

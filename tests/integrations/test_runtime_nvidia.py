@@ -120,19 +120,15 @@ def test_split_jit_requests(names: list[str], result: list[str] | str | None) ->
 @pytest.fixture
 def jit_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> fakeroot.FakeRoot:
     """A containerised driver root named in the toolkit config, fake NVML, no spec files."""
-    root = fakeroot.containerised_driver_root(tmp_path / "host")
+    root, env = fakeroot.jit_host(
+        tmp_path,
+        hook_path="/usr/bin/nvidia-cdi-hook",
+        jit_table='nvcdi-feature-flags = ["no-additional-gids-for-device-nodes"]\n',
+    )
     if not root.real_nodes:
         pytest.skip("JIT-CDI stats real device nodes: the fake root needs mknod (run as root)")
-    nvml = fakeroot.write_nvml(tmp_path / "nvml.json", {**fakeroot.harness_nvml(), "host_library": False})
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[nvidia-container-cli]\nroot = "{root.path}"\n[nvidia-ctk]\npath = "/usr/bin/nvidia-cdi-hook"\n'
-        '[nvidia-container-runtime.modes.jit-cdi]\nnvcdi-feature-flags = ["no-additional-gids-for-device-nodes"]\n'
-    )
-    monkeypatch.setenv("CDIKIT_FAKE_NVML", str(nvml))
-    monkeypatch.setenv("NVIDIA_CTK_CONFIG_FILE_PATH", str(config))
-    monkeypatch.setenv("CDIKIT_NVIDIA_SYSFS_ROOT", str(root.path))  # the fake /sys and /proc bits
-    monkeypatch.setenv("CDIKIT_NVIDIA_PROCFS_ROOT", str(root.path))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     return root
 
 

@@ -10,9 +10,9 @@ with room for it gets the wide-character path.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
+
+from tests.producers.fakeroot import compile_shared
 
 SOURCE = r"""
 #include <stdio.h>
@@ -73,15 +73,4 @@ int D3DKMTQueryAdapterInfo(struct query *q) {
 
 def build(dest: Path, *, enum3: bool = True) -> Path | None:
     """Compile the fake to ``dest``; ``None`` without a C compiler."""
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if cc is None:
-        return None
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    src = dest.with_suffix(".c")
-    src.write_text(SOURCE, encoding="utf-8")
-    flags = ["-DWITH_ENUM3"] if enum3 else []
-    done = subprocess.run(
-        [cc, "-shared", "-fPIC", "-O1", *flags, "-o", str(dest), str(src)], capture_output=True, check=False
-    )
-    src.unlink()
-    return dest if done.returncode == 0 else None
+    return compile_shared(SOURCE, dest, *(["-DWITH_ENUM3"] if enum3 else []))

@@ -13,9 +13,9 @@ exactly as against the real library:
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
+
+from tests.producers.fakeroot import compile_shared
 
 SOURCE = r"""
 #include <stdio.h>
@@ -89,17 +89,7 @@ int nvSandboxUtilsGetFileContent(char *path, char *content, unsigned int *size) 
 
 def build(dest: Path) -> Path | None:
     """Compile the fake to ``dest`` (a ``libnvidia-sandboxutils.so.1`` path); ``None`` without cc."""
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if cc is None:
-        return None
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    src = dest.with_suffix(".c")
-    src.write_text(SOURCE, encoding="utf-8")
-    done = subprocess.run(
-        [cc, "-shared", "-fPIC", "-O1", "-o", str(dest), str(src)], capture_output=True, check=False
-    )
-    src.unlink()
-    return dest if done.returncode == 0 else None
+    return compile_shared(SOURCE, dest)
 
 
 def describe(root: Path, version: str | None, devices: dict[str, list[tuple[int, int, str]]]) -> None:

@@ -42,6 +42,10 @@ _GATED = (
 _MAX_IDS = 1024  # bounded work whatever the container's env says
 
 
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def split_jit_requests(names: Sequence[str]) -> list[str] | None:
     """The ids of ``runtime.nvidia.com/gpu`` requests, or ``None`` when there are none.
 
@@ -131,9 +135,10 @@ def jit_edits(ids: Sequence[str], doc: Mapping[str, Any]) -> tuple[list[str], li
         try:
             spec = generate(options).spec
         except CDIError as e:
+            asked = _short(",".join(mode_ids))  # container-controlled: keep messages bounded
             raise ShimError(
-                f"failed to generate the CDI spec for {JIT_KIND}={','.join(mode_ids)} ({mode} mode): {e}",
-                device=",".join(f"{_PREFIX}{i}" for i in mode_ids),
+                f"failed to generate the CDI spec for {JIT_KIND}={asked} ({mode} mode): {_short(str(e), 2000)}",
+                device=f"{_PREFIX}{asked}",
             ) from e
         if spec.container_edits is not None:
             edits.append(spec.container_edits)
