@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cdikit.integrations.hooks import HookError, parse_hook_args
 from cdikit.integrations.hooks._chmod import chmod_paths, parse_mode
@@ -359,3 +361,19 @@ def test_create_symlinks_library_dedupes(tmp_path: Path) -> None:
     with ContainerRoot(str(tmp_path)) as root:
         create_symlinks(root, ["a::/x", "a::/x"])
     assert os.readlink(tmp_path / "x") == "a"
+
+
+@given(st.binary(max_size=300))
+def test_decode_compat_note_never_raises(desc: bytes) -> None:
+    note = decode_compat_note(desc)
+    assert note is None or set(note) <= {"format", "cuda version", "driver", "device"}
+
+
+@given(st.tuples(st.integers(0, 999), st.integers(0, 999), st.integers(0, 999)),
+       st.tuples(st.integers(0, 999), st.integers(0, 999), st.integers(0, 999)))  # fmt: skip
+def test_compat_versions_order_as_numbers(a: tuple[int, int, int], b: tuple[int, int, int]) -> None:
+    from cdikit.integrations.hooks._cudacompat import _version
+
+    va, vb = (_version(f"{x}.{y}.{z:02d}") for x, y, z in (a, b))
+    assert va is not None and vb is not None
+    assert (va < vb) == (a < b) and (va == vb) == (a == b)

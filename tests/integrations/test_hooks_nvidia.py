@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cdikit.integrations.hooks._appprofile import profile_config
 from cdikit.integrations.hooks._devicefiles import modified_params
@@ -172,3 +174,35 @@ def test_params_target_planted_as_a_symlink_stays_inside(rootfs: tuple[Path, Pat
     )
     assert "host file" in done.stdout  # the host file was never mounted over
     assert "FAILED" in done.stdout  # the link's target does not exist inside the root
+
+
+# --------------------------------------------------------------------------- properties
+
+_param_lines = st.lists(
+    st.one_of(
+        st.sampled_from(["ModifyDeviceFiles: 0", "ModifyDeviceFiles: 1", "DeviceFileMode: 438"]),
+        st.text(st.characters(exclude_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), max_size=30),
+    ),
+    max_size=8,
+)
+
+
+@given(_param_lines)
+def test_modified_params_only_turns_modification_off(lines: list[str]) -> None:
+    text = "".join(line + "\n" for line in lines)
+    out = modified_params(text)
+    if out is None:
+        return
+    new = out.decode().splitlines()
+    assert len(new) == len(lines)
+    for before, after in zip(lines, new, strict=True):
+        assert after == before or (before, after) == ("ModifyDeviceFiles: 1", "ModifyDeviceFiles: 0")
+    assert modified_params(out.decode()) is None  # applying it twice changes nothing more
+
+
+@given(st.sets(st.integers(0, 63)))
+def test_profile_mask_is_a_hex_literal_of_the_minors(minors: set[int]) -> None:
+    mask = sum(1 << m for m in minors)
+    text = profile_config(mask).decode()
+    literal = text.split('"EGLVisibleDGPUDevices",', 1)[1].split("]", 1)[0]
+    assert int(literal, 16) == mask

@@ -12,6 +12,8 @@ from pathlib import Path
 import msgspec
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cdikit.producers.nvidia import discover
 from cdikit.producers.nvidia.generate import DriverNotFoundError, generate
@@ -312,3 +314,16 @@ def test_csv_compat_container_root_on_orin(
     assert "--host-cuda-version=12.6" in (compat.args or [])
     extra = [a for a in compat.args or [] if a.startswith("--cuda-compat-container-root")]
     assert extra == ([expected] if expected else [])
+
+
+_segment = st.text(st.characters(min_codepoint=97, max_codepoint=122), min_size=1, max_size=6)
+
+
+@given(st.lists(_segment, min_size=1, max_size=4), _segment)
+def test_ignore_pattern_double_star_matches_the_file_name_anywhere(dirs: list[str], name: str) -> None:
+    from cdikit.producers.nvidia._modes import _ignored
+
+    path = "/" + "/".join([*dirs, name])
+    assert _ignored(path, ["**/" + name])
+    assert _ignored(path, [path])  # the full path matches itself
+    assert not _ignored(path, ["*"])  # Go's * never crosses a /
