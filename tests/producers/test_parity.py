@@ -327,3 +327,29 @@ def test_ignore_pattern_double_star_matches_the_file_name_anywhere(dirs: list[st
     assert _ignored(path, ["**/" + name])
     assert _ignored(path, [path])  # the full path matches itself
     assert not _ignored(path, ["*"])  # Go's * never crosses a /
+
+
+def test_refresh_keeps_the_coherent_split_files_current(
+    tmp_path: Path, options: OptionsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cdikit.producers.nvidia.refresh import refresh_once
+
+    nvml = fakeroot.write_nvml(tmp_path / "nvml.json", fakeroot.coherent_nvml())
+    monkeypatch.setenv("CDIKIT_FAKE_NVML", str(nvml))
+    out = tmp_path / "cdi" / "nvidia.yaml"
+    opts = options(feature_flags=("enable-coherent-annotations",))
+    assert refresh_once(opts, str(out)).written
+    assert sorted(p.name for p in out.parent.iterdir()) == [
+        "nvidia.coherent.yaml",
+        "nvidia.noncoherent.yaml",
+        "nvidia.yaml",
+    ]
+    assert not refresh_once(opts, str(out)).written  # unchanged: nothing rewritten
+    desc = fakeroot.coherent_nvml()
+    desc["gpus"][0]["addressing_mode"] = "hmm"  # type: ignore[index]
+    fakeroot.write_nvml(nvml, desc)
+    assert refresh_once(opts, str(out)).written
+    assert sorted(p.name for p in out.parent.iterdir()) == ["nvidia.noncoherent.yaml", "nvidia.yaml"]
+    fakeroot.write_nvml(nvml, {"init_error": "Driver Not Loaded"})
+    outcome = refresh_once(opts, str(out), remove_when_driver_gone=True)
+    assert outcome.removed and list(out.parent.iterdir()) == []

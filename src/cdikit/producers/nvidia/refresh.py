@@ -37,6 +37,8 @@ __all__ = [
 ]
 
 DEFAULT_OUTPUT = "/var/run/cdi/nvidia.yaml"
+COHERENT_FLAG = "enable-coherent-annotations"
+SPLIT_INFIXES = (".coherent", ".noncoherent")
 BackendFactory = Callable[[], NvmlBackend]
 
 
@@ -81,24 +83,29 @@ def refresh_once(
     absent removes ``output``: a spec for GPUs whose driver was uninstalled only makes
     containers fail later and more confusingly.
     """
-    from cdikit.producers.nvidia._output import encode, format_for_path, write_if_changed
+    from cdikit.producers.nvidia._output import encode, format_for_path, with_infix, write_if_changed
+    from cdikit.spec._atomic import atomic_remove
 
+    # The coherent split files (enable-coherent-annotations) live and go with the main spec.
+    split = [with_infix(output, i) for i in SPLIT_INFIXES] if COHERENT_FLAG in options.features() else []
     try:
         result = generate(options)
     except CDIError as exc:
         removed = False
-        if remove_when_driver_gone and isinstance(exc, DriverNotFoundError) and os.path.exists(output):
-            from cdikit.spec._atomic import atomic_remove
-
-            atomic_remove(output)
-            removed = True
+        if remove_when_driver_gone and isinstance(exc, DriverNotFoundError):
+            for path in [output, *split]:
+                if os.path.exists(path):
+                    atomic_remove(path)
+                    removed = True
         return RefreshOutcome(written=False, removed=removed, error=str(exc))
-    from cdikit.producers.nvidia._output import with_infix
-
     written = False
-    for infix, spec in [("", result.spec), *result.extra_specs]:
-        data = encode(spec, format_for_path(output, fmt))
-        written = write_if_changed(with_infix(output, infix), data) or written
+    wanted = {with_infix(output, infix): spec for infix, spec in [("", result.spec), *result.extra_specs]}
+    for path, spec in wanted.items():
+        written = write_if_changed(path, encode(spec, format_for_path(output, fmt))) or written
+    for path in split:
+        if path not in wanted and os.path.exists(path):
+            atomic_remove(path)  # no GPU of that coherence any more: its spec goes
+            written = True
     return RefreshOutcome(written=written, result=result)
 
 
