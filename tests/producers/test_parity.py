@@ -103,6 +103,11 @@ def test_driver_root_from_the_toolkit_config(
     other = fakeroot.build_nvidia_root(tmp_path / "other")
     proc = _run(["--driver-root", str(other.path), *_roots(driver_container)], env)
     assert str(other.path) in proc.stdout and str(driver_container.path) + "/" not in proc.stdout
+    # nvidia-ctk's --config variable names the file too.
+    proc = _run(
+        _roots(driver_container), {**env, "NVIDIA_CTK_CONFIG_FILE_PATH": "", "NVIDIA_CTK_CONFIG": str(config)}
+    )
+    assert proc.returncode == 0 and str(driver_container.path) in proc.stdout, proc.stderr
     # A broken config is an error naming it (nvidia-ctk would silently use /).
     config.write_text("[nvidia-container-cli\n")
     proc = _run(_roots(driver_container), env)

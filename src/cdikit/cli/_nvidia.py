@@ -33,6 +33,8 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "device_id": ("CDIKIT_NVIDIA_DEVICE_ID", "NVIDIA_CTK_CDI_GENERATE_DEVICE_IDS"),
     "no_all_device": ("CDIKIT_NVIDIA_NO_ALL_DEVICE", "NVIDIA_CTK_CDI_GENERATE_NO_ALL_DEVICE"),
     "driver_root": ("CDIKIT_NVIDIA_DRIVER_ROOT", "NVIDIA_CTK_DRIVER_ROOT"),
+    # nvidia-ctk's global --config; NVIDIA_CTK_CONFIG_FILE_PATH is read by toolkit_config_path
+    "toolkit_config": ("CDIKIT_NVIDIA_TOOLKIT_CONFIG", "NVIDIA_CTK_CONFIG"),
     "dev_root": ("CDIKIT_NVIDIA_DEV_ROOT", "NVIDIA_CTK_DEV_ROOT"),
     "sysfs_root": ("CDIKIT_NVIDIA_SYSFS_ROOT",),
     "procfs_root": ("CDIKIT_NVIDIA_PROCFS_ROOT",),
