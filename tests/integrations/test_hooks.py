@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -13,17 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks import HookError, parse_hook_args
 from cdikit.integrations.hooks._chmod import chmod_paths, parse_mode
-from cdikit.integrations.hooks._cudacompat import (
-    compat_decision,
-    decode_compat_note,
-    enable_cuda_compat,
-    read_elf_notes,
-)
-from cdikit.integrations.hooks._rootfs import ContainerRoot
+from cdikit.integrations.hooks._cudacompat import compat_decision, decode_compat_note, enable_cuda_compat
 from cdikit.integrations.hooks._state import container_root_from_state
 from cdikit.integrations.hooks._symlinks import create_symlinks, parse_link_spec
+from tests._elfcraft import elf_with_note, notes_of
 
 HOOK = [sys.executable, "-c", "import sys; from cdikit.integrations.hooks import main; sys.exit(main())"]
 
@@ -220,26 +215,27 @@ def test_update_ldcache_refuses_host_root() -> None:
 
 
 def _elf_with_note(desc: bytes, name: bytes = b"NVIDIA Corporation\0") -> bytes:
-    """A minimal little-endian ELF64 with one SHT_NOTE section."""
-    note = struct.pack("<III", len(name), len(desc), 1) + name.ljust((len(name) + 3) & ~3, b"\0")
-    note += desc.ljust((len(desc) + 3) & ~3, b"\0")
-    header_size, shentsize = 64, 64
-    note_off = header_size
-    shoff = note_off + len(note)
-    ident = b"\x7fELF" + bytes([2, 1, 1]) + b"\0" * 9
-    header = ident + struct.pack(
-        "<HHIQQQIHHHHHH", 3, 62, 1, 0, 0, shoff, 0, header_size, 0, 0, shentsize, 2, 0
-    )
-    null_sh = b"\0" * shentsize
-    note_sh = struct.pack("<IIQQQQIIQQ", 0, 7, 0, 0, note_off, len(note), 0, 0, 4, 0)
-    return header + note + null_sh + note_sh
+    """A compat-library-like ELF: one note of NVIDIA's owner name (tests._elfcraft's writer)."""
+    return elf_with_note(desc, name)
+
+
+def _compat_note_of(data: bytes) -> dict[str, object] | None:
+    """The hook's ``_compat_note`` of a library holding ``data`` (an anonymous memory file)."""
+    from cdikit.integrations.hooks._cudacompat import _compat_note
+
+    fd = os.memfd_create("libcuda")
+    try:
+        os.write(fd, data)
+        return _compat_note(fd)
+    finally:
+        os.close(fd)
 
 
 def test_read_elf_notes() -> None:
-    data = _elf_with_note(b'{"driver": [535, 550, 590]}', b"NVIDIA\0")
-    assert read_elf_notes(data) == [("NVIDIA", 1, b'{"driver": [535, 550, 590]}')]
-    assert read_elf_notes(b"not an elf") == []
-    assert read_elf_notes(data[:80]) == []  # truncated: no crash
+    data = elf_with_note(b'{"driver": [535, 550, 590]}')
+    assert notes_of(data) == [("NVIDIA", 1, b'{"driver": [535, 550, 590]}')]
+    assert notes_of(b"not an elf") == []
+    assert notes_of(data[:80]) == []  # truncated: no crash
 
 
 @pytest.mark.parametrize(
@@ -290,11 +286,9 @@ def test_decode_compat_note(desc: bytes, note: dict[str, object] | None) -> None
 
 
 def test_compat_note_needs_the_nvidia_owner() -> None:
-    from cdikit.integrations.hooks._cudacompat import _compat_note
-
     desc = b'{"format":1,"CUDA version":"13.1","driver":[580]}'
-    assert _compat_note(_elf_with_note(desc)) == {"format": 1, "cuda version": "13.1", "driver": [580]}
-    assert _compat_note(_elf_with_note(desc, b"GNU\0")) is None
+    assert _compat_note_of(_elf_with_note(desc)) == {"format": 1, "cuda version": "13.1", "driver": [580]}
+    assert _compat_note_of(_elf_with_note(desc, b"GNU\0")) is None
 
 
 _TOOLKIT = Path("/work/.mirror/NVIDIA+nvidia-container-toolkit/repo")
@@ -317,8 +311,6 @@ def test_compat_note_of_the_toolkits_own_fixtures(name: str) -> None:
     """
     import subprocess
 
-    from cdikit.integrations.hooks._cudacompat import _compat_note
-
     git_dir = Path(os.environ.get("CDIKIT_NVIDIA_TOOLKIT_GIT", str(_TOOLKIT)))
     if not git_dir.is_dir():
         pytest.skip("no nvidia-container-toolkit clone (set CDIKIT_NVIDIA_TOOLKIT_GIT)")
@@ -326,7 +318,7 @@ def test_compat_note_of_the_toolkits_own_fixtures(name: str) -> None:
                           capture_output=True, check=False)  # fmt: skip
     if done.returncode != 0:
         pytest.skip(f"v1.20.0:testdata/compat/{name} not in {git_dir}")
-    assert _compat_note(done.stdout) == _FIXTURES[name]
+    assert _compat_note_of(done.stdout) == _FIXTURES[name]
 
 
 def test_enable_cuda_compat_reads_the_note_without_running_anything(tmp_path: Path) -> None:
@@ -355,6 +347,21 @@ def test_enable_cuda_compat_ambiguous_or_absent(tmp_path: Path) -> None:
         (compat / "libcuda.so.591.1").unlink()
         os.symlink("/etc/passwd", compat / "libcuda.so.599.1")  # a link is not a candidate
         assert enable_cuda_compat(root, host_driver_version="580.1") is True
+
+
+def test_enable_cuda_compat_flooded_directory_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cdikit.integrations.hooks import _cudacompat
+
+    monkeypatch.setattr(_cudacompat, "_MAX_ENTRIES", 50)
+    compat = tmp_path / "usr/local/cuda/compat"
+    compat.mkdir(parents=True)
+    (compat / "libcuda.so.590.1").write_bytes(b"")
+    for i in range(60):  # the image fills the directory: nothing is decided from it
+        (compat / f"junk{i}").write_bytes(b"")
+    with ContainerRoot(str(tmp_path)) as root:
+        assert enable_cuda_compat(root, host_driver_version="580.1") is False
 
 
 def test_create_symlinks_library_dedupes(tmp_path: Path) -> None:

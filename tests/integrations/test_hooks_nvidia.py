@@ -35,8 +35,9 @@ def rootfs(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _hook(args: list[str], spec: Path) -> subprocess.CompletedProcess[str]:
+    # As runc starts a hook of a generated spec: its own small env, no PYTHON* variables.
     return subprocess.run([*HOOK, *args, "--container-spec", str(spec)], capture_output=True, text=True,
-                          timeout=60, check=False)  # fmt: skip
+                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, timeout=60, check=False)  # fmt: skip
 
 
 def _mknod(path: Path, minor: int, major: int = 195) -> None:

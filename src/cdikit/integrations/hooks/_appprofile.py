@@ -26,7 +26,7 @@ from cdikit.integrations.hooks._ldcache import _write_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from cdikit.integrations.hooks._rootfs import ContainerRoot
+    from cdikit._rootfs import ContainerRoot
 
 __all__ = ["PROFILE_DIR", "PROFILE_FILE", "gpu_mask", "profile_config", "update_application_profile"]
 

@@ -26,7 +26,7 @@ from cdikit.integrations.hooks._errors import HookError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from cdikit.integrations.hooks._rootfs import ContainerRoot
+    from cdikit._rootfs import ContainerRoot
 
 __all__ = ["HOST_PARAMS", "disable_device_node_modification", "modified_params"]
 

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 
 from cdikit._gomatch import BadPatternError
 from cdikit._gomatch import match as go_match
+from cdikit._rootfs import Root
 from cdikit.errors import CDIError
 from cdikit.producers.nvidia import discover as d
 from cdikit.producers.nvidia._assemble import make_edits, node_gids, ro_mount
 from cdikit.producers.nvidia._errors import GenerateError
 from cdikit.producers.nvidia._hooks import HookFactory
-from cdikit.producers.nvidia._rootfs import Root
 from cdikit.producers.nvidia.nvml import NvmlBackend
 from cdikit.spec.types import ContainerEdits, DeviceNode, Mount
 
