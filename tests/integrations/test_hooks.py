@@ -18,7 +18,7 @@ from cdikit.integrations.hooks._chmod import chmod_paths, parse_mode
 from cdikit.integrations.hooks._cudacompat import compat_decision, decode_compat_note, enable_cuda_compat
 from cdikit.integrations.hooks._state import container_root_from_state
 from cdikit.integrations.hooks._symlinks import create_symlinks, parse_link_spec
-from tests._elfcraft import elf_with_note, notes_of
+from tests._elfcraft import elf_with_note, in_memfd, notes_of
 
 HOOK = [sys.executable, "-c", "import sys; from cdikit.integrations.hooks import main; sys.exit(main())"]
 
@@ -223,12 +223,7 @@ def _compat_note_of(data: bytes) -> dict[str, object] | None:
     """The hook's ``_compat_note`` of a library holding ``data`` (an anonymous memory file)."""
     from cdikit.integrations.hooks._cudacompat import _compat_note
 
-    fd = os.memfd_create("libcuda")
-    try:
-        os.write(fd, data)
-        return _compat_note(fd)
-    finally:
-        os.close(fd)
+    return in_memfd(data, _compat_note)
 
 
 def test_read_elf_notes() -> None:

@@ -4,9 +4,9 @@ NVML, nvsandboxutils and dxcore are C libraries that nvidia-ctk (and cdikit)
 ``dlopen`` from the driver root. The dynamic loader trusts what it maps: a
 truncated or stub file (a fake root's placeholder, a half-written upgrade) can
 crash the whole process instead of failing. :func:`load_library` therefore
-first checks, with a few bounded reads, that the file is an ELF shared object
-of this machine with a dynamic symbol table and a hash table (:mod:`cdikit._elf`, bounded reads), and raises
-``OSError`` otherwise, as a failed ``dlopen`` would.
+first checks, with a few bounded reads (:mod:`cdikit._elf`), that the file is an
+ELF shared object of this machine with a dynamic symbol table and a hash table,
+and raises ``OSError`` otherwise, as a failed ``dlopen`` would.
 """
 
 from __future__ import annotations
