@@ -37,19 +37,22 @@ _MNT_DETACH = 2
 _MAX_PARAMS = 1 << 20
 
 
-def modified_params(text: str) -> bytes | None:
-    """The params with ``ModifyDeviceFiles: 0``, or ``None`` when nothing needs changing."""
+def modified_params(text: bytes) -> bytes | None:
+    """The params with ``ModifyDeviceFiles: 0``, or ``None`` when nothing needs changing.
+
+    Bytes in, bytes out, line by line as nvidia-cdi-hook's scanner (every line ends in ``\n``).
+    """
     lines = []
     changed = False
-    for line in text.splitlines():
-        if line.startswith("ModifyDeviceFiles: "):
-            if line == "ModifyDeviceFiles: 0":
+    for line in text.split(b"\n")[: -1 if text.endswith(b"\n") else None]:
+        if line.startswith(b"ModifyDeviceFiles: "):
+            if line == b"ModifyDeviceFiles: 0":
                 return None
-            if line == "ModifyDeviceFiles: 1":
-                line = "ModifyDeviceFiles: 0"
+            if line == b"ModifyDeviceFiles: 1":
+                line = b"ModifyDeviceFiles: 0"
                 changed = True
-        lines.append(line + "\n")
-    return "".join(lines).encode() if changed else None
+        lines.append(line + b"\n")
+    return b"".join(lines) if changed else None
 
 
 def _libc() -> ctypes.CDLL:
@@ -79,7 +82,7 @@ def _umount(target: str) -> None:
 def disable_device_node_modification(root: ContainerRoot, host_params: str = HOST_PARAMS) -> bool:
     """Mount the modified params over the container's; returns whether anything was done."""
     try:
-        with open(host_params, encoding="utf-8", errors="replace") as f:
+        with open(host_params, "rb") as f:
             contents = modified_params(f.read(_MAX_PARAMS))
     except FileNotFoundError:
         return False  # no NVIDIA driver loaded: nothing to protect
