@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cdikit.producers.nvidia._output import encode
+from cdikit.producers._output import encode
 from cdikit.producers.nvidia.generate import generate
 from cdikit.producers.nvidia.nvml import FakeBackend
 from cdikit.registry import Registry

@@ -56,7 +56,7 @@ def _smi_devices() -> list[tuple[str, str]]:
 
 
 def test_generated_devices_match_nvidia_smi(tmp_path: Path) -> None:
-    from cdikit.producers.nvidia._output import encode
+    from cdikit.producers._output import encode
     from cdikit.producers.nvidia.generate import GenerateOptions, generate
     from cdikit.specfile import read_spec
 

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from cdikit.producers.nvidia._output import encode
+from cdikit.producers._output import encode
 from cdikit.producers.nvidia.generate import generate
 from cdikit.producers.nvidia.nvml import FakeBackend
 from tests.producers import fakeroot

@@ -253,8 +253,8 @@ def options_from_args(args: argparse.Namespace) -> tuple[GenerateOptions, str | 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from cdikit.cli._refresh import report_outcome
+    from cdikit.producers._output import encode, format_for_path, write_if_changed
     from cdikit.producers.nvidia import refresh
-    from cdikit.producers.nvidia._output import encode, format_for_path, write_if_changed
     from cdikit.producers.nvidia.generate import generate
 
     options, output, fmt = options_from_args(args)
@@ -298,7 +298,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _cmd_transform_root(args: argparse.Namespace) -> int:
     from cdikit.cli._common import UsageError, read_source
-    from cdikit.producers.nvidia._output import encode, format_for_path, write_if_changed
+    from cdikit.producers._output import encode, format_for_path, write_if_changed
     from cdikit.producers.nvidia.transform import transform_root
     from cdikit.spec import parse_spec
 
@@ -337,6 +337,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_generate_options(nvidia)
     nvidia.set_defaults(func=_cmd_generate)
+    from cdikit.cli._vendors import register_generators
+
+    register_generators(gen_sub)
 
     tr_sub = add_command_group(
         subparsers,
