@@ -216,7 +216,7 @@ def test_intel_uid(pci: str, device_id: str, uid: str) -> None:
 
 
 def test_intel_without_devices(tmp_path: Path) -> None:
-    with pytest.raises(ProducerError, match="no intel.com/gpu devices found"):
+    with pytest.raises(ProducerError, match=r"no intel\.com/gpu devices found"):
         intel.generate_gpus(str(tmp_path))
 
 
