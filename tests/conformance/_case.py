@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_ROOT = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "cases"
+from tests._shared import shared_path
+
+DEFAULT_ROOT = shared_path("conformance", "cases")
 GROUPS = ("parse", "validate", "annotations", "inject", "cache", "write")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests._shared import require_shared
 from tests.conformance._case import discover, stage
 
 CASES = discover()
@@ -25,7 +26,8 @@ def _id(path: Path) -> str:
 
 
 def test_corpus_is_present() -> None:
-    assert CASES, "no conformance cases found (is ../shared/conformance/cases there?)"
+    require_shared("conformance", "cases")
+    assert CASES, "no conformance cases found under shared/conformance/cases"
 
 
 @pytest.mark.parametrize("source", CASES, ids=[_id(c) for c in CASES])

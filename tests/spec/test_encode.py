@@ -9,7 +9,6 @@ a yaml.v3 3.0.1 / encoding/json oracle run over a table of awkward strings
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
 from collections.abc import Iterator
@@ -24,11 +23,11 @@ from cdikit.errors import WriteError
 from cdikit.spec.decode import parse_spec
 from cdikit.spec.encode import encode_spec, write_spec_file
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Hook, IntelRdt, Mount, NetDevice, Spec
+from tests._shared import needs_shared, shared_path
 
 GOLDEN = Path(__file__).parent / "golden"
-SHARED = Path(os.environ.get("CDIKIT_SHARED", Path(__file__).resolve().parents[3] / "shared"))
-NVIDIA_OUTPUTS = SHARED / "research" / "nvidia-outputs"
-WRITE_CASES = SHARED / "conformance" / "cases" / "write"
+NVIDIA_OUTPUTS = shared_path("research", "nvidia-outputs")
+WRITE_CASES = shared_path("conformance", "cases", "write")
 
 
 def _spec(raw: object) -> Spec:
@@ -134,7 +133,7 @@ def _write_case_outputs() -> list[tuple[str, str, dict[str, object], str]]:
     return cases
 
 
-@pytest.mark.skipif(not WRITE_CASES.is_dir(), reason="shared conformance corpus not available")
+@needs_shared("conformance", "cases", "write")
 @pytest.mark.parametrize(("case", "path", "raw", "content"), _write_case_outputs() or [("none", "", {}, "")])
 def test_conformance_write_cases(case: str, path: str, raw: dict[str, object], content: str) -> None:
     if case == "none":
@@ -154,7 +153,7 @@ def _nvidia_documents() -> list[tuple[str, str]]:
     return docs
 
 
-@pytest.mark.skipif(not NVIDIA_OUTPUTS.is_dir(), reason="shared research outputs not available")
+@needs_shared("research", "nvidia-outputs")
 @pytest.mark.parametrize(("name", "text"), _nvidia_documents() or [("none", "")])
 def test_reproduces_nvidia_generator_output(name: str, text: str) -> None:
     if name == "none":

@@ -11,6 +11,8 @@ import argparse
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
+from cdikit._paths import DEFAULT_SPEC_DIRS
+
 if TYPE_CHECKING:
     from cdikit.registry import Registry
 
@@ -31,7 +33,6 @@ __all__ = [
     "read_source",
 ]
 
-DEFAULT_SPEC_DIRS = ("/etc/cdi", "/var/run/cdi")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # findings, invalid specs, unresolvable devices, failed operations

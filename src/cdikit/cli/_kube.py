@@ -155,7 +155,7 @@ def _registry(args: argparse.Namespace) -> Registry:
 
 def _run_device_plugin(args: argparse.Namespace) -> int:
     from cdikit.cli._common import UsageError
-    from cdikit.integrations.kube._klog import setup_logging
+    from cdikit.integrations.kube import setup_logging
     from cdikit.integrations.kube.deviceplugin import DevicePluginConfig, DevicePluginManager, Resource
 
     setup_logging(args.verbose)
@@ -200,8 +200,7 @@ def _api_client(args: argparse.Namespace) -> Any:
 
 def _run_dra_plugin(args: argparse.Namespace) -> int:
     from cdikit.cli._common import UsageError
-    from cdikit.integrations.kube._inventory import DeviceWatch
-    from cdikit.integrations.kube._klog import setup_logging
+    from cdikit.integrations.kube import DeviceWatch, setup_logging
     from cdikit.integrations.kube.dra import DRAPlugin, DRAPluginConfig, KubeClaimSource
     from cdikit.integrations.kube.slices import ResourceSlicePublisher
 

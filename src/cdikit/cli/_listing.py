@@ -33,7 +33,8 @@ def _device_rows(
     generated on first request. Listing never runs an on-demand generator.
     """
     # Deferred: the requests layer is needed only here among the listing commands.
-    from cdikit.requests.ondemand import OnDemandProviders, default_providers
+    from cdikit.producers import default_providers
+    from cdikit.requests.ondemand import OnDemandProviders
     from cdikit.requests.policy import AllowPolicy
     from cdikit.requests.resolve import Resolver
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cdikit.producers.nvidia.generate import GenerateOptions
+    from cdikit.producers.nvidia.refresh import RefreshOutcome
 
 __all__ = ["ENV_VARS", "add_generate_options", "options_from_args", "register"]
 
@@ -251,8 +252,18 @@ def options_from_args(args: argparse.Namespace) -> tuple[GenerateOptions, str | 
     return options, output, args.format
 
 
+def report_outcome(outcome: RefreshOutcome, reason: str, output: str) -> None:
+    """Print one refresh outcome the way ``cdikit-refresh`` and ``generate --watch`` report it."""
+    if outcome.error:
+        extra = f"; removed stale {output}" if outcome.removed else ""
+        print(f"cdikit-refresh: {reason}: generation failed: {outcome.error}{extra}", file=sys.stderr)
+    elif outcome.written:
+        print(f"cdikit-refresh: {reason}: wrote {output}", file=sys.stderr)
+    if outcome.result is not None and outcome.result.missing:
+        print(f"cdikit-refresh: {len(outcome.result.missing)} optional file(s) not found", file=sys.stderr)
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from cdikit.cli._refresh import report_outcome
     from cdikit.producers._output import encode, format_for_path, write_if_changed
     from cdikit.producers.nvidia import refresh
     from cdikit.producers.nvidia.generate import generate

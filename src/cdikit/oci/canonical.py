@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from cdikit.spec.hooks import HOOK_NAMES
+
 __all__ = ["go_canonical"]
 
 
@@ -91,7 +93,7 @@ _MOUNT = (
 _HOOK = (_s("path", omit=False), _strs("args"), _strs("env"), _Field("timeout", ("ptrv",), True))
 _HOOKS = tuple(
     _Field(n, ("list", ("val", _HOOK)), True)
-    for n in ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
+    for n in HOOK_NAMES
 )
 _DEVICE = (
     _s("path", omit=False),

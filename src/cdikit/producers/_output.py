@@ -39,7 +39,7 @@ def write_if_changed(path: str, data: bytes, *, mode: int = 0o644) -> bool:
     watchers (registries, kubelet plugins) see no churn; 0644 so rootless engines can
     read the spec (podman #17539).
     """
-    from cdikit.spec._atomic import atomic_write
+    from cdikit._atomic import atomic_write
 
     try:
         with open(path, "rb") as f:

@@ -218,3 +218,8 @@ def parse_visible_devices(value: str, gpus: list[AmdGpu]) -> list[int]:
             f"{AMD_VISIBLE_DEVICES}: no such AMD GPU: {', '.join(invalid)}", field=AMD_VISIBLE_DEVICES
         )
     return sorted(chosen)
+
+
+def available(root: str = "/") -> bool:
+    """Whether the amdgpu driver is loaded (cheap: one ``stat``, for ``cdi devices``)."""
+    return HostFS(root).isdir(_DRIVER_DIR)

@@ -164,3 +164,14 @@ def generate_gaudi(root: str = "/", *, naming: str = "uid") -> Spec:
     """The ``intel.com/gaudi`` spec for the accelerators found under ``root``."""
     fs = HostFS(root)
     return _spec(GAUDI_KIND, fs, discover_gaudi(fs), naming)
+
+
+def gpus_available(root: str = "/") -> bool:
+    """Whether an Intel GPU driver is bound to anything (cheap, for ``cdi devices``)."""
+    fs = HostFS(root)
+    return any(_functions(fs, driver) for driver in _GPU_DRIVERS)
+
+
+def gaudi_available(root: str = "/") -> bool:
+    """Whether ``habanalabs`` is bound to anything."""
+    return bool(_functions(HostFS(root), _GAUDI_DRIVER))

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from cdikit._paths import DEFAULT_SPEC_DIRS, spec_format
 from cdikit._text import go_errno_text, go_quote
 from cdikit.errors import InjectionError, RegistryError, UnresolvableDevicesError, WriteError
 from cdikit.registry.loader import LoadResult, SpecLoader
@@ -50,8 +51,6 @@ __all__ = [
     "Registry",
     "ResolvedDevice",
 ]
-
-DEFAULT_SPEC_DIRS: tuple[str, ...] = ("/etc/cdi", "/var/run/cdi")
 
 Listener = Callable[["Registry"], None]
 VersionChoice = Literal["minimum", "keep"] | str
@@ -443,7 +442,7 @@ class Registry:
         path = spec_file_path(self._dirs[priority], name)
         spec = _with_version(spec, version)
         _validate_for_write(spec, path, self._schema)
-        fmt: Literal["json", "yaml"] = "json" if path.endswith(".json") else "yaml"
+        fmt: Literal["json", "yaml"] = "json" if spec_format(path) == "json" else "yaml"
         from cdikit.spec.encode import write_spec_file
 
         with self._lock:

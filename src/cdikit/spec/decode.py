@@ -30,6 +30,7 @@ import msgspec
 
 from cdikit._text import go_quote
 from cdikit.errors import ParseError
+from cdikit.spec import _yamlres
 from cdikit.spec.types import Spec
 
 __all__ = ["parse_spec"]
@@ -243,20 +244,12 @@ _FOLDED = {name: {key.casefold(): key for key in fields} for name, fields in _ST
 _PLAIN = "tag:cdikit.plain"
 _STR_TAG = "tag:yaml.org,2002:str"
 
-# go-yaml v2's resolve table and float syntax.
-_YAML_BOOLS = {
-    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE"), True),
-    **dict.fromkeys(("n", "N", "no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE"), False),
-}
-_YAML_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
-_YAML_SPECIAL_FLOATS = {
-    ".inf": math.inf, ".Inf": math.inf, ".INF": math.inf,
-    "+.inf": math.inf, "+.Inf": math.inf, "+.INF": math.inf,
-    "-.inf": -math.inf, "-.Inf": -math.inf, "-.INF": -math.inf,
-    ".nan": math.nan, ".NaN": math.nan, ".NAN": math.nan,
-}  # fmt: skip
-_YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_GO_INT = re.compile(r"^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$")
+# go-yaml v2's resolve table and float syntax (shared with the encoder).
+_YAML_BOOLS = {**dict.fromkeys(_yamlres.TRUE_WORDS, True), **dict.fromkeys(_yamlres.FALSE_WORDS, False)}
+_YAML_NULLS = frozenset(_yamlres.NULL_WORDS)
+_YAML_SPECIAL_FLOATS = _yamlres.SPECIAL_FLOATS
+_YAML_FLOAT = re.compile("^(?:" + _yamlres.YAML_FLOAT + ")$")
+_GO_INT = re.compile("^(?:" + _yamlres.GO_INT + ")$")
 
 
 class _Fail(Exception):

@@ -24,8 +24,9 @@ import re
 from datetime import date
 from typing import Literal, TypeAlias
 
+from cdikit._atomic import atomic_write
 from cdikit.errors import WriteError
-from cdikit.spec._atomic import atomic_write
+from cdikit.spec import _yamlres
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Hook, IntelRdt, Mount, NetDevice, Spec
 
 __all__ = ["encode_spec", "write_spec_file"]
@@ -673,39 +674,18 @@ def _literal(s: str, indent: int) -> str:
 
 # ---- yaml.v3 resolve(): would the plain scalar read back as something else?
 
-_OLD_BOOLS = frozenset(
-    ["y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF"]
-)
-_RESOLVE_MAP = frozenset(
-    [
-        *("true", "True", "TRUE", "false", "False", "FALSE", "", "~", "null", "Null", "NULL"),
-        *(
-            ".nan",
-            ".NaN",
-            ".NAN",
-            ".inf",
-            ".Inf",
-            ".INF",
-            "+.inf",
-            "+.Inf",
-            "+.INF",
-            "-.inf",
-            "-.Inf",
-            "-.INF",
-        ),
-    ]
-)
+_V3_BOOLS = frozenset(("true", "True", "TRUE", "false", "False", "FALSE"))
+# YAML 1.1's other bools: yaml.v3 reads them as strings, go-yaml v2 (the reference's reader) does not.
+_OLD_BOOLS = frozenset((*_yamlres.TRUE_WORDS, *_yamlres.FALSE_WORDS)) - _V3_BOOLS
+_RESOLVE_MAP = frozenset((*_V3_BOOLS, *_yamlres.NULL_WORDS, *_yamlres.SPECIAL_FLOATS))
 _HINT_MAP = frozenset("yYnNtTfFoO~")
 _HINT_NUM = frozenset("+-0123456789")
 # Patterns of the rarely taken slow paths stay strings (compiled, and cached by
 # the re module, on first use) to keep this module's import cheap.
-_YAML_FLOAT = r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?"
+_YAML_FLOAT = _yamlres.YAML_FLOAT
 _DOT_FLOAT = r"\.[0-9]+([eE][-+]?[0-9]+)?"
 _BASE60 = r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
-_GO_INT = (
-    r"(?P<sign>[-+]?)(?:0[xX](?P<hex>[0-9a-fA-F]+)|0[oO](?P<oct>[0-7]+)|0[bB](?P<bin>[01]+)"
-    r"|(?P<oct0>0[0-7]*)|(?P<dec>[1-9][0-9]*))"
-)
+_GO_INT = _yamlres.GO_INT
 _TS_DATE = r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"
 _TS_TIME = (
     # Go's time.Parse: 1-2 digit fields, at most 9 fraction digits (',' or '.'),

@@ -98,8 +98,8 @@ def install_launcher(path: str, *, python: str | None = None) -> str:
         raise ShimError(f"{python} -IS cannot import cdikit with the computed path: {reason[0]}") from e
     except (OSError, subprocess.SubprocessError) as e:
         raise ShimError(f"cannot run {python}: {e}") from e
+    from cdikit._atomic import atomic_write
     from cdikit.errors import CDIError
-    from cdikit.spec._atomic import atomic_write
 
     path = os.path.abspath(path)
     try:
