@@ -37,6 +37,7 @@ def vendor_providers(root: str = "/") -> list[OnDemandProvider]:
     listing: ``cdi devices`` asks every provider); the generator module loads
     only when a request needs the spec.
     """
+    from cdikit.producers import _drivers
     from cdikit.requests.ondemand import OnDemandProvider
 
     def amd_spec() -> Spec:
@@ -45,9 +46,7 @@ def vendor_providers(root: str = "/") -> list[OnDemandProvider]:
         return amd.generate(root)
 
     def amd_available() -> bool:
-        from cdikit.producers import amd
-
-        return amd.available(root)
+        return _drivers.amd_present(root)
 
     def intel_spec() -> Spec:
         from cdikit.producers import intel
@@ -55,9 +54,7 @@ def vendor_providers(root: str = "/") -> list[OnDemandProvider]:
         return intel.generate_gpus(root)
 
     def intel_available() -> bool:
-        from cdikit.producers import intel
-
-        return intel.gpus_available(root)
+        return _drivers.pci_bound(root, _drivers.INTEL_GPU_DRIVERS)
 
     def gaudi_spec() -> Spec:
         from cdikit.producers import intel
@@ -65,9 +62,7 @@ def vendor_providers(root: str = "/") -> list[OnDemandProvider]:
         return intel.generate_gaudi(root)
 
     def gaudi_available() -> bool:
-        from cdikit.producers import intel
-
-        return intel.gaudi_available(root)
+        return _drivers.pci_bound(root, (_drivers.GAUDI_DRIVER,))
 
     return [
         OnDemandProvider("amd.com/gpu", amd_spec, amd_available),

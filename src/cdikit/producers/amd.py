@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from cdikit.producers._drivers import AMDGPU_DRIVER_DIR as _DRIVER_DIR
 from cdikit.producers._hostfs import HostFS, ProducerError
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Spec
 
@@ -44,7 +45,6 @@ __all__ = [
 AMD_GPU_KIND = "amd.com/gpu"
 AMD_VISIBLE_DEVICES = "AMD_VISIBLE_DEVICES"
 _KFD = "/dev/kfd"
-_DRIVER_DIR = "/sys/module/amdgpu/drivers/"
 _PCI_GLOB = "/sys/module/amdgpu/drivers/pci:amdgpu/[0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F]:*"
 _XCP_GLOB = "/sys/devices/platform/amdgpu_xcp_*"
 _TOPOLOGY_GLOB = "/sys/class/kfd/kfd/topology/nodes/*/properties"
@@ -218,8 +218,3 @@ def parse_visible_devices(value: str, gpus: list[AmdGpu]) -> list[int]:
             f"{AMD_VISIBLE_DEVICES}: no such AMD GPU: {', '.join(invalid)}", field=AMD_VISIBLE_DEVICES
         )
     return sorted(chosen)
-
-
-def available(root: str = "/") -> bool:
-    """Whether the amdgpu driver is loaded (cheap: one ``stat``, for ``cdi devices``)."""
-    return HostFS(root).isdir(_DRIVER_DIR)

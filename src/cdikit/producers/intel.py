@@ -25,6 +25,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from cdikit.producers._drivers import GAUDI_DRIVER as _GAUDI_DRIVER
+from cdikit.producers._drivers import INTEL_GPU_DRIVERS as _GPU_DRIVERS
+from cdikit.producers._drivers import PCI_ADDRESS as _PCI_ADDRESS
 from cdikit.producers._hostfs import HostFS, ProducerError
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Mount, Spec
 
@@ -40,9 +43,6 @@ __all__ = [
 
 GPU_KIND = "intel.com/gpu"
 GAUDI_KIND = "intel.com/gaudi"
-_PCI_ADDRESS = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-9a-f]$")
-_GPU_DRIVERS = ("i915", "xe")
-_GAUDI_DRIVER = "habanalabs"
 
 
 @dataclass(frozen=True)
@@ -164,14 +164,3 @@ def generate_gaudi(root: str = "/", *, naming: str = "uid") -> Spec:
     """The ``intel.com/gaudi`` spec for the accelerators found under ``root``."""
     fs = HostFS(root)
     return _spec(GAUDI_KIND, fs, discover_gaudi(fs), naming)
-
-
-def gpus_available(root: str = "/") -> bool:
-    """Whether an Intel GPU driver is bound to anything (cheap, for ``cdi devices``)."""
-    fs = HostFS(root)
-    return any(_functions(fs, driver) for driver in _GPU_DRIVERS)
-
-
-def gaudi_available(root: str = "/") -> bool:
-    """Whether ``habanalabs`` is bound to anything."""
-    return bool(_functions(HostFS(root), _GAUDI_DRIVER))
