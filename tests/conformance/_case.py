@@ -13,6 +13,7 @@ from typing import Any
 from tests._shared import shared_path
 
 DEFAULT_ROOT = shared_path("conformance", "cases")
+FUZZ_ROOT = shared_path("conformance", "fuzz")
 GROUPS = ("parse", "validate", "annotations", "inject", "cache", "write")
 
 
@@ -31,9 +32,12 @@ class Case:
 
 
 def case_roots() -> list[Path]:
-    roots = [DEFAULT_ROOT]
+    """The hand-written and the randomized corpus, then any roots in $CDIKIT_CONFORMANCE_CASES."""
+    roots = [DEFAULT_ROOT, FUZZ_ROOT]
     extra = os.environ.get("CDIKIT_CONFORMANCE_CASES", "")
-    roots += [Path(p) for p in extra.split(":") if p]
+    for p in extra.split(":"):
+        if p and Path(p).resolve() not in [r.resolve() for r in roots]:
+            roots.append(Path(p))
     return roots
 
 
@@ -102,7 +106,9 @@ def errors_match(expected: str | None, actual: str | None) -> bool:
 
 def diff(label: str, expected: Any, actual: Any, problems: list[str]) -> None:
     if expected != actual:
-        problems.append(f"{label}:\n  expected {json.dumps(expected, sort_keys=True)}\n  actual   {json.dumps(actual, sort_keys=True)}")
+        problems.append(
+            f"{label}:\n  expected {json.dumps(expected, sort_keys=True)}\n  actual   {json.dumps(actual, sort_keys=True)}"
+        )
 
 
 def error_diff(label: str, expected: str | None, actual: str | None, problems: list[str]) -> None:

@@ -329,7 +329,7 @@ def _cmd_transform_root(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``generate`` (``nvidia``) and ``transform`` (``root``) to the ``cdi`` command."""
-    from cdikit.cli._common import add_command, add_command_group
+    from cdikit.cli._common import add_command, add_command_group, honour_global_options
 
     gen_sub = add_command_group(
         subparsers,
@@ -348,6 +348,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_generate_options(nvidia)
     nvidia.set_defaults(func=_cmd_generate)
+    honour_global_options(nvidia, ("output",), format_dest="format")
     from cdikit.cli._vendors import register_generators
 
     register_generators(gen_sub)
@@ -386,3 +387,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--format", choices=("json", "yaml"), help="output format (default: from --output, else yaml)"
     )
     root.set_defaults(func=_cmd_transform_root)
+    honour_global_options(root, ("output",), format_dest="format")

@@ -23,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=f"Regenerate the NVIDIA CDI spec (default {DEFAULT_OUTPUT}) when it changed.",
     )
     cli.add_generate_options(parser, default_output=DEFAULT_OUTPUT)
+    from cdikit._version import __version__
+
+    parser.add_argument("--version", action="version", version=f"cdikit-refresh (cdikit) {__version__}")
     args = parser.parse_args(argv)
     try:
         options, output, fmt = cli.options_from_args(args)

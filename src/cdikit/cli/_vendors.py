@@ -125,7 +125,7 @@ def _cmd_devices(args: argparse.Namespace) -> int:
 
 def register_generators(generators: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``amd``, ``intel``, ``gaudi`` and ``devices`` to ``cdi generate``."""
-    from cdikit.cli._common import add_command
+    from cdikit.cli._common import add_command, honour_global_options
 
     amd = add_command(
         generators,
@@ -138,6 +138,7 @@ def register_generators(generators: argparse._SubParsersAction[argparse.Argument
         epilog=_COMMON_EPILOG,
     )
     _add_common(amd)
+    honour_global_options(amd, ("output",), format_dest="format")
     amd.add_argument("--no-uuid-names", action="store_true", help="name devices by index only, as amd-ctk")
     amd.set_defaults(func=_cmd_amd)
 
@@ -156,6 +157,7 @@ def register_generators(generators: argparse._SubParsersAction[argparse.Argument
             epilog=_COMMON_EPILOG,
         )
         _add_common(parser)
+        honour_global_options(parser, ("output",), format_dest="format")
         parser.add_argument(
             "--naming", choices=("uid", "classic"), default="uid", help="device names (default: uid)"
         )
@@ -173,4 +175,5 @@ def register_generators(generators: argparse._SubParsersAction[argparse.Argument
     )
     generic.add_argument("config", metavar="CONFIG", help="the devices file")
     _add_common(generic)
+    honour_global_options(generic, ("output",), format_dest="format")
     generic.set_defaults(func=_cmd_devices)

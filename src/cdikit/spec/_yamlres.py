@@ -1,6 +1,6 @@
 """go-yaml's plain-scalar resolution rules, shared by the decoder and the encoder.
 
-The decoder reads plain scalars as go-yaml v2 does (``sigs.k8s.io/yaml``, the
+The decoder (``_goyaml``) reads plain scalars as go-yaml v2 does (``sigs.k8s.io/yaml``, the
 reference's reader); the encoder quotes a string whenever a reader would take it
 for something else. Both must agree on what a bool, a null, an int and a float
 look like, so the words and patterns live here once. Patterns are strings: each
