@@ -84,7 +84,9 @@ def test_generated_spec_reaches_a_runc_container(
     else:
         fakesys.node(root, "/dev/ttyUSB7")
         config = tmp_path / "serial.yaml"
-        config.write_text("kind: example.com/serial\ndevices:\n  - name: usb{digits}\n    match: /dev/ttyUSB*\n")
+        config.write_text(
+            "kind: example.com/serial\ndevices:\n  - name: usb{digits}\n    match: /dev/ttyUSB*\n"
+        )
         args = ["devices", str(config), "--root", str(root)]
     # Re-create every node of the fake root with the number of a device runc does not allow by default.
     for path in nodes:

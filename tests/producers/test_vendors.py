@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cdikit.producers import amd, devices, intel
-from cdikit.producers._hostfs import HostFS, ProducerError
-from cdikit.producers._watch import watch_and_write
+from cdikit.producers.hostfs import HostFS, ProducerError
+from cdikit.producers.watch import watch_and_write
 from cdikit.spec import parse_spec
 from cdikit.spec.types import Spec
 from cdikit.validation.rules import validate_spec

@@ -264,9 +264,9 @@ def report_outcome(outcome: RefreshOutcome, reason: str, output: str) -> None:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from cdikit.producers._output import encode, format_for_path, write_if_changed
     from cdikit.producers.nvidia import refresh
     from cdikit.producers.nvidia.generate import generate
+    from cdikit.producers.output import encode, format_for_path, write_if_changed
 
     options, output, fmt = options_from_args(args)
     if args.watch:
@@ -309,8 +309,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _cmd_transform_root(args: argparse.Namespace) -> int:
     from cdikit.cli._common import UsageError, read_source
-    from cdikit.producers._output import encode, format_for_path, write_if_changed
     from cdikit.producers.nvidia.transform import transform_root
+    from cdikit.producers.output import encode, format_for_path, write_if_changed
     from cdikit.spec import parse_spec
 
     path = args.input

@@ -36,7 +36,7 @@ def _emit(args: argparse.Namespace, produce: object, watch_dirs: list[str]) -> i
     from collections.abc import Callable
 
     from cdikit.cli._common import UsageError
-    from cdikit.producers._output import encode, format_for_path, write_if_changed
+    from cdikit.producers.output import encode, format_for_path, write_if_changed
     from cdikit.spec.types import Spec
 
     assert callable(produce)
@@ -45,7 +45,7 @@ def _emit(args: argparse.Namespace, produce: object, watch_dirs: list[str]) -> i
     if args.watch:
         if not output:
             raise UsageError("--watch needs --output")
-        from cdikit.producers._watch import watch_and_write
+        from cdikit.producers.watch import watch_and_write
 
         def report(written: bool, reason: str, error: Exception | None) -> None:
             if error is not None:
@@ -73,7 +73,7 @@ def _emit(args: argparse.Namespace, produce: object, watch_dirs: list[str]) -> i
 
 
 def _host_dirs(root: str, dirs: list[str]) -> list[str]:
-    from cdikit.producers._hostfs import HostFS
+    from cdikit.producers.hostfs import HostFS
 
     fs = HostFS(root)
     return [fs.host(d) for d in dirs]

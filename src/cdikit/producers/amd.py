@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 
 from cdikit.producers._drivers import AMDGPU_DRIVER_DIR as _DRIVER_DIR
-from cdikit.producers._hostfs import HostFS, ProducerError
+from cdikit.producers.hostfs import HostFS, ProducerError
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Spec
 
 __all__ = [

@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cdikit.producers._hostfs import HostFS, ProducerError
+from cdikit.producers.hostfs import HostFS, ProducerError
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Spec
 
 __all__ = ["DeviceClass", "DevicesConfig", "generate", "load_config", "parse_config", "watched_dirs"]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from cdikit.producers._drivers import GAUDI_DRIVER as _GAUDI_DRIVER
 from cdikit.producers._drivers import INTEL_GPU_DRIVERS as _GPU_DRIVERS
 from cdikit.producers._drivers import PCI_ADDRESS as _PCI_ADDRESS
-from cdikit.producers._hostfs import HostFS, ProducerError
+from cdikit.producers.hostfs import HostFS, ProducerError
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Mount, Spec
 
 __all__ = [

@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cdikit.errors import CDIError
-from cdikit.producers._watch import ChangeWaiter, mtimes
 from cdikit.producers.nvidia.generate import DriverNotFoundError, GenerateOptions, GenerateResult, generate
 from cdikit.producers.nvidia.nvml import NvmlBackend, NvmlError, open_backend
+from cdikit.producers.watch import ChangeWaiter, mtimes
 
 __all__ = [
     "DEFAULT_OUTPUT",
@@ -82,7 +82,7 @@ def refresh_once(
     absent removes ``output``: a spec for GPUs whose driver was uninstalled only makes
     containers fail later and more confusingly.
     """
-    from cdikit.producers._output import encode, format_for_path, write_if_changed
+    from cdikit.producers.output import encode, format_for_path, write_if_changed
 
     try:
         result = generate(options)

@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 
-from cdikit.producers._output import encode, format_for_path, write_if_changed
+from cdikit.producers.output import encode, format_for_path, write_if_changed
 from cdikit.spec.types import Spec
 
 __all__ = ["ChangeWaiter", "mtimes", "watch_and_write"]
