@@ -15,7 +15,7 @@ nvidia does). Only ids come from the container: the driver root, the hook
 binary, feature flags and disabled hooks come from the NVIDIA toolkit's
 ``config.toml`` (``nvidia-container-cli.root``, ``nvidia-ctk.path``,
 ``nvidia-container-runtime.modes.jit-cdi.nvcdi-feature-flags`` and
-``.nvcdi-disable-hooks``), read by the host.
+``.nvcdi-disable-hooks``, ``.modes.csv.compat-container-root``), read by the host.
 """
 
 from __future__ import annotations
@@ -92,8 +92,8 @@ def _settings() -> dict[str, Any]:
         value = toolkit_setting(doc, key)
         return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
-    root = toolkit_setting(doc, "nvidia-container-cli.root")
-    hook = toolkit_setting(doc, "nvidia-ctk.path")
+    root = _string(doc, "nvidia-container-cli.root")
+    hook = _string(doc, "nvidia-ctk.path")
     import os
 
     return {
@@ -101,11 +101,19 @@ def _settings() -> dict[str, Any]:
         # (the generator's CDIKIT_NVIDIA_SYSFS_ROOT / _PROCFS_ROOT; tests, chroots).
         "sys_root": os.environ.get("CDIKIT_NVIDIA_SYSFS_ROOT") or "/",
         "proc_root": os.environ.get("CDIKIT_NVIDIA_PROCFS_ROOT") or "/",
-        "driver_root": root if isinstance(root, str) and root else "/",
-        "hook_path": hook if isinstance(hook, str) and hook else None,
+        "driver_root": root or "/",
+        "hook_path": hook,
+        "csv_compat_container_root": _string(doc, "nvidia-container-runtime.modes.csv.compat-container-root"),
         "feature_flags": strings("nvidia-container-runtime.modes.jit-cdi.nvcdi-feature-flags"),
         "disabled_hooks": strings("nvidia-container-runtime.modes.jit-cdi.nvcdi-disable-hooks"),
     }
+
+
+def _string(doc: Mapping[str, Any], key: str) -> str | None:
+    from cdikit.producers.nvidia.toolkit_config import toolkit_setting
+
+    value = toolkit_setting(doc, key)
+    return value if isinstance(value, str) and value else None
 
 
 def jit_edits(ids: Sequence[str], doc: Mapping[str, Any]) -> tuple[list[str], list[ContainerEdits]]:
