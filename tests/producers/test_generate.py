@@ -134,9 +134,7 @@ def test_spec_version_050_drops_additional_gids_with_a_warning(
     assert full_nodes == fit_nodes
 
 
-def test_default_hook_is_cdikit_and_omits_nvidia_only_hooks(
-    options: OptionsFactory, backend: FakeBackend
-) -> None:
+def test_default_hook_is_cdikit_with_every_hook(options: OptionsFactory, backend: FakeBackend) -> None:
     spec = generate(options(hook_path=None), backend=backend).spec
     hooks = spec.edits.hooks or []
     assert hooks and all(os.path.basename(h.path) == "cdi-hook" for h in hooks)
@@ -145,6 +143,8 @@ def test_default_hook_is_cdikit_and_omits_nvidia_only_hooks(
         "create-symlinks",
         "enable-cuda-compat",
         "update-ldcache",
+        "disable-device-node-modification",  # cdi-hook implements these two too (issue 16)
+        "update-application-profile",
     ]
 
 
