@@ -134,7 +134,7 @@ _COMMANDS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
         "print the shell completion script for bash, zsh or fish",
         "Generated from this command line's own parser, so it always matches it.\n\n"
         "example:\n  cdi completion bash > /usr/share/bash-completion/completions/cdi\n"
-        "  cdi completion zsh > \"${fpath[1]}/_cdi\"\n"
+        '  cdi completion zsh > "${fpath[1]}/_cdi"\n'
         "  cdi completion fish > ~/.config/fish/completions/cdi.fish",
     ),
     "man": (
@@ -242,7 +242,8 @@ def _add_builtin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
                 "oci",
                 nargs="+" if name == "resolve" else None,
                 metavar="OCI_SPEC|-",
-                help="OCI runtime spec (config.json) or - for stdin" + ("; several allowed" if name == "resolve" else ""),
+                help="OCI runtime spec (config.json) or - for stdin"
+                + ("; several allowed" if name == "resolve" else ""),
             )
             if name == "inject":
                 parser.add_argument(
@@ -298,8 +299,12 @@ def _add_builtin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         elif name == "completion":
             parser.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell")
         elif name == "man":
-            parser.add_argument("command", nargs="*", metavar="COMMAND", help="the page of this command (default: cdi)")
-            parser.add_argument("--dir", metavar="DIR", help="write every page (cdi.1, cdi-devices.1, ...) into DIR")
+            parser.add_argument(
+                "command", nargs="*", metavar="COMMAND", help="the page of this command (default: cdi)"
+            )
+            parser.add_argument(
+                "--dir", metavar="DIR", help="write every page (cdi.1, cdi-devices.1, ...) into DIR"
+            )
 
 
 def _add_spec_commands(parser: argparse.ArgumentParser) -> None:
