@@ -168,11 +168,15 @@ def test_16_ctr_run_with_the_shim(containerd16: Staged) -> None:
         assert part in result.out
 
 
-@pytest.fixture(scope="module")
-def containerd2_configured(tmp_path_factory: pytest.TempPathFactory, run_cdi_dir: None) -> Iterator[Staged]:
+@pytest.fixture(scope="module", params=["default", "debian"])
+def containerd2_configured(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, run_cdi_dir: None
+) -> Iterator[Staged]:
+    """containerd 2.3.4 on its own default (version 3) and on Debian's version 2 file (migrated)."""
     need("containerd", "ctr", "containerd-shim-runc-v2", "crictl")
-    tmp = tmp_path_factory.mktemp("c2cfg")
-    staged = _stage(tmp, BIN, default_config(BIN / "containerd"))
+    tmp = tmp_path_factory.mktemp(f"c2cfg-{request.param}")
+    base = default_config(BIN / "containerd") if request.param == "default" else DEBIAN_CONFIG
+    staged = _stage(tmp, BIN, base)
     before = staged.doctor()
     assert before["version"] == "2.3.4"
     assert before["cdiEnabled"] is True  # on by default in 2.x
