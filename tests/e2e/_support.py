@@ -143,7 +143,12 @@ def write_spec(spec_dir: Path, name: str, spec: dict[str, Any]) -> Path:
     return path
 
 
-def write_runtime_config(path: Path, spec_dir: Path, **extra: str) -> Path:
+# The runtime config setting that lets an unprivileged test container ask for devices in its env
+# (off by default: docs/security.md, "Request policy").
+ENV_REQUESTS: dict[str, object] = {"accept-env-requests-when-unprivileged": True}
+
+
+def write_runtime_config(path: Path, spec_dir: Path, **extra: object) -> Path:
     lines = [
         f"spec-dirs = [{json.dumps(str(spec_dir))}]",
         f"log-file = {json.dumps(str(path.with_suffix('.log')))}",

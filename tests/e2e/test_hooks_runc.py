@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e._support import Bundle, run_runtime, write_runtime_config, write_spec
+from tests.e2e._support import ENV_REQUESTS, Bundle, run_runtime, write_runtime_config, write_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -101,7 +101,7 @@ def test_hooks_work_inside_the_root_and_never_touch_the_host(
         "cdiVersion": "0.5.0", "kind": "example.com/hooks",
         "devices": [{"name": "all", "containerEdits": {"env": ["HOOKED=1"], "hooks": hooks}}],
     })  # fmt: skip
-    config = write_runtime_config(tmp_path / "runtime.toml", spec_dir)
+    config = write_runtime_config(tmp_path / "runtime.toml", spec_dir, **ENV_REQUESTS)
     bundle.set_script(
         "echo HOOKED=$HOOKED;"
         "echo L1=$(readlink /usr/lib/libfoo.so); echo L2=$(readlink /escaped-abs);"

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+# Env requests count only for a privileged container (CAP_SYS_ADMIN in the bounding set).
+PRIVILEGED = {"capabilities": {"bounding": ["CAP_SYS_ADMIN"]}}
 SHIM = [sys.executable, "-c", "import sys; from cdikit.integrations.runtime import main; sys.exit(main())"]
 
 
@@ -85,11 +87,15 @@ def test_create_without_requests_leaves_config_untouched(
         ("", None, "cannot read bundle config"),
         ("", '["CDI_DEVICES=x"]', "is not a JSON object"),
         ("", '{"process": {"env": ["CDI_DEVICES=vendor.com/xy=1"]', "is not valid JSON"),
-        ("", {"process": {"env": ["CDI_DEVICES=bad"]}}, "CDI_DEVICES: invalid CDI device name 'bad'"),
+        (
+            "",
+            {"process": {"env": ["CDI_DEVICES=bad"], **PRIVILEGED}},
+            "CDI_DEVICES: invalid CDI device name 'bad'",
+        ),
         ("", {"annotations": {"cdi.k8s.io/x": "bad"}}, "invalid CDI device name"),
         (
             "",
-            {"process": {"env": ["CDI_DEVICES=vendor.com/xy=1"]}},
+            {"process": {"env": ["CDI_DEVICES=vendor.com/xy=1"], **PRIVILEGED}},
             "unresolvable CDI devices vendor.com/xy=1",
         ),
     ],
