@@ -19,8 +19,19 @@ relaxes a comparison.
    minimum the content needs by default (so older consumers load the file);
    the reference keeps the declared version. The runner calls
    ``write_spec(..., version="keep")``, which is the reference's behaviour.
+4. SPEC NAMES. The reference joins a producer's spec name to the spec
+   directory unchecked: ``../x`` writes outside it, ``sub/x.json`` into a
+   subdirectory no scanner reads. cdikit refuses any name that is not a plain
+   file name (``/``, ``.``, ``..``, empty, NUL) with ``InvalidSpecNameError``.
+   For such an op the runner requires that error and that nothing was
+   written; the rest of the case is compared as usual.
 """
 
 PANIC_IS_REJECTION = True
 TRANSACTIONAL_INJECTION = True
 WRITE_VERSION_FOR_REFERENCE = "keep"
+
+
+def spec_name_refused(name: str) -> bool:
+    """Rule 4: whether cdikit refuses ``name`` as a spec file name where the reference writes it."""
+    return name in ("", ".", "..") or "/" in name or "\0" in name

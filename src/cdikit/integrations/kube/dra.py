@@ -16,11 +16,9 @@ so prepare and unprepare are idempotent and survive a plugin restart in between.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -180,23 +178,6 @@ class DRAPluginConfig:
         return os.path.join(self.plugin_dir, "checkpoint.json")
 
 
-def _write_atomic(path: str, data: bytes) -> None:
-    # A torn checkpoint would lose track of prepared claims: write a temp file, fsync, rename.
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".checkpoint-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 class Preparer:
     """Prepares and unprepares claims: transient CDI specs plus the checkpoint. Calls are serialized."""
 
@@ -238,7 +219,10 @@ class Preparer:
 
     def _save_checkpoint(self) -> None:
         doc = {"version": _CHECKPOINT_VERSION, "claims": {uid: asdict(r) for uid, r in self._records.items()}}
-        _write_atomic(self._config.checkpoint_path, json.dumps(doc, indent=1, sort_keys=True).encode())
+        from cdikit.spec._atomic import atomic_write
+
+        # A torn checkpoint would lose track of prepared claims: replaced atomically, no temp file left.
+        atomic_write(self._config.checkpoint_path, json.dumps(doc, indent=1, sort_keys=True).encode())
 
     def prepared_claims(self) -> list[str]:
         with self._lock:
