@@ -120,3 +120,4 @@ def read_error(path: str, exc: OSError) -> CDIError:
     if exc.errno == errno.ENOENT:
         return CDIError(inner, path=path)
     return CDIError(f"failed to read CDI Spec {go_quote(path)}: {inner}", path=path)
+

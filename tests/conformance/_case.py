@@ -100,9 +100,7 @@ def errors_match(expected: str | None, actual: str | None) -> bool:
 
 def diff(label: str, expected: Any, actual: Any, problems: list[str]) -> None:
     if expected != actual:
-        problems.append(
-            f"{label}:\n  expected {json.dumps(expected, sort_keys=True)}\n  actual   {json.dumps(actual, sort_keys=True)}"
-        )
+        problems.append(f"{label}:\n  expected {json.dumps(expected, sort_keys=True)}\n  actual   {json.dumps(actual, sort_keys=True)}")
 
 
 def error_diff(label: str, expected: str | None, actual: str | None, problems: list[str]) -> None:

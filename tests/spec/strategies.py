@@ -11,41 +11,10 @@ names = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9_.:-]{0,10}[A-Za-z0-9])?", fullmat
 vendor_or_class = st.from_regex(r"[a-z][a-z0-9_.-]{0,8}[a-z0-9]", fullmatch=True)
 # Text likely to hit YAML 1.1 / JSON corner cases when written as plain scalars.
 tricky = st.sampled_from(
-    [
-        "yes",
-        "no",
-        "on",
-        "off",
-        "y",
-        "n",
-        "Y",
-        "N",
-        "true",
-        "null",
-        "~",
-        "007",
-        "0x1F",
-        "1e3",
-        "1.50",
-        "0o17",
-        "1_000",
-        "12:30",
-        ".inf",
-        "-",
-        "#x",
-        "a: b",
-        "- x",
-        "'q'",
-        '"dq"',
-        "",
-        " lead",
-        "trail ",
-        "é",
-    ]
+    ["yes", "no", "on", "off", "y", "n", "Y", "N", "true", "null", "~", "007", "0x1F", "1e3", "1.50", "0o17",
+     "1_000", "12:30", ".inf", "-", "#x", "a: b", "- x", "'q'", '"dq"', "", " lead", "trail ", "é"]
 )
-text = st.one_of(
-    st.text(st.characters(exclude_categories=("Cc", "Cs", "Cn", "Co", "Zl", "Zp")), max_size=12), tricky
-)
+text = st.one_of(st.text(st.characters(exclude_categories=("Cc", "Cs", "Cn", "Co", "Zl", "Zp")), max_size=12), tricky)
 paths = st.from_regex(r"/[a-z0-9/_.-]{1,20}", fullmatch=True)
 env = st.builds(lambda k, v: f"{k}={v}", st.from_regex(r"[A-Z_][A-Z0-9_]{0,6}", fullmatch=True), text)
 
@@ -70,18 +39,14 @@ mounts = st.builds(
 )
 hooks = st.builds(
     Hook,
-    hook_name=st.sampled_from(
-        ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]
-    ),
+    hook_name=st.sampled_from(["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]),
     path=paths,
     args=st.one_of(st.none(), st.lists(text, max_size=3)),
     env=st.one_of(st.none(), st.lists(env, max_size=2)),
     timeout=st.one_of(st.none(), st.integers(-5, 100)),
 )
 net_devices = st.lists(
-    st.builds(NetDevice, host_interface_name=names, name=names),
-    max_size=2,
-    unique_by=(lambda d: d.host_interface_name),
+    st.builds(NetDevice, host_interface_name=names, name=names), max_size=2, unique_by=(lambda d: d.host_interface_name)
 ).filter(lambda ds: len({d.name for d in ds}) == len(ds))
 edits = st.builds(
     ContainerEdits,
@@ -92,11 +57,7 @@ edits = st.builds(
     mounts=st.one_of(st.none(), st.lists(mounts, max_size=3)),
     intel_rdt=st.one_of(
         st.none(),
-        st.builds(
-            IntelRdt,
-            clos_id=st.sampled_from(["", "c1", "/"]),
-            schemata=st.one_of(st.none(), st.lists(names, max_size=2)),
-        ),
+        st.builds(IntelRdt, clos_id=st.sampled_from(["", "c1", "/"]), schemata=st.one_of(st.none(), st.lists(names, max_size=2))),
     ),
     additional_gids=st.one_of(st.none(), st.lists(st.integers(0, 2**32 - 1), max_size=3)),
 )
@@ -107,14 +68,8 @@ annotations = st.one_of(st.none(), st.dictionaries(names, text, max_size=2))
 @st.composite
 def valid_specs(draw: st.DrawFn) -> Spec:
     """A spec that passes validation (its version is set to the minimum it needs later by callers)."""
-    devs = draw(
-        st.lists(
-            st.builds(Device, name=names, annotations=annotations, container_edits=nonempty_edits),
-            min_size=1,
-            max_size=4,
-            unique_by=lambda d: d.name,
-        )
-    )
+    devs = draw(st.lists(st.builds(Device, name=names, annotations=annotations, container_edits=nonempty_edits),
+                         min_size=1, max_size=4, unique_by=lambda d: d.name))
     return Spec(
         cdi_version="1.1.0",
         kind=f"{draw(vendor_or_class)}/{draw(vendor_or_class)}",

@@ -99,9 +99,7 @@ def test_first_yaml_document_only() -> None:
 
 
 def test_case_insensitive_keys() -> None:
-    spec = parse_spec(
-        b'{"CDIVERSION": "0.3.0", "Kind": "a.com/b", "DEVICES": [{"NAME": "d", "containeredits": {"ENV": ["A=1"]}}]}'
-    )
+    spec = parse_spec(b'{"CDIVERSION": "0.3.0", "Kind": "a.com/b", "DEVICES": [{"NAME": "d", "containeredits": {"ENV": ["A=1"]}}]}')
     assert spec is not None and spec.kind == "a.com/b" and spec.devices and spec.devices[0].name == "d"
 
 
@@ -128,11 +126,7 @@ def _yaml_text(spec_obj: object) -> bytes:
 @given(valid_specs())
 def test_round_trip_json_and_yaml(spec: msgspec.Struct) -> None:
     builtins = msgspec.to_builtins(spec)
-    for data in (
-        msgspec.json.encode(spec),
-        json.dumps(builtins, indent=2, ensure_ascii=False).encode(),
-        _yaml_text(builtins),
-    ):
+    for data in (msgspec.json.encode(spec), json.dumps(builtins, indent=2, ensure_ascii=False).encode(), _yaml_text(builtins)):
         assert parse_spec(data) == spec
 
 
@@ -150,27 +144,8 @@ _yaml_scalars = st.one_of(
     st.sampled_from(["yes", "no", "0x10", "007", "1e3", "~", "null", "1.5", "-1", "[]", "{}", "'x'", "a b"]),
     st.text(max_size=8),
 )
-_fields = st.sampled_from(
-    [
-        "cdiVersion",
-        "kind",
-        "devices",
-        "name",
-        "containerEdits",
-        "env",
-        "deviceNodes",
-        "path",
-        "major",
-        "fileMode",
-        "uid",
-        "hooks",
-        "hookName",
-        "mounts",
-        "intelRdt",
-        "annotations",
-        "x",
-    ]
-)
+_fields = st.sampled_from(["cdiVersion", "kind", "devices", "name", "containerEdits", "env", "deviceNodes", "path",
+                           "major", "fileMode", "uid", "hooks", "hookName", "mounts", "intelRdt", "annotations", "x"])
 
 
 @st.composite

@@ -86,24 +86,7 @@ _KEPT = bytes(range(ord("a"), ord("z") + 1)) + bytes(range(ord("A"), ord("Z") + 
 _WORD_CLASSES = bytes(
     char if char in _KEPT else ord(" ") if char in b" \t\r\n,[]{}:#" else ord(".") for char in range(256)
 )
-_YAML11_WORDS = (
-    "y",
-    "Y",
-    "yes",
-    "Yes",
-    "YES",
-    "n",
-    "N",
-    "no",
-    "No",
-    "NO",
-    "on",
-    "On",
-    "ON",
-    "off",
-    "Off",
-    "OFF",
-)
+_YAML11_WORDS = ("y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF")
 _RISKY_TOKENS = frozenset(
     [word.encode() for word in _YAML11_WORDS]
     + [(sign + "_" * k).encode() for sign in ("", "-", "+") for k in range(1, 33)]
@@ -495,9 +478,7 @@ class _Converter:
         if isinstance(node, yaml.SequenceNode):
             if isinstance(kind, tuple) and kind[0] == "list":
                 return [self.convert(item, kind[1], f"{where}.{i}") for i, item in enumerate(node.value)]
-            self.error(
-                f"json: cannot unmarshal array into Go struct field {where} of type {_go_type(kind)}", node
-            )
+            self.error(f"json: cannot unmarshal array into Go struct field {where} of type {_go_type(kind)}", node)
             return _ABSENT
         # mapping
         if isinstance(kind, tuple) and kind[0] == "struct":
@@ -509,9 +490,7 @@ class _Converter:
                 value = self.convert(value_node, kind[1], f"{where}.{key}")
                 out[key] = "" if value is _ABSENT else value
             return out
-        self.error(
-            f"json: cannot unmarshal object into Go struct field {where} of type {_go_type(kind)}", node
-        )
+        self.error(f"json: cannot unmarshal object into Go struct field {where} of type {_go_type(kind)}", node)
         return _ABSENT
 
     def convert_scalar(self, value: Any, node: Any, kind: Any, where: str) -> Any:
@@ -545,8 +524,7 @@ class _Converter:
                 )
                 return _ABSENT
         self.error(
-            f"json: cannot unmarshal {_json_kind(value)} into Go struct field {where} of type {_go_type(kind)}",
-            node,
+            f"json: cannot unmarshal {_json_kind(value)} into Go struct field {where} of type {_go_type(kind)}", node
         )
         return _ABSENT
 
@@ -621,9 +599,7 @@ def _compose_first_document(text: str) -> Any:
                 tag = event.tag
                 if tag is None or tag == "!":
                     tag = _PLAIN if event.implicit[0] else _STR_TAG
-                node: Any = yaml.ScalarNode(
-                    tag, event.value, event.start_mark, event.end_mark, style=event.style
-                )
+                node: Any = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
                 counts[id(node)] = (1, 0)
                 if event.anchor is not None:
                     anchors[event.anchor] = node
@@ -720,9 +696,7 @@ def _faithful(data: bytes, path: str | None) -> Spec | None:
         if fail.message.startswith("yaml:") or conv.first_error is None:
             conv.first_error = fail
     except RecursionError:
-        raise ParseError(
-            f"{_PREFIX}error converting YAML to JSON: yaml: document nested too deeply", path=path
-        ) from None
+        raise ParseError(f"{_PREFIX}error converting YAML to JSON: yaml: document nested too deeply", path=path) from None
     if conv.first_error is not None:
         err = conv.first_error
         stage = (

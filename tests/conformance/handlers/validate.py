@@ -53,9 +53,7 @@ def check(case: Case) -> None:
     if exp_parse["ok"] and got_parse["ok"]:
         for key in ("raw", "minimumRequiredVersion", "minimumRequiredVersionError"):
             diff(f"parse.{key}", exp_parse[key], got_parse[key], problems)
-        error_diff(
-            "parse.validateVersion", exp_parse["validateVersion"], got_parse["validateVersion"], problems
-        )
+        error_diff("parse.validateVersion", exp_parse["validateVersion"], got_parse["validateVersion"], problems)
         exp_gen, got_gen = exp_parse["generateNameForSpec"], got_parse["generateNameForSpec"]
         diff("parse.generateNameForSpec.name", exp_gen["name"], got_gen["name"], problems)
         error_diff("parse.generateNameForSpec.error", exp_gen["error"], got_gen["error"], problems)
