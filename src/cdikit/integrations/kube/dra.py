@@ -31,7 +31,7 @@ from cdikit.names import parse_qualified_name, parse_qualifier
 from cdikit.spec.types import ContainerEdits, Device, Spec
 
 from ._inventory import CLAIM_ANNOTATION, DeviceWatch, RegistryLike, dra_device_names
-from ._sockets import SocketId, remove_socket, serve, socket_id
+from ._sockets import Server, SocketId, remove_socket, serve, socket_id
 from ._supervise import Supervised
 from .protos import dra_v1_pb2 as dra_pb
 from .protos import dra_v1_pb2_grpc as dra_grpc
@@ -396,7 +396,7 @@ class DRAPlugin(Supervised):
         self.preparer = Preparer(registry, claims, config, watch)
         self._dra_servicer = _DRAServicer(self.preparer)
         self._reg_servicer = _RegistrationServicer(config, self)
-        self._servers: dict[str, tuple[grpc.Server, SocketId | None]] = {}
+        self._servers: dict[str, tuple[Server, SocketId | None]] = {}
         self._lock = threading.Lock()
         self.registered = threading.Event()
         self.registration_error = ""
@@ -414,7 +414,7 @@ class DRAPlugin(Supervised):
     def _start_server(self, path: str) -> None:
         old = self._servers.pop(path, None)
         if old is not None:
-            old[0].stop(grace=0.5).wait(timeout=5)
+            old[0].stop(grace=0.5)
         if path == self._config.dra_socket:
             server = serve(path, lambda s: dra_grpc.add_DRAPluginServicer_to_server(self._dra_servicer, s))
         else:
@@ -447,7 +447,7 @@ class DRAPlugin(Supervised):
                 entry = self._servers.pop(path, None)
                 if entry is None:
                     continue
-                entry[0].stop(grace=0.5).wait(timeout=5)
+                entry[0].stop(grace=0.5)
                 if socket_id(path) == entry[1]:
                     remove_socket(path)
         _log.info("DRA plugin %s stopped", self._config.driver_name)
