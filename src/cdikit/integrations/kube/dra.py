@@ -329,6 +329,33 @@ class _RegistrationServicer(reg_grpc.RegistrationServicer):
         return reg_pb.RegistrationStatusResponse()
 
 
+# Bounds on one request: the kubelet prepares the claims of one pod per call.
+MAX_CLAIMS_PER_CALL = 128
+_MAX_UID = 128  # Kubernetes UIDs are 36-character UUIDs
+_MAX_NAME = 253  # DNS subdomain names
+
+
+def _claim_problem(claim: dra_pb.Claim) -> str | None:
+    """Why ``claim`` cannot be a real claim reference (its UID names files), or None."""
+    uid = claim.uid
+    if not uid or len(uid) > _MAX_UID or not all(c.isascii() and (c.isalnum() or c == "-") for c in uid):
+        return f"invalid claim UID {_short(uid)} (want a Kubernetes UID)"
+    if not claim.name or len(claim.name) > _MAX_NAME or len(claim.namespace) > _MAX_NAME:
+        return f"invalid claim name {_short(claim.namespace)}/{_short(claim.name)}"
+    return None
+
+
+def _short(text: str, limit: int = 64) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _check_claim_count(context: grpc.ServicerContext, count: int) -> None:
+    if count > MAX_CLAIMS_PER_CALL:
+        message = f"{count} claims in one call (at most {MAX_CLAIMS_PER_CALL})"
+        _log.warning("refused request: %s", message)
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
 class _DRAServicer(dra_grpc.DRAPluginServicer):
     def __init__(self, preparer: Preparer) -> None:
         self._preparer = preparer
@@ -336,9 +363,15 @@ class _DRAServicer(dra_grpc.DRAPluginServicer):
     def NodePrepareResources(
         self, request: dra_pb.NodePrepareResourcesRequest, context: grpc.ServicerContext
     ) -> dra_pb.NodePrepareResourcesResponse:
+        _check_claim_count(context, len(request.claims))
         response = dra_pb.NodePrepareResourcesResponse()
         for claim in request.claims:
             entry = response.claims[claim.uid]
+            problem = _claim_problem(claim)
+            if problem is not None:
+                _log.error("NodePrepareResources: %s", problem)
+                entry.error = problem
+                continue
             try:
                 devices = self._preparer.prepare(ClaimRef(claim.namespace, claim.name, claim.uid))
             except (CDIError, OSError) as err:
@@ -363,9 +396,15 @@ class _DRAServicer(dra_grpc.DRAPluginServicer):
     def NodeUnprepareResources(
         self, request: dra_pb.NodeUnprepareResourcesRequest, context: grpc.ServicerContext
     ) -> dra_pb.NodeUnprepareResourcesResponse:
+        _check_claim_count(context, len(request.claims))
         response = dra_pb.NodeUnprepareResourcesResponse()
         for claim in request.claims:
             entry = response.claims[claim.uid]
+            problem = _claim_problem(claim)
+            if problem is not None:
+                _log.error("NodeUnprepareResources: %s", problem)
+                entry.error = problem
+                continue
             try:
                 self._preparer.unprepare(claim.uid)
             except (CDIError, OSError) as err:
