@@ -211,16 +211,24 @@ def test_may_request_prefilter(raw: bytes, overrides: dict[str, object], maybe: 
     st.lists(
         st.sampled_from(["A=1", "CDI_DEVICES=v.com/cc=1", "NVIDIA_VISIBLE_DEVICES=0", "CUDA_VERSION=1"])
     ),
-)
-def test_prefilter_never_hides_a_request(annotations: dict[str, str], env: list[str]) -> None:
+    st.lists(st.sampled_from(["/var/run/nvidia-container-devices/0", "/var/run/nvidia-container-devices\\/1",
+                              "/var/run/nvidia-container-devices/cdi/v.com/cc/1", "/other"])),
+    st.booleans(),
+)  # fmt: skip
+def test_prefilter_never_hides_a_request(
+    annotations: dict[str, str], env: list[str], mounts: list[str], accept_all: bool
+) -> None:
     import json
 
-    doc = {"annotations": annotations, "process": {"env": env}}
+    doc = {"annotations": annotations, "process": {"env": env},
+           "mounts": [{"destination": m, "source": "/dev/null"} for m in mounts]}  # fmt: skip
     raw = json.dumps(doc).encode()
-    cfg = _cfg()
+    cfg = _cfg(accept_env_unprivileged=accept_all, accept_volume_mounts=accept_all)
     found = collect_requests(json.loads(raw), annotation_prefixes=cfg.annotation_prefixes, env_var=cfg.env_var,
-                             nvidia_env_var=cfg.nvidia_env_var, default_kind=cfg.default_kind)  # fmt: skip
-    if found:
+                             nvidia_env_var=cfg.nvidia_env_var, default_kind=cfg.default_kind,
+                             accept_env_unprivileged=cfg.accept_env_unprivileged,
+                             accept_volume_mounts=cfg.accept_volume_mounts)  # fmt: skip
+    if found or found.ignored:
         assert may_request(raw, cfg)
 
 

@@ -3,6 +3,7 @@ kubelet sockets, socket modes. Real gRPC over unix sockets against the fake kube
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -207,7 +208,9 @@ def test_device_plugin_socket_is_0600(
         manager.stop()
 
 
-def test_dra_sockets_are_0600(registry: Registry, short_tmp: str, umask: int) -> None:
+@contextlib.contextmanager
+def _dra_plugin(registry: Registry, short_tmp: str) -> Iterator[DRAPluginConfig]:
+    """A started DRA plugin (no API server: these tests never prepare a real claim)."""
     config = DRAPluginConfig(
         driver_name="gpu.example.com",
         node_name="node-1",
@@ -219,11 +222,16 @@ def test_dra_sockets_are_0600(registry: Registry, short_tmp: str, umask: int) ->
     plugin = DRAPlugin(registry, _NoClaims(), config, watch)
     plugin.start()
     try:
-        for path in (config.dra_socket, config.registration_socket):
-            assert _mode(path) == 0o600
+        yield config
     finally:
         plugin.stop()
         watch.stop()
+
+
+def test_dra_sockets_are_0600(registry: Registry, short_tmp: str, umask: int) -> None:
+    with _dra_plugin(registry, short_tmp) as config:
+        for path in (config.dra_socket, config.registration_socket):
+            assert _mode(path) == 0o600
 
 
 def _can_connect_as_nobody(path: str) -> bool:
@@ -248,37 +256,24 @@ class _NoClaims:
 
 
 def test_dra_bounds_requests(registry: Registry, short_tmp: str) -> None:
-    config = DRAPluginConfig(
-        driver_name="gpu.example.com",
-        node_name="node-1",
-        plugins_dir=os.path.join(short_tmp, "plugins"),
-        registry_dir=os.path.join(short_tmp, "reg"),
-        poll_interval=0.05,
-    )
-    watch = DeviceWatch(registry, None, interval=0.05)
-    plugin = DRAPlugin(registry, _NoClaims(), config, watch)
-    plugin.start()
-    try:
-        with grpc.insecure_channel(f"unix://{config.dra_socket}") as channel:
-            stub = dra_grpc.DRAPluginStub(channel)
-            many = [
-                dra_pb.Claim(namespace="d", name="c", uid=f"u{i}") for i in range(MAX_CLAIMS_PER_CALL + 1)
-            ]
-            with pytest.raises(grpc.RpcError) as info:
-                stub.NodePrepareResources(dra_pb.NodePrepareResourcesRequest(claims=many), timeout=TIMEOUT)
-            assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-            bad = ["../../etc", "x" * 100_000, "a/b", "", "uid\0"]
-            claims = [dra_pb.Claim(namespace="d", name="c", uid=u) for u in bad]
-            response = stub.NodePrepareResources(
-                dra_pb.NodePrepareResourcesRequest(claims=claims), timeout=TIMEOUT
-            )
-            for uid in bad:
-                error = response.claims[uid].error
-                assert error.startswith("invalid claim UID") and len(error) < 200
-            unprepared = stub.NodeUnprepareResources(
-                dra_pb.NodeUnprepareResourcesRequest(claims=claims), timeout=TIMEOUT
-            )
-            assert all(unprepared.claims[u].error.startswith("invalid claim UID") for u in bad)
-    finally:
-        plugin.stop()
-        watch.stop()
+    with (
+        _dra_plugin(registry, short_tmp) as config,
+        grpc.insecure_channel(f"unix://{config.dra_socket}") as channel,
+    ):
+        stub = dra_grpc.DRAPluginStub(channel)
+        many = [dra_pb.Claim(namespace="d", name="c", uid=f"u{i}") for i in range(MAX_CLAIMS_PER_CALL + 1)]
+        with pytest.raises(grpc.RpcError) as info:
+            stub.NodePrepareResources(dra_pb.NodePrepareResourcesRequest(claims=many), timeout=TIMEOUT)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        bad = ["../../etc", "x" * 100_000, "a/b", "", "uid\0"]
+        claims = [dra_pb.Claim(namespace="d", name="c", uid=u) for u in bad]
+        response = stub.NodePrepareResources(
+            dra_pb.NodePrepareResourcesRequest(claims=claims), timeout=TIMEOUT
+        )
+        for uid in bad:
+            error = response.claims[uid].error
+            assert error.startswith("invalid claim UID") and len(error) < 200
+        unprepared = stub.NodeUnprepareResources(
+            dra_pb.NodeUnprepareResourcesRequest(claims=claims), timeout=TIMEOUT
+        )
+        assert all(unprepared.claims[u].error.startswith("invalid claim UID") for u in bad)
