@@ -103,6 +103,8 @@ class Server:
         """Stop serving (in-flight calls get ``grace`` seconds, streams are cancelled) and end the thread."""
         try:
             self._run(self._server.stop(grace), timeout=(grace or 0) + 10)
+        except TimeoutError:
+            pass  # stopping must not hang the plugin: the loop and its thread go away below
         finally:
             self._close_loop()
 
@@ -118,6 +120,7 @@ def _bind_private(server: grpc.aio.Server, path: str) -> None:
     """Listen on ``path`` with a socket file of mode 0600, never reachable with a wider mode."""
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
+    # A dot name: the kubelet's plugin watcher ignores entries whose name starts with ".".
     private = os.path.join(directory, f".cdikit-bind.{os.getpid()}.{os.urandom(4).hex()}")
     os.mkdir(private, 0o700)  # the umask can only narrow it
     try:
