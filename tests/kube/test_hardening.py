@@ -202,8 +202,14 @@ def test_device_plugin_socket_is_0600(
         assert [n for n in os.listdir(kubelet.plugin_dir) if n.startswith(".cdikit-bind")] == []
         if os.geteuid() == 0:
             assert not _can_connect_as_nobody(path)
-            os.chmod(path, 0o666)  # control: the same socket with a wide mode lets anyone in
-            assert _can_connect_as_nobody(path)
+            # Control (not the plugin's socket: changing its mode would make the plugin restart it):
+            # a listening socket with a wide mode in the same directory lets that user in.
+            control = os.path.join(kubelet.plugin_dir, "control.sock")
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.bind(control)
+                sock.listen(1)
+                os.chmod(control, 0o666)
+                assert _can_connect_as_nobody(control)
     finally:
         manager.stop()
 
