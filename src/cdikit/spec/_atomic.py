@@ -144,7 +144,7 @@ def _temp_path(directory: str, name: str) -> str:
 
 def _open_temp(directory: str, name: str) -> tuple[int, str | None]:
     """An open, locked file for the new content, and its temporary name (None: not linked yet)."""
-    if _USE_O_TMPFILE and os.path.isdir("/proc/self/fd"):
+    if _USE_O_TMPFILE and _have_proc_fd():
         try:
             fd = os.open(directory, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600)
         except OSError as err:
@@ -171,6 +171,17 @@ def _open_temp(directory: str, name: str) -> tuple[int, str | None]:
             raise
         return fd, tmp
     raise FileExistsError(errno.EEXIST, "no free temporary file name", directory)
+
+
+_proc_fd: bool | None = None
+
+
+def _have_proc_fd() -> bool:
+    """Whether ``/proc/self/fd`` is there to link an ``O_TMPFILE`` file (checked once per process)."""
+    global _proc_fd
+    if _proc_fd is None:
+        _proc_fd = os.path.isdir("/proc/self/fd")
+    return _proc_fd
 
 
 def _link_temp(fd: int, directory: str, name: str) -> str:
