@@ -103,7 +103,7 @@ def check(case: Case) -> None:
         label = f"op {i} ({op['op']})"
         got = _run_file_op(registry, op, spec_dirs) if op["op"] in ("write", "remove") else _run_name_op(op)
         if op["op"] in ("write", "remove") and _policy.spec_name_refused(op["name"]):
-            # Rule 4: refused with a clear error; nothing may have been written.
+            # Rule 8: refused with a clear error; nothing may have been written.
             if not (got["error"] or "").startswith("invalid Spec file name"):
                 problems.append(f"{label}: name {op['name']!r} was not refused: error {got['error']!r}")
             written = [path for path in got["files"] if path not in before]
