@@ -205,3 +205,11 @@ def test_sigkill_during_writes_leaves_no_temp_file_after_the_next_write(
         assert leftovers > 0  # the kills did hit writes in progress: the test can fail
     Registry([str(spec_dir)], auto_refresh=False).write_spec(_spec(), "after.json")
     assert [n for n in os.listdir(spec_dir) if not n.endswith(".json")] == []
+
+
+def test_nvidia_writer_refuses_a_nul_path_with_a_cdikit_error(tmp_path: Path) -> None:
+    from cdikit.producers.nvidia._output import write_if_changed
+
+    with pytest.raises(WriteError, match="NUL"):
+        write_if_changed(f"{tmp_path}/nvidia\0.yaml", b"x")
+    assert os.listdir(tmp_path) == []

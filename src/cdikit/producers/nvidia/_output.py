@@ -45,7 +45,7 @@ def write_if_changed(path: str, data: bytes, *, mode: int = 0o644) -> bool:
         with open(path, "rb") as f:
             if f.read() == data:
                 return False
-    except OSError:
-        pass
+    except (OSError, ValueError):
+        pass  # absent or unreadable (a NUL in the path: atomic_write reports it as a WriteError)
     atomic_write(path, data, mode=mode)
     return True
