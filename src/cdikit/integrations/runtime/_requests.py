@@ -236,14 +236,14 @@ def from_volume_mounts(mounts: object, default_kind: str) -> list[str]:
                 rest = f"{parts[0]}/{parts[1]}={parts[2]}" if len(parts) == 3 else rest
             if not is_qualified_name(rest):
                 raise ShimError(
-                    f"mount {VOLUME_MOUNT_ROOT}/{_shorten(device)}: invalid CDI device request "
+                    f"mount {_shorten(VOLUME_MOUNT_ROOT + '/' + device)}: invalid CDI device request "
                     "(want cdi/vendor.com/class/name or cdi/vendor.com/class=name)",
                     field="mounts",
                 )
             names.append(rest)
         elif "/" in device:
             raise ShimError(
-                f"mount {VOLUME_MOUNT_ROOT}/{_shorten(device)}: invalid device id (a bare id or cdi/...)",
+                f"mount {_shorten(VOLUME_MOUNT_ROOT + '/' + device)}: invalid device id (a bare id or cdi/...)",
                 field="mounts",
             )
         else:
@@ -270,7 +270,10 @@ def not_allowed(names: Sequence[str], allowed_kinds: Sequence[str]) -> list[str]
 
 
 def _shorten(text: str) -> str:
-    return text if len(text) <= _LOG_VALUE_MAX else text[:_LOG_VALUE_MAX] + f"...({len(text)} chars)"
+    """``text`` quoted for a log (control characters escaped) and cut to a bounded length."""
+    if len(text) <= _LOG_VALUE_MAX:
+        return repr(text)
+    return repr(text[:_LOG_VALUE_MAX]) + f"...({len(text)} chars)"
 
 
 def collect_requests(
