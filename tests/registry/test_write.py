@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from cdikit import _atomic
 from cdikit.errors import CDIError, InvalidSpecNameError, VersionError, WriteError
 from cdikit.registry import Registry
-from cdikit.spec import ContainerEdits, Device, Spec, _atomic, parse_spec, write_spec_file
+from cdikit.spec import ContainerEdits, Device, Spec, parse_spec, write_spec_file
 
 
 def _spec(version: str = "1.1.0", *, gids: bool = False) -> Spec:
@@ -160,7 +161,7 @@ def test_stale_temp_files_are_removed_live_ones_kept(tmp_path: Path) -> None:
 
 _WRITER = r"""
 import sys
-from cdikit.spec import _atomic
+from cdikit import _atomic
 _atomic._USE_O_TMPFILE = sys.argv[2] == "1"
 from cdikit.registry import Registry
 from cdikit.spec import ContainerEdits, Device, Spec

@@ -219,7 +219,7 @@ class Preparer:
 
     def _save_checkpoint(self) -> None:
         doc = {"version": _CHECKPOINT_VERSION, "claims": {uid: asdict(r) for uid, r in self._records.items()}}
-        from cdikit.spec._atomic import atomic_write
+        from cdikit._atomic import atomic_write
 
         # A torn checkpoint would lose track of prepared claims: replaced atomically, no temp file left.
         atomic_write(self._config.checkpoint_path, json.dumps(doc, indent=1, sort_keys=True).encode())

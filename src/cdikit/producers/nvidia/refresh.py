@@ -88,7 +88,7 @@ def refresh_once(
     except CDIError as exc:
         removed = False
         if remove_when_driver_gone and isinstance(exc, DriverNotFoundError) and os.path.exists(output):
-            from cdikit.spec._atomic import atomic_remove
+            from cdikit._atomic import atomic_remove
 
             atomic_remove(output)
             removed = True
