@@ -127,7 +127,8 @@ def inject_bundle(
     from cdikit.integrations.runtime._editcache import Resolution, edit_views, open_edit_cache, plain_edits
 
     optional = sorted(requests.optional)
-    cache = open_edit_cache(cfg.spec_dirs)
+    jit = _jit_ids(requests)  # JIT-CDI: generated now, nothing to cache by spec dirs
+    cache = open_edit_cache(cfg.spec_dirs) if jit is None else None
     edits: Sequence[ContainerEdits]
     hit = cache.lookup(requests.names, optional) if cache is not None else None
     if hit is not None:
@@ -136,15 +137,14 @@ def inject_bundle(
         log.debug(f"edits of {', '.join(hit.names) or 'nothing'} from the edit cache")
         names, edits = hit.names, edit_views(hit.edits)
     else:
-        names, edits, warning = _resolve(requests, cfg, log)
+        names, edits, warning = _resolve(requests, cfg, log) if jit is None else (*_jit(jit, doc, log), None)
         plain = plain_edits(edits)
         if cache is not None and plain is not None:
             cache.store(requests.names, optional, Resolution(names, plain, warning))
     if not names:
         return []
     _check_allowed_kinds(names, requests, cfg)
-    if requests.source == "nvidia-env":
-        _drop_legacy_nvidia_hooks(doc, log)
+    _drop_legacy_nvidia_hooks(doc, log)  # whatever the source: it would inject GPUs a second time
     from cdikit.oci import inject_edits
 
     hooks = doc.get("hooks")
@@ -172,6 +172,21 @@ def _check_allowed_kinds(names: Sequence[str], requests: DeviceRequests, cfg: Ru
             device=refused[0],
             field="allowed-kinds",
         )
+
+
+def _jit_ids(requests: DeviceRequests) -> list[str] | None:
+    from cdikit.integrations.runtime._jit import split_jit_requests
+
+    return split_jit_requests(requests.names)
+
+
+def _jit(ids: Sequence[str], doc: dict[str, Any], log: ShimLog) -> tuple[list[str], list[ContainerEdits]]:
+    """JIT-CDI (``runtime.nvidia.com/gpu``): edits generated now, no spec file involved."""
+    from cdikit.integrations.runtime._jit import jit_edits
+
+    names, edits = jit_edits(ids, doc)
+    log.debug(f"generated in memory: {', '.join(names)}")
+    return names, edits
 
 
 def _harden_injected_hooks(doc: dict[str, Any], before: dict[str, int]) -> None:
