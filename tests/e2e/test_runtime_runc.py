@@ -328,6 +328,7 @@ def test_nvidia_none_without_a_none_device_fails_like_nvidia(
     _specs(spec_dir, tmp_path / "host-file.txt", tmp_path)
     config = write_runtime_config(tmp_path / "runtime.toml", spec_dir)
     bundle.set_script(SCRIPT, env=["NVIDIA_VISIBLE_DEVICES=none"])
+    _privileged(bundle)
     before = bundle.config_path.read_bytes()
     done = run_runtime([str(tools["cdi-runtime"])], bundle, config=config)
     assert done.returncode == 1
