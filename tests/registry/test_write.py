@@ -209,7 +209,7 @@ def test_sigkill_during_writes_leaves_no_temp_file_after_the_next_write(
 
 
 def test_nvidia_writer_refuses_a_nul_path_with_a_cdikit_error(tmp_path: Path) -> None:
-    from cdikit.producers.nvidia._output import write_if_changed
+    from cdikit.producers.output import write_if_changed
 
     with pytest.raises(WriteError, match="NUL"):
         write_if_changed(f"{tmp_path}/nvidia\0.yaml", b"x")
