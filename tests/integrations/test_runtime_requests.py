@@ -13,6 +13,7 @@ from cdikit.integrations.runtime._errors import ShimError
 from cdikit.integrations.runtime._requests import (
     collect_requests,
     env_lookup,
+    from_amd_env,
     from_annotations,
     from_cdi_env,
     from_nvidia_env,
@@ -304,7 +305,40 @@ POLICY: list[tuple[str, dict[str, Any], dict[str, Any], list[str], list[str]]] =
     ("mount-beats-nvidia-env", _container(caps=PRIVILEGED, mounts=[_null(f"{ROOT}/1")],
                                           env=["NVIDIA_VISIBLE_DEVICES=all"]),
      {"accept_volume_mounts": True}, [f"{K}=1"], []),
+    ("attack-amd-all", _container(env=["AMD_VISIBLE_DEVICES=all"]), {}, [], ["AMD_VISIBLE_DEVICES"]),
+    ("privileged-amd", _container(caps=PRIVILEGED, env=["AMD_VISIBLE_DEVICES=0-1"]), {},
+     ["amd.com/gpu=0", "amd.com/gpu=1"], []),
+    ("privileged-amd-and-nvidia", _container(caps=PRIVILEGED, env=["AMD_VISIBLE_DEVICES=0xbeef",
+                                                                    "NVIDIA_VISIBLE_DEVICES=1"]), {},
+     [f"{K}=1", "amd.com/gpu=0xBEEF"], []),
+    ("annotation-beats-amd-env", _container(caps=PRIVILEGED, annotations={"cdi.k8s.io/a": "v.com/cc=1"},
+                                            env=["AMD_VISIBLE_DEVICES=all"]), {}, ["v.com/cc=1"], []),
+    ("amd-env-off", _container(caps=PRIVILEGED, env=["AMD_VISIBLE_DEVICES=all"]), {"amd_env_var": ""}, [], []),
 ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("value", "names"),
+    [
+        (None, []),
+        ("", []),
+        ("all", ["amd.com/gpu=all"]),
+        ("ALL", ["amd.com/gpu=all"]),
+        ("0,2", ["amd.com/gpu=0", "amd.com/gpu=2"]),
+        ("1-3", ["amd.com/gpu=1", "amd.com/gpu=2", "amd.com/gpu=3"]),
+        ("0x00beef", ["amd.com/gpu=0xBEEF"]),
+        ("a1b2c3d4e5", ["amd.com/gpu=0xA1B2C3D4E5"]),  # more than 8 hex digits: a unique id
+        ("007", ["amd.com/gpu=7"]),
+    ],
+)
+def test_amd_visible_devices_mapping(value: str | None, names: list[str]) -> None:
+    assert from_amd_env(value) == names
+
+
+@pytest.mark.parametrize("value", ["none", "3-1", "x", "0xZZ", "0,,1", "-1", "0-100000", "GPU-1"])
+def test_amd_visible_devices_refused(value: str) -> None:
+    with pytest.raises(ShimError, match="AMD_VISIBLE_DEVICES: invalid AMD GPU list"):
+        from_amd_env(value)
 
 
 @pytest.mark.parametrize(("oci", "overrides", "names", "ignored"), [c[1:] for c in POLICY],

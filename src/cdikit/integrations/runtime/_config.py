@@ -8,6 +8,7 @@ default-kind = "nvidia.com/gpu"      # kind given to bare NVIDIA_VISIBLE_DEVICES
 annotation-prefixes = ["cdi.k8s.io/"]
 env-var = "CDI_DEVICES"              # "" switches the source off
 nvidia-env-var = "NVIDIA_VISIBLE_DEVICES"   # "" switches the source off
+amd-env-var = "AMD_VISIBLE_DEVICES"         # ROCm's variable (amd.com/gpu); "" switches it off
 log-file = "/var/log/cdi-runtime.log"       # "" (default): no log file
 log-level = "info"                   # debug | info | warning | error
 
@@ -70,6 +71,7 @@ class RuntimeConfig:
         "accept_env_unprivileged",
         "accept_volume_mounts",
         "allowed_kinds",
+        "amd_env_var",
         "annotation_prefixes",
         "default_kind",
         "env_var",
@@ -88,6 +90,7 @@ class RuntimeConfig:
         self.annotation_prefixes: list[str] = ["cdi.k8s.io/"]
         self.env_var = "CDI_DEVICES"
         self.nvidia_env_var = "NVIDIA_VISIBLE_DEVICES"
+        self.amd_env_var = "AMD_VISIBLE_DEVICES"
         self.log_file = ""
         self.log_level = "info"
         self.source: str | None = None
@@ -186,6 +189,8 @@ def load_config(path: str | None = None) -> RuntimeConfig:
             cfg.env_var = _str(path, key, value)
         elif key == "nvidia-env-var":
             cfg.nvidia_env_var = _str(path, key, value)
+        elif key == "amd-env-var":
+            cfg.amd_env_var = _str(path, key, value)
         elif key == "accept-env-requests-when-unprivileged":
             cfg.accept_env_unprivileged = _bool(path, key, value)
         elif key == "accept-volume-mount-requests":

@@ -8,9 +8,11 @@ Four sources, in this order of precedence:
    ``/var/run/nvidia-container-devices/<id>``, as the NVIDIA device plugin
    asks for GPUs (``<id>`` is a bare id, or ``cdi/vendor/class/name``);
 3. the container env var ``CDI_DEVICES`` (comma-separated qualified names);
-4. the NVIDIA-compatible ``NVIDIA_VISIBLE_DEVICES`` (``all``, ``none``,
-   ``void``, indices, UUIDs, MIG ``gpu:mig``, qualified names), whose bare ids
-   get the default kind (``nvidia.com/gpu=<id>``).
+4. the vendors' variables: the NVIDIA-compatible ``NVIDIA_VISIBLE_DEVICES``
+   (``all``, ``none``, ``void``, indices, UUIDs, MIG ``gpu:mig``, qualified
+   names), whose bare ids get the default kind (``nvidia.com/gpu=<id>``), and
+   ROCm's ``AMD_VISIBLE_DEVICES`` (``all``, indices, ranges ``a-b``, unique
+   ids), which name ``amd.com/gpu`` devices as ``cdi generate amd`` writes them.
 
 Sources 1 to 3 are explicit requests and are combined. Source 4 is read
 only when they are all empty: CUDA images set ``NVIDIA_VISIBLE_DEVICES=all``
@@ -42,6 +44,7 @@ __all__ = [
     "DeviceRequests",
     "collect_requests",
     "env_lookup",
+    "from_amd_env",
     "from_annotations",
     "from_cdi_env",
     "from_nvidia_env",
@@ -180,6 +183,50 @@ def from_nvidia_env(
     return DeviceRequests(names, source="nvidia-env")
 
 
+AMD_GPU_KIND = "amd.com/gpu"
+
+
+def _is_hex(text: str) -> bool:
+    return bool(text) and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def from_amd_env(value: str | None, var: str = "AMD_VISIBLE_DEVICES") -> list[str]:
+    """``amd.com/gpu`` names for an ``AMD_VISIBLE_DEVICES`` value, read as ROCm's runtime reads it.
+
+    ``all``/``All``/``ALL``; a comma list of indices, ranges ``a-b`` and
+    unique ids (``0x…`` or more than 8 hex digits, any case), which become
+    the ``0x<HEX>`` names ``cdi generate amd`` gives each GPU. Unset or empty:
+    nothing. Anything else is an error naming the entry (ROCm's runtime
+    refuses such a container too).
+    """
+    if not value:
+        return []
+    if value in ("all", "All", "ALL"):
+        return [f"{AMD_GPU_KIND}=all"]
+    names: list[str] = []
+    for item in value.split(","):
+        start, dash, end = item.partition("-")
+        if item[:2] in ("0x", "0X") or (len(item) > 8 and _is_hex(item)):
+            digits = item[2:] if item[:2] in ("0x", "0X") else item
+            if not _is_hex(digits):
+                names = []
+                break
+            names.append(f"{AMD_GPU_KIND}=0x{(digits.lstrip('0') or '0').upper()}")
+        elif dash and start.isdigit() and end.isdigit() and int(start) <= int(end) <= int(start) + 1024:
+            names += [f"{AMD_GPU_KIND}={i}" for i in range(int(start), int(end) + 1)]
+        elif item.isdigit():
+            names.append(f"{AMD_GPU_KIND}={int(item)}")
+        else:
+            names = []
+            break
+    if not names:
+        raise ShimError(
+            f"env {var}: invalid AMD GPU list {_shorten(value)} (want all, indices, ranges a-b or unique ids)",
+            field=f"process.env[{var}]",
+        )
+    return names
+
+
 def is_privileged(oci: Mapping[str, Any]) -> bool:
     """Whether the container may have device requests honoured from its env.
 
@@ -286,6 +333,7 @@ def collect_requests(
     default_kind: str,
     accept_env_unprivileged: bool = False,
     accept_volume_mounts: bool = False,
+    amd_env_var: str = "AMD_VISIBLE_DEVICES",
 ) -> DeviceRequests:
     """All device requests of one container (see the module docstring for the rules).
 
@@ -311,8 +359,13 @@ def collect_requests(
     if explicit:
         sources = ["annotations"] if not accept_volume_mounts else ["annotations", "mounts"]
         return DeviceRequests(explicit, source="+".join([*sources, env_var or "-"]), ignored=ignored)
+    amd_value = env_lookup(env, amd_env_var) if amd_env_var else None
+    if amd_value and not env_trusted:
+        ignored.append(f"{amd_env_var}={_shorten(amd_value)}")
+        amd_value = None
+    amd_names = from_amd_env(amd_value, amd_env_var) if amd_value else []
     if not nvidia_env_var:
-        return DeviceRequests(ignored=ignored)
+        return DeviceRequests(amd_names, source="amd-env", ignored=ignored)
     value = env_lookup(env, nvidia_env_var)
     # An image built for the legacy NVIDIA hook (CUDA_VERSION without
     # NVIDIA_REQUIRE_CUDA) expects every GPU when the variable is unset.
@@ -326,6 +379,14 @@ def collect_requests(
         ignored.append(
             f"{nvidia_env_var}={_shorten(value)}" if value is not None else "CUDA_VERSION (legacy image)"
         )
-        return DeviceRequests(ignored=ignored)
+        return DeviceRequests(amd_names, source="amd-env", ignored=ignored)
+    if amd_names:
+        both = DeviceRequests(
+            requests.names + amd_names,
+            optional=sorted(requests.optional),
+            source="+".join(x for x in (requests.source, "amd-env") if x),
+        )
+        both.ignored = ignored
+        return both
     requests.ignored = ignored
     return requests

@@ -57,7 +57,7 @@ def may_request(raw: bytes, cfg: RuntimeConfig) -> bool:
     if b"\\u" in raw or b"\\/" in raw:
         return True
     needles = [p.encode() for p in cfg.annotation_prefixes if p]
-    needles += [f"{var}=".encode() for var in (cfg.env_var, cfg.nvidia_env_var) if var]
+    needles += [f"{var}=".encode() for var in (cfg.env_var, cfg.nvidia_env_var, cfg.amd_env_var) if var]
     if cfg.nvidia_env_var:
         needles.append(b"CUDA_VERSION=")  # legacy images: unset NVIDIA_VISIBLE_DEVICES means all
     if cfg.accept_volume_mounts:
@@ -262,6 +262,7 @@ def prepare_bundle(cmd: RuntimeCommand, cfg: RuntimeConfig, log: ShimLog) -> Non
         annotation_prefixes=cfg.annotation_prefixes,
         env_var=cfg.env_var,
         nvidia_env_var=cfg.nvidia_env_var,
+        amd_env_var=cfg.amd_env_var,
         default_kind=cfg.default_kind,
         accept_env_unprivileged=cfg.accept_env_unprivileged,
         accept_volume_mounts=cfg.accept_volume_mounts,
