@@ -1,6 +1,8 @@
 """Runs every golden case recorded from the Go reference library.
 
-Cases come from ../shared/conformance/cases plus any roots listed in
+Cases come from ../shared/conformance/cases, tests/fuzz/regressions (minimized findings
+of the differential fuzzer; the ones cdikit still fails are listed, with the reason, in
+tests/fuzz/regressions/known-failing.txt and run as strict xfails) plus any roots listed in
 CDIKIT_CONFORMANCE_CASES (colon-separated, same layout). Each case is staged in
 a scratch directory which becomes the working directory while it runs (the
 reference echoes relative paths). Deliberate differences from the reference are
@@ -15,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance._case import discover, stage
+from tests.conformance._case import REGRESSIONS_ROOT, discover, known_failing, stage
 
 CASES = discover()
+_KNOWN = known_failing()
 
 
 def _id(path: Path) -> str:
@@ -28,7 +31,13 @@ def test_corpus_is_present() -> None:
     assert CASES, "no conformance cases found (is ../shared/conformance/cases there?)"
 
 
-@pytest.mark.parametrize("source", CASES, ids=[_id(c) for c in CASES])
+def _param(path: Path) -> object:
+    why = _KNOWN.get(_id(path)) if path.is_relative_to(REGRESSIONS_ROOT) else None
+    marks = [pytest.mark.xfail(strict=True, reason=f"known fuzz finding: {why}")] if why is not None else []
+    return pytest.param(path, id=_id(path), marks=marks)
+
+
+@pytest.mark.parametrize("source", [_param(c) for c in CASES])
 def test_case(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     case = stage(source, tmp_path / "case")
     command = case.args["command"]
