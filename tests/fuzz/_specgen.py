@@ -166,6 +166,35 @@ SCALAR_EDGES = [
     "1" * 4301,
     "1" * 4400,
 ]
+# flow oddities, scalars that start like indicators, quoting edges
+SCALAR_EDGES += [
+    ":x",
+    "::",
+    "x:",
+    "{a: b:}",
+    "[a: b]",
+    "{? a}",
+    "[? a : b]",
+    "{a, b}",
+    "-",
+    "- x",
+    "?",
+    "? x",
+    "@x",
+    "`x",
+    "|",
+    ">",
+    "#x",
+    "x #y",
+    "x#y",
+    "'a''b'",
+    '"\\/"',
+    '"\\\'"',
+    '"\\ud83d\\ude00"',
+    '"\\ud83d"',
+    "'\\'",
+]
+
 INT_EDGES = [
     "0",
     "-1",
@@ -315,6 +344,10 @@ DIRECTIVES = [
     "--- \n",
     "---\n",
     "...\n",
+    "\t",
+    "...\n---\n",
+    " ",
+    "\n\n",
     "--- # c\n",
     "%YAML 1.1\n",
     "\ufeff",
@@ -652,7 +685,8 @@ def structural_edges(g: Gen, tree: Map) -> None:
         elif roll < 0.40:
             g.edge("unknown-key")
             m.pairs.insert(
-                g.r.randint(0, len(m.pairs)), (g.pick(["foo", "Devicess", "x", "annotation", "<<x"]), "v")
+                g.r.randint(0, len(m.pairs)),
+                (g.pick(["foo", "Devicess", "x", "annotation", "<<x", "k" * 1025, "name" + "e" * 1021]), "v"),
             )
         elif roll < 0.62:
             # merge keys: an inline map, an alias of an anchored map, a sequence of them, or junk
@@ -859,6 +893,12 @@ def text_edges(g: Gen, data: bytes) -> bytes:
         lines = data.split(b"\n")
         i = g.r.randrange(len(lines))
         lines[i] = g.pick([b"\t", b" \t", b""]) + lines[i] + g.pick([b"\t", b"", b" "])
+        data = b"\n".join(lines)
+    if g.p(0.02 * f):
+        g.edge("unicode-line-break")
+        lines = data.split(b"\n")
+        i = g.r.randrange(len(lines))
+        lines[i] = lines[i] + g.pick(["\u0085", "\u2028", "\u2029", "\r", "\x0b", "\x0c"]).encode()
         data = b"\n".join(lines)
     if g.p(0.04 * f):
         g.edge("stray-feff")

@@ -728,6 +728,18 @@ def _save(report: Report, out: Path) -> None:
         example = entry["examples"][0]["case"] if entry["examples"] else ""
         detail = entry["detail"].replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {entry['command']} | {entry['kind']} | {detail} | {entry['count']} | {example} |")
+    lines += ["", "## One minimized example per class", ""]
+    for entry in sorted(report.classes.values(), key=lambda e: -e["count"]):
+        if not entry["examples"]:
+            continue
+        example = entry["examples"][0]
+        lines += [f"### {entry['command']} / {entry['kind']}: {entry['detail']} ({entry['count']} cases)", ""]
+        lines += [f"`{example['case']}` (features: {', '.join(example['features'])})", ""]
+        for name, text in example["files"].items():
+            shown = text if len(text) <= 600 else text[:600] + " ..."
+            lines += [f"`{name}`:", "", "```", shown.replace("```", "` ` `"), "```", ""]
+        message = example["message"].splitlines()[1:16]
+        lines += ["```", *message, "```", ""]
     (out / "report.md").write_text("\n".join(lines) + "\n")
 
 
