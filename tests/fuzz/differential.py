@@ -285,6 +285,7 @@ def classify(command: str, expected: dict[str, Any], message: str) -> Verdict:
     verdict: list[str] = []
     value: list[str] = []
     text: list[str] = []
+    first_error: dict[str, tuple[str, bool]] = {}  # the first error label whose presence differs
     for label, lines in problems:
         base = label.split(" (")[0]
         sides = _sides(lines)
@@ -294,6 +295,7 @@ def classify(command: str, expected: dict[str, Any], message: str) -> Verdict:
             if sides is not None and (sides[0] is None) != (sides[1] is None):
                 go, ours = sides
                 verdict.append(f"{base}: Go {norm_error(go)} / cdikit {norm_error(ours)}")
+                first_error.setdefault("pair", (base, go is None))
             else:
                 text.append(
                     f"{base}: Go {norm_error(sides[0] if sides else None)} / cdikit {norm_error(sides[1] if sides else None)}"
@@ -325,8 +327,11 @@ def classify(command: str, expected: dict[str, Any], message: str) -> Verdict:
             value.append(base)
     if verdict:
         if command == "validate":
-            stage_ = "parse" if any(v.startswith("parse.") for v in verdict) else "readSpec"
-            go_ok = bool(expected.get(stage_, {}).get("ok"))
+            if "pair" in first_error:
+                stage_, go_ok = first_error["pair"]
+            else:
+                stage_ = "parse" if any(v.startswith("parse.") for v in verdict) else "readSpec"
+                go_ok = bool(expected.get(stage_, {}).get("ok"))
             direction = "Go accepts, cdikit rejects" if go_ok else "Go rejects, cdikit accepts"
             errors = [v.split(": ", 1)[1] for v in verdict if ": " in v]
             return Verdict("verdict", f"{direction} ({stage_}): {errors[0] if errors else ''}", message)

@@ -114,7 +114,7 @@ def test_classify_names_direction_stage_and_error_kind() -> None:
     assert verdict.kind == "verdict"
     assert (
         verdict.detail
-        == "Go accepts, cdikit rejects (parse): Go no error / cdikit yaml: unsupported tag !r (line N)"
+        == "Go accepts, cdikit rejects (parse.error): Go no error / cdikit yaml: unsupported tag !r (line N)"
     )
 
 
