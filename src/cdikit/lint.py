@@ -219,11 +219,17 @@ def _ignored_file_finding(path: str, name: str) -> Finding | None:
 
 
 def _sniff(path: str) -> bytes:
+    """The first bytes of ``path`` if it is a regular file (never blocks on a FIFO)."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read(_SNIFF_BYTES)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return b""
+    try:
+        return os.read(fd, _SNIFF_BYTES) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
 
 
 def _looks_like_spec(path: str) -> bool:
@@ -271,10 +277,10 @@ def _check_content(path: str) -> Iterator[Finding]:
     from cdikit.errors import CDIError
     from cdikit.spec import minimum_version, parse_spec
     from cdikit.spec.version import normalize_version, version_key
+    from cdikit.specfile import read_spec_bytes
 
     try:
-        with open(path, "rb") as handle:
-            spec = parse_spec(handle.read(), path=path)
+        spec = parse_spec(read_spec_bytes(path), path=path)
     except (OSError, CDIError):
         return  # reported through the registry's errors
     if spec is None:

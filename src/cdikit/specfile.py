@@ -8,6 +8,8 @@ path (``filepath.Clean``-ed, with ``.yaml`` appended when the name does not end 
 from __future__ import annotations
 
 import errno
+import os
+import stat
 from typing import TYPE_CHECKING, Protocol
 
 from cdikit._paths import go_clean, with_spec_extension
@@ -20,7 +22,19 @@ from cdikit.validation.rules import validate_spec
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["SchemaValidator", "SpecFile", "load_spec_bytes", "read_error", "read_spec", "recorded_path"]
+__all__ = [
+    "MAX_SPEC_FILE_BYTES",
+    "SchemaValidator",
+    "SpecFile",
+    "load_spec_bytes",
+    "read_error",
+    "read_spec",
+    "read_spec_bytes",
+    "recorded_path",
+]
+
+#: Larger spec files are refused (a spec for a node full of GPUs is well under 1 MiB).
+MAX_SPEC_FILE_BYTES = 32 << 20
 
 
 class SchemaValidator(Protocol):
@@ -101,12 +115,48 @@ def load_spec_bytes(
 
 def read_spec(path: str, priority: int = 0, *, schema: SchemaValidator | None = None) -> SpecFile:
     """Read and validate the spec file at ``path`` (the reference's ``ReadSpec``)."""
+    return load_spec_bytes(read_spec_bytes(path), path, priority, schema=schema)
+
+
+def read_spec_bytes(path: str) -> bytes:
+    """The bytes of the spec file at ``path``: a regular file of at most ``MAX_SPEC_FILE_BYTES``.
+
+    Deliberate difference: the reference reads whatever the name points to, so a FIFO named
+    ``x.json`` in a spec directory blocks every consumer forever and a link to ``/dev/zero``
+    exhausts its memory. Here the file is opened without blocking and anything but a regular
+    file, or a larger one, is that file's error (a directory keeps Go's wording).
+    """
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise read_error(path, exc) from None
-    return load_spec_bytes(data, path, priority, schema=schema)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise read_error(path, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)))
+        if not stat.S_ISREG(st.st_mode):
+            raise CDIError(
+                f"failed to read CDI Spec {go_quote(path)}: read {path}: not a regular file", path=path
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_SPEC_FILE_BYTES:
+            chunk = os.read(fd, min(1 << 20, MAX_SPEC_FILE_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise read_error(path, exc) from None
+    finally:
+        os.close(fd)
+    if size > MAX_SPEC_FILE_BYTES:
+        raise CDIError(
+            f"failed to read CDI Spec {go_quote(path)}: read {path}: file too large"
+            f" (more than {MAX_SPEC_FILE_BYTES} bytes)",
+            path=path,
+        )
+    return b"".join(chunks)
 
 
 def read_error(path: str, exc: OSError) -> CDIError:
@@ -120,4 +170,3 @@ def read_error(path: str, exc: OSError) -> CDIError:
     if exc.errno == errno.ENOENT:
         return CDIError(inner, path=path)
     return CDIError(f"failed to read CDI Spec {go_quote(path)}: {inner}", path=path)
-
