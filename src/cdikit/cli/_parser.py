@@ -21,10 +21,10 @@ __all__ = ["BUILTIN_COMMANDS", "EXTERNAL_GROUPS", "build_parser", "command_name"
 
 # Module -> commands it registers, via ``register(subparsers) -> None``.
 EXTERNAL_GROUPS: dict[str, tuple[str, ...]] = {
-    "cdikit.producers.nvidia.cli": ("generate", "transform"),
-    "cdikit.integrations.runtime.cli": ("configure",),
-    "cdikit.integrations.kube.cli": ("kube",),
-    "cdikit.requests.cli": ("request", "req"),
+    "cdikit.cli._nvidia": ("generate", "transform"),
+    "cdikit.cli._configure": ("configure",),
+    "cdikit.cli._kube": ("kube",),
+    "cdikit.cli._requests": ("request", "req"),
 }
 
 _H = "cdikit.cli."

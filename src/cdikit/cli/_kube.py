@@ -155,9 +155,8 @@ def _registry(args: argparse.Namespace) -> Registry:
 
 def _run_device_plugin(args: argparse.Namespace) -> int:
     from cdikit.cli._common import UsageError
-
-    from ._klog import setup_logging
-    from .deviceplugin import DevicePluginConfig, DevicePluginManager, Resource
+    from cdikit.integrations.kube._klog import setup_logging
+    from cdikit.integrations.kube.deviceplugin import DevicePluginConfig, DevicePluginManager, Resource
 
     setup_logging(args.verbose)
     try:
@@ -201,11 +200,10 @@ def _api_client(args: argparse.Namespace) -> Any:
 
 def _run_dra_plugin(args: argparse.Namespace) -> int:
     from cdikit.cli._common import UsageError
-
-    from ._inventory import DeviceWatch
-    from ._klog import setup_logging
-    from .dra import DRAPlugin, DRAPluginConfig, KubeClaimSource
-    from .slices import ResourceSlicePublisher
+    from cdikit.integrations.kube._inventory import DeviceWatch
+    from cdikit.integrations.kube._klog import setup_logging
+    from cdikit.integrations.kube.dra import DRAPlugin, DRAPluginConfig, KubeClaimSource
+    from cdikit.integrations.kube.slices import ResourceSlicePublisher
 
     if not args.driver:
         raise UsageError("--driver (or $DRA_DRIVER_NAME) is required")

@@ -252,6 +252,7 @@ def options_from_args(args: argparse.Namespace) -> tuple[GenerateOptions, str | 
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
+    from cdikit.cli._refresh import report_outcome
     from cdikit.producers.nvidia import refresh
     from cdikit.producers.nvidia._output import encode, format_for_path, write_if_changed
     from cdikit.producers.nvidia.generate import generate
@@ -265,7 +266,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                 output,
                 fmt=fmt,
                 interval=args.interval,
-                on_refresh=lambda o, r: refresh._report(o, r, output),
+                on_refresh=lambda o, r: report_outcome(o, r, output),
             )
         except KeyboardInterrupt:
             pass
