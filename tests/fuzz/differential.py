@@ -31,6 +31,7 @@ import re
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -594,11 +595,43 @@ def features(case: FuzzCase) -> list[str]:
 # --------------------------------------------------------------------------- recording
 
 
+_HOST_TYPES = {
+    stat.S_IFCHR: "c",
+    stat.S_IFBLK: "b",
+    stat.S_IFIFO: "p",
+    stat.S_IFDIR: "dir",
+    stat.S_IFLNK: "symlink",
+}
+
+
+def host_facts(case: FuzzCase) -> list[dict[str, Any]]:
+    """FORMAT.md's ``hostDevices`` for every host path the case's spec files mention."""
+    text = b"".join(d for p, d in case.files.items() if p != "oci.json").decode("utf-8", "replace")
+    facts = []
+    for path in sorted(set(re.findall(r"/dev/[\w.+-]+", text))):
+        fact: dict[str, Any] = {"path": path}
+        try:
+            st = os.lstat(path)
+        except OSError:
+            fact["exists"] = False
+            facts.append(fact)
+            continue
+        fact["exists"] = True
+        fact["type"] = _HOST_TYPES.get(stat.S_IFMT(st.st_mode), "other")
+        if fact["type"] in ("c", "b"):
+            fact["major"], fact["minor"] = os.major(st.st_rdev), os.minor(st.st_rdev)
+        fact["fileMode"] = stat.S_IMODE(st.st_mode)
+        facts.append(fact)
+    return facts
+
+
 def write_golden(case: FuzzCase, expected: dict[str, Any], where: Path, note: str) -> None:
     """``where`` becomes a golden case: args.json, expected.json (from the oracle), the files."""
     if where.exists():
         shutil.rmtree(where)
     args = {**case.args, "description": f"{case.args['description']}; minimized; {note}"}
+    if case.command == "inject":
+        args["hostDevices"] = host_facts(case)
     stage(
         FuzzCase(case.command, case.index, {k: v for k, v in args.items() if k != "setup"}, case.files), where
     )
@@ -800,6 +833,9 @@ def promote(out: Path, into: Path = REGRESSIONS_ROOT, per_class: int = 1) -> lis
                     if p.is_file() and str(p.relative_to(dest)) not in ("args.json", "expected.json")
                 }
                 case = FuzzCase(args["command"], 0, args, files)
+                if case.command == "inject" and "hostDevices" not in args:
+                    args["hostDevices"] = host_facts(case)
+                    (dest / "args.json").write_text(json.dumps(args, indent=1, ensure_ascii=False) + "\n")
                 where = tmp / src.name
                 stage(case, where)
                 verdict = run_cdikit(case, where, expected, 20.0)
