@@ -796,62 +796,77 @@ def _save(report: Report, out: Path) -> None:
     (out / "report.md").write_text("\n".join(lines) + "\n")
 
 
+_KNOWN_HEADER = [
+    "# Regression cases (group/case) cdikit still fails, with the fuzzer's class: strict xfails in the",
+    "# conformance runner. Rewritten by: python -m tests.fuzz.differential --rejudge",
+]
+
+
+def judge_recorded(case_dir: Path) -> Verdict:
+    """cdikit's verdict on one recorded golden case (staged in a scratch copy)."""
+    args = json.loads((case_dir / "args.json").read_text())
+    expected = json.loads((case_dir / "expected.json").read_text())
+    files = {
+        str(p.relative_to(case_dir)): p.read_bytes()
+        for p in case_dir.rglob("*")
+        if p.is_file() and str(p.relative_to(case_dir)) not in ("args.json", "expected.json")
+    }
+    case = FuzzCase(args["command"], 0, args, files)
+    tmp = Path(tempfile.mkdtemp(prefix="cdikit-rejudge-"))
+    try:
+        stage(case, tmp / "case")
+        return run_cdikit(case, tmp / "case", expected, 20.0)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def rejudge(into: Path = REGRESSIONS_ROOT) -> dict[str, str]:
+    """Judge every recorded regression case again and rewrite ``known-failing.txt``."""
+    failing: dict[str, str] = {}
+    for args_path in sorted(into.glob("*/*/args.json")):
+        verdict = judge_recorded(args_path.parent)
+        if verdict.kind not in PASSING:
+            name = f"{args_path.parent.parent.name}/{args_path.parent.name}"
+            failing[name] = f"{verdict.kind}: {verdict.detail}".replace("\n", " ")
+    lines = _KNOWN_HEADER + [f"{name} {why}" for name, why in failing.items()]
+    (into / "known-failing.txt").write_text("\n".join(lines) + "\n")
+    return failing
+
+
 def promote(out: Path, into: Path = REGRESSIONS_ROOT, per_class: int = 1) -> list[str]:
     """Copy the first minimized example(s) of every class of a run into the committed regressions.
 
-    Each copied case is judged again (cdikit against its recorded expected.json); the ones
-    cdikit fails are added to ``known-failing.txt`` with their class. Returns the copied names.
+    Reference panics are left out (the conformance policy only covers the name panics), and
+    so are results the reference does not reproduce. Then every recorded case is judged
+    again and ``known-failing.txt`` rewritten. Returns the copied names.
     """
     summary = json.loads((out / "summary.json").read_text())
-    known_file = into / "known-failing.txt"
-    known = (
-        known_file.read_text().splitlines()
-        if known_file.is_file()
-        else [
-            "# Regression cases (group/case) cdikit still fails, with the fuzzer's class: strict xfails in the",
-            "# conformance runner. Remove a line when its case passes.",
-        ]
-    )
     copied: list[str] = []
-    tmp = Path(tempfile.mkdtemp(prefix="cdikit-promote-"))
-    try:
-        for entry in summary["classes"].values():
-            for example in entry["examples"][:per_class]:
-                src = Path(example["case"])
-                if not example.get("referenceStable", True) or not (src / "expected.json").is_file():
-                    continue
-                name = f"{src.parent.name}/{src.name}"
-                dest = into / name
-                if dest.exists():
-                    shutil.rmtree(dest)
-                shutil.copytree(src, dest)
-                args = json.loads((dest / "args.json").read_text())
-                expected = json.loads((dest / "expected.json").read_text())
-                files = {
-                    str(p.relative_to(dest)): p.read_bytes()
-                    for p in dest.rglob("*")
-                    if p.is_file() and str(p.relative_to(dest)) not in ("args.json", "expected.json")
-                }
-                case = FuzzCase(args["command"], 0, args, files)
-                if case.command == "inject" and "hostDevices" not in args:
-                    args["hostDevices"] = host_facts(case)
-                    (dest / "args.json").write_text(json.dumps(args, indent=1, ensure_ascii=False) + "\n")
-                where = tmp / src.name
-                stage(case, where)
-                verdict = run_cdikit(case, where, expected, 20.0)
-                shutil.rmtree(where, ignore_errors=True)
-                known = [line for line in known if not line.startswith(name + " ")]
-                if verdict.kind != "agree":
-                    known.append(f"{name} {verdict.kind}: {verdict.detail}".replace("\n", " "))
-                copied.append(name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    known_file.write_text("\n".join(known) + "\n")
+    for entry in summary["classes"].values():
+        if entry["kind"] in PASSING:
+            continue
+        for example in entry["examples"][:per_class]:
+            src = Path(example["case"])
+            if not example.get("referenceStable", True) or not (src / "expected.json").is_file():
+                continue
+            name = f"{src.parent.name}/{src.name}"
+            dest = into / name
+            if dest.exists():
+                shutil.rmtree(dest)
+            shutil.copytree(src, dest)
+            args = json.loads((dest / "args.json").read_text())
+            if args["command"] == "inject" and "hostDevices" not in args:
+                files = {str(p.relative_to(dest)): p.read_bytes() for p in dest.rglob("*") if p.is_file()}
+                args["hostDevices"] = host_facts(FuzzCase("inject", 0, args, files))
+                (dest / "args.json").write_text(json.dumps(args, indent=1, ensure_ascii=False) + "\n")
+            copied.append(name)
     gitattributes = into / ".gitattributes"
     if not gitattributes.exists():
         gitattributes.write_text(
-            "# spec files are test data: exact bytes (CRLF, BOMs, UTF-16, NULs)\n* -text -diff\n"
+            "# case files are test data: exact bytes (CRLF, BOMs, UTF-16, NULs)\n"
+            + "".join(f"{group}/** -text -diff\n" for group in GROUPS.values())
         )
+    rejudge(into)
     return copied
 
 
@@ -864,7 +879,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--start", type=int, default=0, help="first case index (to split a run)")
     ap.add_argument(
-        "--out", type=Path, required=True, help="summary.json, report.md and minimized cases go here"
+        "--out",
+        type=Path,
+        default=Path("fuzz-out"),
+        help="summary.json, report.md and minimized cases go here",
     )
     ap.add_argument("--oracle", help="reference binary (else $CDIKIT_ORACLE or " + DEFAULT_ORACLE + ")")
     ap.add_argument("--no-minimize", action="store_true")
@@ -873,11 +891,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=20.0, help="seconds per case, each side")
     ap.add_argument("--replay", metavar="COMMAND:INDEX", help="print one generated case and its verdict")
     ap.add_argument(
+        "--rejudge",
+        action="store_true",
+        help="judge tests/fuzz/regressions again and rewrite its known-failing.txt",
+    )
+    ap.add_argument(
         "--promote",
         action="store_true",
         help="copy the first example of every class found in --out into tests/fuzz/regressions",
     )
     ns = ap.parse_args(argv)
+    if ns.rejudge:
+        failing = rejudge()
+        print(
+            f"{len(failing)} recorded regression cases still fail; see {REGRESSIONS_ROOT}/known-failing.txt"
+        )
+        return 0
     if ns.promote:
         names = promote(ns.out)
         print(f"{len(names)} cases in {REGRESSIONS_ROOT}; failing ones listed in known-failing.txt")
