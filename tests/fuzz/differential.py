@@ -351,10 +351,11 @@ PASSING = ("agree", "skipped", "reference-panic")
 
 
 def reference_panic(command: str, expected: dict[str, Any]) -> str | None:
-    """A panic of the reference that the golden corpus never shows (e.g. a nil pointer).
+    """A panic of the reference outside the name validators (e.g. a nil pointer).
 
     The reference has no defined result there (a consumer process dies); cdikit must reject
-    the input without crashing. The conformance handlers only know the name panics.
+    the input without crashing. The handlers judge these by their policy (rule 5, nil
+    entries); where a handler cannot read such a result, ``_judge_panic`` decides.
     """
     if command == "validate":
         msg = expected["parse"].get("panic") or expected["readSpec"].get("panic")
@@ -392,8 +393,6 @@ def run_cdikit(case: FuzzCase, where: Path, expected: dict[str, Any], timeout: f
     here = os.getcwd()
     os.chdir(where)
     try:
-        if panic is not None:
-            return _judge_panic(case, panic, timeout)
         with _deadline(timeout):
             handler.check(golden)
     except Hang as err:
@@ -407,6 +406,10 @@ def run_cdikit(case: FuzzCase, where: Path, expected: dict[str, Any], timeout: f
         return Verdict("skipped", str(err))
     except (Exception, RecursionError) as err:  # anything else is a crash of cdikit
         frames = [f for f in traceback.extract_tb(err.__traceback__) if "/cdikit/" in f.filename]
+        if panic is not None and not frames:
+            # the handler could not read a result the corpus never has (the reference panicked
+            # where its policy does not expect it): judge by the panic rule alone
+            return _judge_panic(case, panic, timeout)
         where_ = f" at {Path(frames[-1].filename).name}:{frames[-1].name}" if frames else ""
         return Verdict(
             "crash", f"{type(err).__name__}: {norm_error(str(err))[:60]}{where_}", traceback.format_exc()

@@ -31,22 +31,7 @@ SMOKE_SEED, SMOKE_SPECS, SMOKE_INJECT = 20261205, 400, 80
 #: Cases of the smoke run where cdikit and the reference still disagree ("command:index" ->
 #: "kind: detail" as the fuzzer reports it). Strict both ways: a new disagreement fails the
 #: smoke test, and so does a fixed one until its line is removed.
-SMOKE_KNOWN: dict[str, str] = {
-    "inject:36": "verdict: cacheErrors: files differ; error: Go no error / cdikit unresolvable CDI devices nvidia.com/",
-    "inject:45": "error-text: cacheErrors: Go invalid CDI Spec: failed add device Q: invalid device Q: invalid linux n",
-    "inject:53": "crash: ValueError: Exceeds the limit (N digits) for integer string conversion:  at decode.py:_go_int",
-    "validate:28": "verdict: Go rejects, cdikit accepts (parse): Go yaml: found character that cannot start any token / ",
-    "validate:46": "value: parse.minimumRequiredVersion",
-    "validate:75": "verdict: Go accepts, cdikit rejects (parse): Go no error / cdikit yaml: unsupported tag !custom (lin",
-    "validate:76": "verdict: Go accepts, cdikit rejects (parse): Go no error / cdikit yaml: line N: found unexpected Q",
-    "validate:90": "verdict: Go rejects, cdikit accepts (parse): Go yaml: !!binary value contains invalid baseN data / c",
-    "validate:100": "value: parse.raw: Go 'Na+N' / cdikit 'N'",
-    "validate:122": "value: parse.raw: Go 'a' / cdikit 'aN='",
-    "validate:215": "value: parse.minimumRequiredVersion",
-    "validate:230": "value: parse.raw: Go 'Na+N' / cdikit 'N'",
-    "validate:310": "value: parse.raw: Go 'a' / cdikit absent",
-    "validate:373": "verdict: Go accepts, cdikit rejects (parse): Go no error / cdikit yaml: line N: found unknown escape",
-}
+SMOKE_KNOWN: dict[str, str] = {}
 
 
 # --------------------------------------------------------------------------- machinery
