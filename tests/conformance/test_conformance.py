@@ -19,15 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance._case import (
-    DEFAULT_ROOT,
-    FUZZ_ROOT,
-    REGRESSIONS_ROOT,
-    SHARED,
-    discover,
-    known_failing,
-    stage,
-)
+from tests._shared import SHARED, require_shared
+from tests.conformance._case import DEFAULT_ROOT, FUZZ_ROOT, REGRESSIONS_ROOT, discover, known_failing, stage
 
 CASES = discover()
 _KNOWN = known_failing()
@@ -38,8 +31,7 @@ def _id(path: Path) -> str:
 
 
 def test_corpus_is_present() -> None:
-    if SHARED is None:
-        pytest.skip("no shared/conformance folder beside or above the checkout (set CDIKIT_SHARED)")
+    require_shared("conformance", "cases")
     assert DEFAULT_ROOT.is_dir() and FUZZ_ROOT.is_dir(), f"{SHARED}/conformance lacks cases/ or fuzz/"
     assert CASES, f"no conformance cases found under {SHARED}/conformance"
 

@@ -133,8 +133,6 @@ CASES: list[tuple[str, dict[str, str], list[str], dict[str, Any], str, set[str]]
      "VEND=dev0 COMMON=1 GPU0= GPU1=", {"/dev/cdi-null", "/dev/cdi-fuse"}),
     ("nvidia-void", {}, ["NVIDIA_VISIBLE_DEVICES=void"], {},
      "VEND= COMMON= GPU0= GPU1=", set()),
-    ("nvidia-none-without-spec", {}, ["NVIDIA_VISIBLE_DEVICES=none"], {},
-     "VEND= COMMON= GPU0= GPU1=", set()),
 ]  # fmt: skip
 
 
@@ -309,3 +307,18 @@ def test_shim_uses_configured_runtime_path(bundle: Bundle, tools: dict[str, Path
     args = seen.read_text(encoding="utf-8").splitlines()
     assert args == ["--root", str(bundle.state), "--log", str(bundle.dir / "runc-log.json"), "--log-format",
                     "json", "run", "--bundle", str(bundle.dir), bundle.id]  # fmt: skip
+
+
+def test_nvidia_none_without_a_none_device_fails_like_nvidia(
+    bundle: Bundle, tools: dict[str, Path], tmp_path: Path
+) -> None:
+    """nvidia's runtime fails the create: "unresolvable CDI devices nvidia.com/gpu=none"."""
+    spec_dir = tmp_path / "cdi"
+    _specs(spec_dir, tmp_path / "host-file.txt", tmp_path)
+    config = write_runtime_config(tmp_path / "runtime.toml", spec_dir)
+    bundle.set_script(SCRIPT, env=["NVIDIA_VISIBLE_DEVICES=none"])
+    before = bundle.config_path.read_bytes()
+    done = run_runtime([str(tools["cdi-runtime"])], bundle, config=config)
+    assert done.returncode == 1
+    assert "unresolvable CDI devices nvidia.com/gpu=none" in done.stderr
+    assert bundle.config_path.read_bytes() == before

@@ -33,8 +33,8 @@ NVIDIA_TABLE: list[tuple[str | None, list[str], set[str]]] = [
     ("all", [f"{K}=all"], set()),
     ("ALL", [f"{K}=ALL"], set()),  # case-sensitive, as in the reference: an (unknown) device name
     ("0,all", [f"{K}=all"], set()),
-    ("none", [f"{K}=none"], {f"{K}=none"}),
-    ("none,0", [f"{K}=none"], {f"{K}=none"}),
+    ("none", [f"{K}=none"], set()),  # unresolvable without a spec, as nvidia
+    ("none,0", [f"{K}=none"], set()),
     ("0", [f"{K}=0"], set()),
     ("0,1", [f"{K}=0", f"{K}=1"], set()),
     (" 0 , 1 ,", [f"{K}=0", f"{K}=1"], set()),

@@ -41,8 +41,8 @@ class DeviceRequests:
     """The requested device names, in order and without duplicates.
 
     ``optional`` names are dropped (not an error) when the registry does not
-    know them: ``NVIDIA_VISIBLE_DEVICES=none`` asks for ``<kind>=none`` if a
-    spec provides it (driver files without GPUs) and for nothing otherwise.
+    know them (no source marks any today: ``NVIDIA_VISIBLE_DEVICES=none`` asks
+    for ``<kind>=none`` and fails when no spec provides it, as nvidia's runtime).
     ``source`` says where they came from (for the log).
     """
 
@@ -124,7 +124,7 @@ def from_nvidia_env(
     unset                  nothing (``all`` for a legacy CUDA image: ``legacy_all``)
     ``""``, any ``void``   nothing
     ``all``                ``<kind>=all``
-    ``none``               ``<kind>=none`` if a spec has it, else nothing
+    ``none``               ``<kind>=none`` (unresolvable unless a spec has it)
     ``0,1``, ``0:1``       ``<kind>=0``, ``<kind>=1``; ``<kind>=0:1`` (MIG)
     ``GPU-…``, ``MIG-…``   ``<kind>=GPU-…`` (UUIDs)
     ``vendor.com/c=x``     passed through
@@ -143,8 +143,9 @@ def from_nvidia_env(
         if item == "all":
             return DeviceRequests([f"{default_kind}=all"], source="nvidia-env")
         if item == "none":
-            none = f"{default_kind}=none"
-            return DeviceRequests([none], optional=[none], source="nvidia-env")
+            # A spec (or JIT-CDI) must provide <kind>=none, else the container fails
+            # to start with "unresolvable CDI devices", exactly as nvidia's runtime.
+            return DeviceRequests([f"{default_kind}=none"], source="nvidia-env")
     names = [item if "/" in item else f"{default_kind}={item}" for item in ids]
     return DeviceRequests(names, source="nvidia-env")
 

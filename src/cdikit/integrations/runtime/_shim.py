@@ -76,8 +76,8 @@ def _parse_config(path: str, raw: bytes) -> dict[str, Any]:
 
 
 def _write_config(path: str, doc: dict[str, Any], mode: int) -> None:
+    from cdikit._atomic import atomic_write
     from cdikit._rawjson import dumps
-    from cdikit.spec._atomic import atomic_write
 
     data = dumps(doc)
 
@@ -88,29 +88,15 @@ def _write_config(path: str, doc: dict[str, Any], mode: int) -> None:
 
 
 def _expand_requests(registry: Registry, names: Sequence[str]) -> list[str]:
-    """Turn kind-only (``vendor/class``), ``vendor/class=*`` and class-alias requests into names.
+    """Kind-only, ``=*`` and class-alias requests to names: :func:`cdikit.requests.expand_names`.
 
-    They resolve through :mod:`cdikit.requests` with BuildKit's rules (a kind
-    alone = its first device in sorted order, ``=*`` = all of the kind), loaded
-    only when such a request appears. Plain qualified names pass through
-    untouched; a request that resolves to nothing is kept as given, so that
-    ``inject_devices`` reports it as unresolvable.
+    That module loads only when such a request appears (the container start path).
     """
-    expanded: list[str] = []
-    resolver = None
-    for name in names:
-        _, sep, device = name.partition("=")
-        if sep and device != "*":
-            expanded.append(name)
-            continue
-        if resolver is None:
-            from cdikit.requests.request import DeviceRequest
-            from cdikit.requests.resolve import Resolver
+    if not any(n.partition("=")[1] == "" or n.partition("=")[2] == "*" for n in names):
+        return list(dict.fromkeys(names))
+    from cdikit.requests.resolve import expand_names
 
-            resolver = Resolver(registry)
-        found = resolver.find(DeviceRequest(name, optional=True), on_demand=False).devices
-        expanded.extend(found or (name,))
-    return list(dict.fromkeys(expanded))
+    return expand_names(registry, names)
 
 
 def _drop_legacy_nvidia_hooks(doc: dict[str, Any], log: ShimLog) -> None:
@@ -139,7 +125,8 @@ def inject_bundle(
     from cdikit.integrations.runtime._editcache import Resolution, edit_views, open_edit_cache, plain_edits
 
     optional = sorted(requests.optional)
-    cache = open_edit_cache(cfg.spec_dirs)
+    jit = _jit_ids(requests)  # JIT-CDI: generated now, nothing to cache by spec dirs
+    cache = open_edit_cache(cfg.spec_dirs) if jit is None else None
     edits: Sequence[ContainerEdits]
     hit = cache.lookup(requests.names, optional) if cache is not None else None
     if hit is not None:
@@ -148,14 +135,13 @@ def inject_bundle(
         log.debug(f"edits of {', '.join(hit.names) or 'nothing'} from the edit cache")
         names, edits = hit.names, edit_views(hit.edits)
     else:
-        names, edits, warning = _resolve(requests, cfg, log)
+        names, edits, warning = _resolve(requests, cfg, log) if jit is None else (*_jit(jit, doc, log), None)
         plain = plain_edits(edits)
         if cache is not None and plain is not None:
             cache.store(requests.names, optional, Resolution(names, plain, warning))
     if not names:
         return []
-    if requests.source == "nvidia-env":
-        _drop_legacy_nvidia_hooks(doc, log)
+    _drop_legacy_nvidia_hooks(doc, log)  # whatever the source: it would inject GPUs a second time
     from cdikit.oci import inject_edits
 
     hooks = doc.get("hooks")
@@ -163,6 +149,21 @@ def inject_bundle(
     inject_edits(doc, edits)
     _harden_injected_hooks(doc, before)
     return names
+
+
+def _jit_ids(requests: DeviceRequests) -> list[str] | None:
+    from cdikit.integrations.runtime._jit import split_jit_requests
+
+    return split_jit_requests(requests.names)
+
+
+def _jit(ids: Sequence[str], doc: dict[str, Any], log: ShimLog) -> tuple[list[str], list[ContainerEdits]]:
+    """JIT-CDI (``runtime.nvidia.com/gpu``): edits generated now, no spec file involved."""
+    from cdikit.integrations.runtime._jit import jit_edits
+
+    names, edits = jit_edits(ids, doc)
+    log.debug(f"generated in memory: {', '.join(names)}")
+    return names, edits
 
 
 def _harden_injected_hooks(doc: dict[str, Any], before: dict[str, int]) -> None:
