@@ -1087,3 +1087,73 @@ def gen_inject(rng: random.Random) -> tuple[dict[str, Any], dict[str, bytes], li
     if setup:
         args["setup"] = setup
     return args, files, g.edges
+
+
+# --------------------------------------------------------------------------- qualified names
+
+_NAME_PIECES = [
+    "vendor.com",
+    "nvidia.com",
+    "a",
+    "v",
+    "A",
+    "1",
+    "gpu",
+    "c",
+    "dev0",
+    "0",
+    "all",
+    "mig-1:0",
+    "x_y",
+    "a.b",
+    "a-",
+    "-a",
+    "a..b",
+    "é",
+    "e\u0301",
+    "\u212a",
+    "ǵ",
+    "\u00ff",
+    "\u0130",
+    "\ufeff",
+    "\x00",
+    "\t",
+    " ",
+    "\x7f",
+    "\U0001f600",
+    "a" * 64,
+    "a" * 300,
+    "",
+    ".",
+    "_",
+    ":",
+    "::",
+    "=",
+    "/",
+    "//",
+    "==",
+]
+
+
+def gen_name(rng: random.Random) -> tuple[str, list[str]]:
+    """One input for the name functions: ``vendor/class=name`` shapes with edge pieces."""
+    g = Gen(rng, rng.choice([0.0, 0.3, 1.0, 2.0]))
+    roll = g.r.random()
+    if roll < 0.5:
+        vendor = g.name(VENDORS, EDGE_VENDORS + _NAME_PIECES, "vendor")
+        klass = g.name(CLASSES, EDGE_CLASSES + _NAME_PIECES, "class")
+        device = g.name(DEVICES, EDGE_DEVICES + _NAME_PIECES, "device")
+        text = f"{vendor}/{klass}={device}"
+    elif roll < 0.8:
+        text = "".join(str(g.pick([*_NAME_PIECES, "/", "=", "/", "="])) for _ in range(g.r.randint(1, 6)))
+        g.edge("pieces")
+    else:
+        text = str(g.pick(VENDORS + CLASSES + DEVICES + EDGE_VENDORS + EDGE_CLASSES + EDGE_DEVICES))
+        g.edge("bare-name")
+    if g.p(0.2):
+        g.edge("name-mutation")
+        chars = list(text)
+        at = g.r.randint(0, len(chars))
+        chars[at:at] = [str(g.pick(["/", "=", ".", "-", "_", ":", "\u0080", "\xe9", "A", "0", " "]))]
+        text = "".join(chars)
+    return text, g.edges

@@ -47,10 +47,10 @@ from typing import Any
 import pytest
 
 from tests.conformance._case import REGRESSIONS_ROOT, Case, apply_setup
-from tests.fuzz._specgen import gen_inject, gen_spec
+from tests.fuzz._specgen import gen_inject, gen_name, gen_spec
 
 DEFAULT_ORACLE = "/opt/cdi-oracle/bin/cdi-oracle"
-GROUPS = {"validate": "validate-diff", "inject": "inject-diff"}
+GROUPS = {"validate": "validate-diff", "inject": "inject-diff", "parse": "parse-diff"}
 
 
 def find_oracle(explicit: str | None = None) -> str | None:
@@ -91,6 +91,11 @@ def make_case(command: str, seed: int, index: int) -> FuzzCase:
             "priority": rng.choice([0, 0, 1, 7]),
         }
         return FuzzCase(command, index, args, {name: data}, edges)
+    if command == "parse":
+        text, edges = gen_name(rng)
+        return FuzzCase(
+            command, index, {"command": "parse", "description": description, "inputs": [text]}, {}, edges
+        )
     iargs, files, edges = gen_inject(rng)
     return FuzzCase(command, index, {"command": "inject", "description": description, **iargs}, files, edges)
 
@@ -506,6 +511,11 @@ def minimize(judge: Judge, case: FuzzCase, target: Verdict, budget_calls: int = 
         return verdict.signature == target.signature
 
     best = case
+    if case.command == "parse":
+        chars = ddmin(
+            list(case.args["inputs"][0]), lambda cs: same(best.with_files({}, inputs=["".join(cs)])), budget
+        )
+        return best.with_files({}, inputs=["".join(chars)])
     if case.command == "inject":
         spec_files = [p for p in best.files if p != "oci.json"]
         keep = ddmin(
@@ -591,6 +601,13 @@ def _dup_keys(data: bytes) -> bool:
 
 
 def features(case: FuzzCase) -> list[str]:
+    if case.command == "parse":
+        text = case.args["inputs"][0]
+        return [
+            f
+            for f, hit in (("non-ascii", not text.isascii()), ("one-letter", len(text.split("/")[0]) == 1))
+            if hit
+        ] or ["plain"]
     data = b"".join(d for p, d in case.files.items() if p != "oci.json")
     return [name for name, test in _FEATURES if test(data)] or ["plain"]
 
@@ -679,6 +696,7 @@ def run(
     *,
     specs: int,
     inject: int,
+    names: int = 0,
     seed: int,
     out: Path | None,
     minimize_cases: bool = True,
@@ -696,11 +714,10 @@ def run(
     judge = Judge(oracle, tmp, timeout)
     # The registry's cross-process parse cache stays private to this run (as in the test suite).
     os.environ["CDIKIT_CACHE_DIR"] = str(tmp / "parse-cache")
-    plan = [("validate", i) for i in range(start, start + specs)] + [
-        ("inject", i) for i in range(start, start + inject)
-    ]
-    # interleave the two streams so a partial run covers both
-    plan.sort(key=lambda ci: ci[1] * (1 if ci[0] == "validate" else max(specs, 1) / max(inject, 1)))
+    sizes = {"validate": specs, "inject": inject, "parse": names}
+    plan = [(command, i) for command, n in sizes.items() for i in range(start, start + n)]
+    # interleave the streams so a partial run covers them all
+    plan.sort(key=lambda ci: (ci[1] - start) / max(sizes[ci[0]], 1))
     last = time.monotonic()
     try:
         for done, (command, index) in enumerate(plan, 1):
@@ -879,6 +896,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--specs", type=int, default=1000, help="validate cases (spec files)")
     ap.add_argument("--inject", type=int, default=200, help="inject cases")
+    ap.add_argument("--names", type=int, default=0, help="parse cases (one qualified-name string each)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--start", type=int, default=0, help="first case index (to split a run)")
     ap.add_argument(
@@ -938,6 +956,7 @@ def main(argv: list[str] | None = None) -> int:
         oracle,
         specs=ns.specs,
         inject=ns.inject,
+        names=ns.names,
         seed=ns.seed,
         out=ns.out,
         minimize_cases=not ns.no_minimize,

@@ -26,7 +26,7 @@ needs_oracle = pytest.mark.skipif(
     reason=f"no reference oracle: set CDIKIT_ORACLE or build {diff.DEFAULT_ORACLE} (see docs/fuzzing.md)",
 )
 
-SMOKE_SEED, SMOKE_SPECS, SMOKE_INJECT = 20261205, 400, 80
+SMOKE_SEED, SMOKE_SPECS, SMOKE_INJECT, SMOKE_NAMES = 20261205, 400, 80, 300
 
 #: Cases of the smoke run where cdikit and the reference still disagree ("command:index" ->
 #: "kind: detail" as the fuzzer reports it). Strict both ways: a new disagreement fails the
@@ -152,10 +152,17 @@ def test_recorded_regressions_reproduce_on_the_oracle(tmp_path: Path) -> None:
 def test_smoke_run_against_the_reference(tmp_path: Path) -> None:
     assert ORACLE is not None
     report = diff.run(
-        ORACLE, specs=SMOKE_SPECS, inject=SMOKE_INJECT, seed=SMOKE_SEED, out=tmp_path, minimize_cases=False
+        ORACLE,
+        specs=SMOKE_SPECS,
+        inject=SMOKE_INJECT,
+        names=SMOKE_NAMES,
+        seed=SMOKE_SEED,
+        out=tmp_path,
+        minimize_cases=False,
     )
     assert report.counts["validate:total"] == SMOKE_SPECS and report.counts["inject:total"] == SMOKE_INJECT
-    assert report.counts["validate:oracle-failure"] == report.counts["inject:oracle-failure"] == 0
+    assert report.counts["parse:total"] == SMOKE_NAMES
+    assert sum(v for k, v in report.counts.items() if k.endswith(":oracle-failure")) == 0
     # the generators reach both verdicts of the reference, not only parse errors
     assert SMOKE_SPECS * 0.1 < report.counts["validate:reference-accepts"] < SMOKE_SPECS * 0.9
     assert SMOKE_INJECT * 0.1 < report.counts["inject:reference-accepts"] < SMOKE_INJECT * 0.9
