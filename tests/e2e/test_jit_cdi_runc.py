@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e._support import Bundle, run_runtime, write_runtime_config
+from tests.e2e._support import ENV_REQUESTS, Bundle, run_runtime, write_runtime_config
 from tests.producers import fakeroot
 
 pytestmark = pytest.mark.e2e
@@ -42,7 +42,9 @@ def jit_setup(tmp_path: Path, tools: dict[str, Path], monkeypatch: pytest.Monkey
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     config = tmp_path / "runtime.toml"
-    return write_runtime_config(config, tmp_path / "no-specs", **{"default-kind": "runtime.nvidia.com/gpu"})
+    return write_runtime_config(
+        config, tmp_path / "no-specs", **{"default-kind": "runtime.nvidia.com/gpu"}, **ENV_REQUESTS
+    )
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,7 @@ def _cfg(spec_dir: Path, default_kind: str = "nvidia.com/gpu") -> RuntimeConfig:
     cfg = RuntimeConfig()
     cfg.spec_dirs = [str(spec_dir)]
     cfg.default_kind = default_kind
+    cfg.accept_env_unprivileged = True  # these bundles ask through NVIDIA_VISIBLE_DEVICES, unprivileged
     return cfg
 
 
@@ -51,6 +52,7 @@ def _inject(doc: dict[str, Any], cfg: RuntimeConfig) -> list[str]:
         env_var=cfg.env_var,
         nvidia_env_var=cfg.nvidia_env_var,
         default_kind=cfg.default_kind,
+        accept_env_unprivileged=cfg.accept_env_unprivileged,
     )
     return inject_bundle(doc, requests, cfg, ShimLog())
 
