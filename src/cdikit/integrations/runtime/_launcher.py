@@ -14,9 +14,14 @@ shebang's arguments as one word):
 * ``-I``: isolated, so ``PYTHONPATH``, ``PYTHONHOME``, the user site and the
   working directory of the engine cannot change what code the runtime runs.
 
-Re-install it after moving or upgrading the Python environment. Shebang
-lines longer than the kernel accepts (or with spaces) get a ``/bin/sh``
-trampoline instead.
+Re-install it after moving or upgrading the Python environment.
+
+What :func:`install_launcher` writes is a ``/bin/sh`` script
+(:mod:`._shlauncher`) in front of that interpreter: passthrough commands and
+creates whose ``config.json`` cannot hold a request exec the runtime without
+starting Python at all. :func:`launcher_script` is the Python-only launcher
+(its shebang lines longer than the kernel accepts, or with spaces, get a
+``/bin/sh`` trampoline instead).
 """
 
 from __future__ import annotations
@@ -83,11 +88,17 @@ def launcher_script(python: str, path_entries: list[str]) -> str:
     return f"#!/bin/sh\n'''exec' {shlex.quote(python)} -IS \"$0\" \"$@\"\n' '''\n{body}"
 
 
+def _front_script(python: str, entries: list[str]) -> str:
+    from cdikit.integrations.runtime._shlauncher import find_grep, sh_launcher_script
+
+    return sh_launcher_script(python, entries, find_grep())
+
+
 def install_launcher(path: str, *, python: str | None = None) -> str:
     """Write the launcher to ``path`` (atomically, mode 0755) and check that it imports; returns the path."""
     python = os.path.abspath(python or sys.executable)
     entries = launcher_sys_path(python)
-    script = launcher_script(python, entries)
+    script = _front_script(python, entries)
     check = f"import sys; sys.path.extend({entries!r}); import cdikit.integrations.runtime, cdikit.registry"
     import subprocess
 
