@@ -76,8 +76,8 @@ def _sq(text: str) -> str:
 # The script body; @PYTHON@, @CODE@ and @GREP@ are single-quoted words.
 _BODY = r"""
 # Everything here runs for every runtime call of the engine: no subprocess on the passthrough path.
-IFS=' 	
-'
+# IFS is a plain space except where a loop splits on something else; no globbing.
+IFS=' '
 set -f
 _py=@PYTHON@
 _code=@CODE@
@@ -130,16 +130,14 @@ _cdikit_array() {
     esac
     IFS=,
     for _i in $_a; do
-        IFS=' 	
-'
+        IFS=' '
         _cdikit_trim "$_i"
         [ -n "$_t" ] || return 1
         _cdikit_string "$_t" || return 1
         _list=$_list$_s\"
         _n=$((_n + 1))
     done
-    IFS=' 	
-'
+    IFS=' '
 }
 
 # Read the shim's config. Sets _rts (runtime candidates, each ended by '"') and _plain
@@ -214,16 +212,14 @@ _cdikit_runtime() {
     for _c in $_rts; do
         case $_c in
             */*)
-                IFS=' 	
-'
+                IFS=' '
                 _cdikit_try "$_c" && return 0
                 ;;
             *)
                 IFS=:
                 for _d in ${PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}; do
                     [ -n "$_d" ] || continue
-                    IFS=' 	
-'
+                    IFS=' '
                     _cdikit_try "${_d%/}/$_c" && return 0
                     IFS=:
                 done
@@ -231,8 +227,7 @@ _cdikit_runtime() {
         esac
         IFS=\"
     done
-    IFS=' 	
-'
+    IFS=' '
     return 1
 }
 
