@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from cdikit.producers.nvidia import discover as d
 from cdikit.producers.nvidia._assemble import IPC_OPTIONS, assemble, make_edits, node_gids, ro_mount
 from cdikit.producers.nvidia._errors import DiscoveryError, DriverNotFoundError, GenerateError
-from cdikit.producers.nvidia._hooks import HOOK_NAMES, HookFactory, resolve_hook_path
+from cdikit.producers.nvidia._hooks import HOOK_NAMES, HookFactory, chain_spec_hooks, resolve_hook_path
 from cdikit.producers.nvidia._modes import csv_mode, gated_devices, imex_devices, management_devices, wsl_mode
 from cdikit.producers.nvidia._rootfs import Root
 from cdikit.producers.nvidia.nvml import GpuRecord, MigRecord, NvmlBackend, NvmlError
@@ -75,6 +75,8 @@ class GenerateOptions:
     binary_dirs: tuple[str, ...] | None = None
     xdg_data_dirs: tuple[str, ...] | None = None
     fake_device_nodes: bool = False
+    # Join each edits group's hooks into one `cdi-hook chain` (cdikit's hook binary only).
+    chain_hooks: bool = True
 
     def host_view(self) -> d.HostView:
         driver_root = Root(self.driver_root)
@@ -380,6 +382,8 @@ def generate(options: GenerateOptions, *, backend: NvmlBackend | None = None) ->
         spec = assemble(
             kind, devices, common, no_all_device=options.no_all_device, spec_version=options.spec_version
         )
+        if options.chain_hooks:
+            spec = chain_spec_hooks(spec)
     finally:
         if owned and backend is not None:
             backend.close()
