@@ -16,9 +16,11 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 GO_BIN_ENV = "CDIKIT_BENCH_GO_BIN"
@@ -86,53 +88,80 @@ def cdikit_script(name: str) -> str:
     return found
 
 
-def time_process(
-    argv: Sequence[str] | Callable[[], Sequence[str]],
-    runs: int,
-    *,
-    env: dict[str, str] | None = None,
-    before: Callable[[], object] | None = None,
-    after: Callable[[], object] | None = None,
-    stdin: bytes | None = None,
-    cwd: str | None = None,
-    warmup: int = 2,
-) -> float:
-    """Median wall time (ms) of ``argv`` run as a fresh process; fails loudly on a non-zero exit.
+class Case:
+    """One whole-process command to time: argv (or a function making it), env, stdin, and hooks around it.
 
     ``before``/``after`` run around each process, outside the timing.
     """
-    import tempfile
 
-    samples = []
-    # Output goes to a file, not a pipe: `runc create` leaves a child holding its stdio open.
+    def __init__(
+        self,
+        argv: Sequence[str] | Callable[[], Sequence[str]],
+        *,
+        env: dict[str, str] | None = None,
+        before: Callable[[], object] | None = None,
+        after: Callable[[], object] | None = None,
+        stdin: bytes | None = None,
+        cwd: str | None = None,
+        executable: str | None = None,
+    ) -> None:
+        self.argv = argv
+        self.env = env
+        self.before = before
+        self.after = after
+        self.stdin = stdin
+        self.cwd = cwd
+        self.executable = executable
+
+    def once(self, out: IO[bytes]) -> float:
+        """Seconds of one run; fails loudly on a non-zero exit."""
+        cmd = list(self.argv() if callable(self.argv) else self.argv)
+        if self.before is not None:
+            self.before()
+        out.seek(0)
+        out.truncate()
+        start = time.perf_counter()
+        done = subprocess.run(
+            cmd,
+            executable=self.executable,
+            input=self.stdin,
+            stdin=None if self.stdin is not None else subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            env=self.env,
+            cwd=self.cwd,
+            check=False,
+        )
+        elapsed = time.perf_counter() - start
+        if self.after is not None:
+            self.after()
+        if done.returncode != 0:
+            out.seek(0)
+            text = out.read().decode(errors="replace")
+            raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): {text}")
+        return elapsed
+
+
+def time_cases(cases: dict[str, Case], runs: int, *, warmup: int = 2) -> dict[str, float]:
+    """Median wall time (ms) of each case, run interleaved (one of each per round).
+
+    Interleaving spreads the noise of a busy machine evenly over the cases, so
+    their ratios stay meaningful when the absolute figures wobble. Output goes
+    to a file, not a pipe: ``runc create`` leaves a child holding its stdio open.
+    """
+    samples: dict[str, list[float]] = {label: [] for label in cases}
     with tempfile.TemporaryFile() as out:
         for i in range(runs + warmup):
-            cmd = list(argv() if callable(argv) else argv)
-            if before is not None:
-                before()
-            out.seek(0)
-            out.truncate()
-            start = time.perf_counter()
-            done = subprocess.run(
-                cmd,
-                input=stdin,
-                stdin=None if stdin is not None else subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-                env=env,
-                cwd=cwd,
-                check=False,
-            )
-            elapsed = time.perf_counter() - start
-            if after is not None:
-                after()
-            if done.returncode != 0:
-                out.seek(0)
-                text = out.read().decode(errors="replace")
-                raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): {text}")
-            if i >= warmup:
-                samples.append(elapsed)
-    return statistics.median(samples) * 1000
+            for label, case in cases.items():
+                elapsed = case.once(out)
+                if i >= warmup:
+                    samples[label].append(elapsed)
+    return {label: statistics.median(values) * 1000 for label, values in samples.items()}
+
+
+def time_process(argv: Sequence[str] | Callable[[], Sequence[str]], runs: int, **kwargs: object) -> float:
+    """Median wall time (ms) of one command (see :class:`Case`)."""
+    return time_cases({"": Case(argv, **kwargs)}, runs)[""]  # type: ignore[arg-type]
 
 
 def ratio(ours: float, theirs: float | None) -> str:

@@ -33,7 +33,13 @@ _LIBS = [
     "libnvoptix.so",
     "libvdpau_nvidia.so",
 ]
-_BINS = ["nvidia-cuda-mps-control", "nvidia-cuda-mps-server", "nvidia-debugdump", "nvidia-persistenced", "nvidia-smi"]
+_BINS = [
+    "nvidia-cuda-mps-control",
+    "nvidia-cuda-mps-server",
+    "nvidia-debugdump",
+    "nvidia-persistenced",
+    "nvidia-smi",
+]
 _RW = ["ro", "nosuid", "nodev", "rbind", "rprivate"]
 
 
@@ -51,19 +57,48 @@ def nvidia_like_spec(index: int, devices: int = 8, version: str = "0.5.0", node_
                 name=str(gpu) if gpu % 2 else f"gpu{gpu}",
                 container_edits=ContainerEdits(
                     device_nodes=[
-                        DeviceNode(path=f"/dev/nvidia{gpu}", host_path=f"/dev/nvidia{gpu}", major=195,
-                                   minor=gpu, file_mode=438, permissions="rwm", type=node_type),
-                        DeviceNode(path=f"/dev/dri/card{gpu + 1}", host_path=f"/dev/dri/card{gpu + 1}",
-                                   major=226, minor=gpu + 1, file_mode=432, permissions="rwm", type=node_type),
-                        DeviceNode(path=f"/dev/dri/renderD{128 + gpu}", host_path=f"/dev/dri/renderD{128 + gpu}",
-                                   major=226, minor=128 + gpu, file_mode=438, permissions="rwm", type=node_type),
+                        DeviceNode(
+                            path=f"/dev/nvidia{gpu}",
+                            host_path=f"/dev/nvidia{gpu}",
+                            major=195,
+                            minor=gpu,
+                            file_mode=438,
+                            permissions="rwm",
+                            type=node_type,
+                        ),
+                        DeviceNode(
+                            path=f"/dev/dri/card{gpu + 1}",
+                            host_path=f"/dev/dri/card{gpu + 1}",
+                            major=226,
+                            minor=gpu + 1,
+                            file_mode=432,
+                            permissions="rwm",
+                            type=node_type,
+                        ),
+                        DeviceNode(
+                            path=f"/dev/dri/renderD{128 + gpu}",
+                            host_path=f"/dev/dri/renderD{128 + gpu}",
+                            major=226,
+                            minor=128 + gpu,
+                            file_mode=438,
+                            permissions="rwm",
+                            type=node_type,
+                        ),
                     ],
                     hooks=[
-                        Hook(hook_name="createContainer", path="/usr/bin/nvidia-cdi-hook",
-                             args=["nvidia-cdi-hook", "create-symlinks", "--link",
-                                   f"../card{gpu + 1}::/dev/dri/by-path/pci-0000:{gpu:02x}:00.0-card",
-                                   "--link", f"../renderD{128 + gpu}::/dev/dri/by-path/pci-0000:{gpu:02x}:00.0-render"],
-                             env=["NVIDIA_CTK_DEBUG=false"]),
+                        Hook(
+                            hook_name="createContainer",
+                            path="/usr/bin/nvidia-cdi-hook",
+                            args=[
+                                "nvidia-cdi-hook",
+                                "create-symlinks",
+                                "--link",
+                                f"../card{gpu + 1}::/dev/dri/by-path/pci-0000:{gpu:02x}:00.0-card",
+                                "--link",
+                                f"../renderD{128 + gpu}::/dev/dri/by-path/pci-0000:{gpu:02x}:00.0-render",
+                            ],
+                            env=["NVIDIA_CTK_DEBUG=false"],
+                        ),
                     ],
                 ),
             )
@@ -74,25 +109,57 @@ def nvidia_like_spec(index: int, devices: int = 8, version: str = "0.5.0", node_
     edits = ContainerEdits(
         env=["NVIDIA_CTK_LIBCUDA_DIR=/usr/lib/x86_64-linux-gnu", "NVIDIA_VISIBLE_DEVICES=void"],
         device_nodes=[
-            DeviceNode(path="/dev/nvidia-modeset", host_path="/dev/nvidia-modeset", major=195, minor=254,
-                       file_mode=438, permissions="rwm", type=node_type),
-            DeviceNode(path="/dev/nvidia-uvm", host_path="/dev/nvidia-uvm", major=508, file_mode=438,
-                       permissions="rwm", type=node_type),
-            DeviceNode(path="/dev/nvidiactl", host_path="/dev/nvidiactl", major=195, minor=255, file_mode=438,
-                       permissions="rwm", type=node_type),
+            DeviceNode(
+                path="/dev/nvidia-modeset",
+                host_path="/dev/nvidia-modeset",
+                major=195,
+                minor=254,
+                file_mode=438,
+                permissions="rwm",
+                type=node_type,
+            ),
+            DeviceNode(
+                path="/dev/nvidia-uvm",
+                host_path="/dev/nvidia-uvm",
+                major=508,
+                file_mode=438,
+                permissions="rwm",
+                type=node_type,
+            ),
+            DeviceNode(
+                path="/dev/nvidiactl",
+                host_path="/dev/nvidiactl",
+                major=195,
+                minor=255,
+                file_mode=438,
+                permissions="rwm",
+                type=node_type,
+            ),
         ],
         hooks=[
-            Hook(hook_name="createContainer", path="/usr/bin/nvidia-cdi-hook", args=link_args,
-                 env=["NVIDIA_CTK_DEBUG=false"]),
-            Hook(hook_name="createContainer", path="/usr/bin/nvidia-cdi-hook",
-                 args=["nvidia-cdi-hook", "update-ldcache", "--folder", "/usr/lib/x86_64-linux-gnu"],
-                 env=["NVIDIA_CTK_DEBUG=false"]),
+            Hook(
+                hook_name="createContainer",
+                path="/usr/bin/nvidia-cdi-hook",
+                args=link_args,
+                env=["NVIDIA_CTK_DEBUG=false"],
+            ),
+            Hook(
+                hook_name="createContainer",
+                path="/usr/bin/nvidia-cdi-hook",
+                args=["nvidia-cdi-hook", "update-ldcache", "--folder", "/usr/lib/x86_64-linux-gnu"],
+                env=["NVIDIA_CTK_DEBUG=false"],
+            ),
         ],
         mounts=[
-            Mount(host_path=f"/usr/lib/x86_64-linux-gnu/{lib}.{drv}",
-                  container_path=f"/usr/lib/x86_64-linux-gnu/{lib}.{drv}", options=list(_RW))
+            Mount(
+                host_path=f"/usr/lib/x86_64-linux-gnu/{lib}.{drv}",
+                container_path=f"/usr/lib/x86_64-linux-gnu/{lib}.{drv}",
+                options=list(_RW),
+            )
             for lib in _LIBS
         ]
-        + [Mount(host_path=f"/usr/bin/{b}", container_path=f"/usr/bin/{b}", options=list(_RW)) for b in _BINS],
+        + [
+            Mount(host_path=f"/usr/bin/{b}", container_path=f"/usr/bin/{b}", options=list(_RW)) for b in _BINS
+        ],
     )
     return Spec(cdi_version=version, kind=f"nvidia{index}.com/gpu", devices=devs, container_edits=edits)

@@ -43,8 +43,10 @@ def main() -> None:
     half = args.files // 2
     jsons = [_encode(nvidia_like_spec(i), "json") for i in range(half)]
     yamls = [_encode(nvidia_like_spec(i + half), "yaml") for i in range(args.files - half)]
-    print(f"{len(jsons)} JSON files ({sum(map(len, jsons)) // len(jsons)} B avg), "
-          f"{len(yamls)} YAML files ({sum(map(len, yamls)) // len(yamls)} B avg), 8 devices each")
+    print(
+        f"{len(jsons)} JSON files ({sum(map(len, jsons)) // len(jsons)} B avg), "
+        f"{len(yamls)} YAML files ({sum(map(len, yamls)) // len(yamls)} B avg), 8 devices each"
+    )
 
     import orjson
     import yaml

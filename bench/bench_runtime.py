@@ -35,7 +35,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import ISSUE_FIGURES_MS, bench_env, compile_bytecode, go_tool, header, row, time_process
+from bench._common import (
+    ISSUE_FIGURES_MS,
+    Case,
+    bench_env,
+    compile_bytecode,
+    go_tool,
+    header,
+    row,
+    time_cases,
+)
 
 DEVICES = 8
 
@@ -154,10 +163,9 @@ def main() -> int:
                 [runc, "--root", str(state), "delete", "-f", ids[-1]], capture_output=True, check=False
             )
 
-        def timed(prefix: list[str], sub: str, text: str, run_env: dict[str, str]) -> float:
-            return time_process(
+        def case(prefix: list[str], sub: str, text: str, run_env: dict[str, str]) -> Case:
+            return Case(
                 command(prefix, sub),  # type: ignore[arg-type]
-                runs,
                 env=run_env,
                 before=restore(text),  # type: ignore[arg-type]
                 after=delete_last if sub == "create" else None,
@@ -165,13 +173,16 @@ def main() -> int:
 
         results: dict[str, float] = {}
         for sub in ("create", "run"):
-            results[f"{sub} runc"] = timed([runc], sub, requested, env)
-            results[f"{sub} warm"] = timed([launcher], sub, requested, env)
-            results[f"{sub} cold"] = timed([launcher], sub, requested, cold_env)
-            results[f"{sub} coldest"] = timed([launcher], sub, requested, coldest_env)
-            results[f"{sub} none"] = timed([launcher], sub, plain, env)
+            cases = {
+                f"{sub} runc": case([runc], sub, requested, env),
+                f"{sub} warm": case([launcher], sub, requested, env),
+                f"{sub} cold": case([launcher], sub, requested, cold_env),
+                f"{sub} coldest": case([launcher], sub, requested, coldest_env),
+                f"{sub} none": case([launcher], sub, plain, env),
+            }
             if nvidia_runtime:
-                results[f"{sub} nvidia"] = timed([nvidia_runtime], sub, requested, env)
+                cases[f"{sub} nvidia"] = case([nvidia_runtime], sub, requested, env)
+            results.update(time_cases(cases, runs))
 
         # Passthrough: `state` of a created (not started) container.
         cfg = json.loads(plain)
@@ -181,23 +192,22 @@ def main() -> int:
         subprocess.run([runc, "--root", str(state), "create", "--bundle", str(bundle), cid],
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)  # fmt: skip
         try:
-            passthrough = {"runc": [runc], "launcher": [launcher], "console": [str(console)]}
+            passthrough = {"runc": [runc], "launcher": [launcher]}
+            if console.exists():
+                passthrough["console"] = [str(console)]
             if nvidia_runtime:
                 passthrough["nvidia"] = [nvidia_runtime]
-            for label, prefix in passthrough.items():
-                if label == "console" and not console.exists():
-                    continue
-                results[f"state {label}"] = time_process(
-                    [*prefix, "--root", str(state), "state", cid], runs * 2, env=env
-                )
+            cases = {
+                f"state {k}": Case([*p, "--root", str(state), "state", cid], env=env)
+                for k, p in passthrough.items()
+            }
+            cases["bare python"] = Case([sys.executable, "-c", "pass"], env=env)
+            cases["bare python -I -S"] = Case([sys.executable, "-I", "-S", "-c", "pass"], env=env)
+            results.update(time_cases(cases, runs * 2))
         finally:
             subprocess.run(
                 [runc, "--root", str(state), "delete", "-f", cid], capture_output=True, check=False
             )
-        results["bare python"] = time_process([sys.executable, "-c", "pass"], runs * 2, env=env)
-        results["bare python -I -S"] = time_process(
-            [sys.executable, "-I", "-S", "-c", "pass"], runs * 2, env=env
-        )
 
     header(
         f"cdi-runtime vs nvidia-container-runtime, added over runc (ms, median of {runs}; state: {runs * 2})"

@@ -57,10 +57,10 @@ def may_request(raw: bytes, cfg: RuntimeConfig) -> bool:
 
 
 def _parse_config(path: str, raw: bytes) -> dict[str, Any]:
-    import json
+    from cdikit._cjson import loads  # json's own C scanner, without json's import of re
 
     try:
-        doc = json.loads(raw)
+        doc = loads(raw)
     except ValueError as e:
         raise ShimError(f"bundle config {path} is not valid JSON: {e}", path=path) from e
     if not isinstance(doc, dict):
@@ -69,9 +69,9 @@ def _parse_config(path: str, raw: bytes) -> dict[str, Any]:
 
 
 def _write_config(path: str, doc: dict[str, Any], mode: int) -> None:
-    import json
+    from cdikit._cjson import dumps
 
-    data = json.dumps(doc, separators=(",", ":")).encode()
+    data = dumps(doc).encode()
     from cdikit.spec._atomic import atomic_write
 
     try:
