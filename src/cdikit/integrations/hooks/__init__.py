@@ -33,9 +33,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 
 from cdikit.integrations.hooks._errors import HookError
+
+TYPE_CHECKING = False  # not typing's: hooks run on every container start
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["CHAIN", "HookError", "chain_steps", "main", "parse_hook_args"]
 

@@ -20,15 +20,17 @@ Decision, as the reference makes it:
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import struct
-from typing import Any
 
 from cdikit.integrations.hooks._errors import HookError
 from cdikit.integrations.hooks._ldcache import _write_file
 from cdikit.integrations.hooks._rootfs import ContainerRoot
+
+TYPE_CHECKING = False  # not typing's: hooks run on every container start
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["COMPAT_DROP_IN", "compat_decision", "enable_cuda_compat", "read_elf_notes"]
 
@@ -90,7 +92,9 @@ def _compat_note(data: bytes) -> dict[str, Any] | None:
         if not text.startswith(b"{"):
             continue
         try:
-            doc = json.loads(text)
+            from cdikit._cjson import loads
+
+            doc = loads(text)
         except ValueError:
             continue
         if isinstance(doc, dict) and ("driver" in doc or "cuda" in doc):

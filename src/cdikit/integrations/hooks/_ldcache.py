@@ -13,12 +13,14 @@ inside it too. No container code is ever run.
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
-from collections.abc import Sequence
 
 from cdikit.integrations.hooks._errors import HookError
 from cdikit.integrations.hooks._rootfs import ContainerRoot
+
+TYPE_CHECKING = False  # not typing's: hooks run on every container start
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["DROP_IN", "update_ldcache"]
 
@@ -30,7 +32,7 @@ def _write_file(dir_fd: int, name: str, data: bytes, mode: int = 0o644) -> None:
     """Replace ``name`` in ``dir_fd`` atomically; never follows a symlink planted there."""
     # O_PATH handles cannot be used as dir_fd for writes: reopen the directory for real.
     real_dir = os.open(f"/proc/self/fd/{dir_fd}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    tmp = f".{name}.{secrets.token_hex(4)}"
+    tmp = f".{name}.{os.urandom(4).hex()}"
     try:
         fd = os.open(
             tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=real_dir
