@@ -6,7 +6,7 @@ injecting 8 devices into a typical config.json, and peak memory. Then the
 persistent disk cache: a cold refresh in a new process with a warm disk cache
 against one without any (what every CLI call and container start pays).
 
-    .venv/bin/python bench/bench_registry.py [--files 1000] [--devices 8]
+    .venv/bin/python bench/bench_registry.py [--files 1000] [--devices 8] [--shape canonical|realistic]
 
 Targets: warm refresh under 2% of cold; injecting 8 devices under 1 ms.
 """
@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench._shapes when run as a script
 
-from bench._shapes import nvidia_like_spec
+from bench._shapes import nvidia_like_spec, realistic_bytes
 from cdikit.registry import Registry
 from cdikit.registry.loader import RACY_WINDOW_NS
 from cdikit.spec.encode import encode_spec
@@ -137,6 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--devices", type=int, default=8)
+    parser.add_argument("--shape", choices=["canonical", "realistic"], default="canonical")
     opts = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="cdikit-bench-") as work:
@@ -148,8 +149,12 @@ def main() -> None:
         for i in range(opts.files):
             fmt = "json" if i % 2 == 0 else "yaml"
             path = os.path.join(root, f"nvidia-gpu{i:04d}.{fmt}")
+            spec = nvidia_like_spec(i, opts.devices, node_type="c")
             with open(path, "wb") as fh:
-                fh.write(encode_spec(nvidia_like_spec(i, opts.devices, node_type="c"), fmt))  # type: ignore[arg-type]
+                if opts.shape == "realistic":
+                    fh.write(realistic_bytes(spec, fmt))
+                else:
+                    fh.write(encode_spec(spec, fmt))  # type: ignore[arg-type]
             paths.append(path)
         size = sum(os.path.getsize(p) for p in paths)
         print(

@@ -95,11 +95,11 @@ def _refuse(o: object) -> object:
     raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
 
 
-def dumps(doc: Any) -> str:
-    """``json.dumps(doc, separators=(",", ":"))``."""
+def dumps(doc: Any, *, default: Callable[[Any], Any] | None = None) -> str:
+    """``json.dumps(doc, separators=(",", ":"), default=default)``."""
     if _json is not None:
         encode = _json.make_encoder(
-            {}, _refuse, _json.encode_basestring_ascii, None, ":", ",", False, False, True
+            {}, default or _refuse, _json.encode_basestring_ascii, None, ":", ",", False, False, True
         )
         try:
             return "".join(encode(doc, 0))
@@ -107,4 +107,4 @@ def dumps(doc: Any) -> str:
             pass  # json raises the same error, worded its way
     import json
 
-    return json.dumps(doc, separators=(",", ":"))
+    return json.dumps(doc, separators=(",", ":"), default=default)

@@ -27,7 +27,6 @@ def go_clean(path: str) -> str:
     return cleaned or "."
 
 
-
 # Only these extensions (exact, case-sensitive) make a spec file; any other name a
 # spec is written or recorded under gets ".yaml" appended (x.yml -> x.yml.yaml).
 SPEC_EXTENSIONS = (".json", ".yaml")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["go_errno_text", "go_quote"]
+__all__ = ["go_errno_text", "go_fold", "go_quote"]
 
 _ESCAPES = {
     "\a": "\\a",
@@ -53,3 +53,18 @@ def go_quote(text: str) -> str:
                 out.append(f"\\U{cp:08x}")
     out.append('"')
     return "".join(out)
+
+
+def go_fold(key: str) -> str:
+    """encoding/json's ``foldName`` for matching keys to ASCII field names case-insensitively.
+
+    ASCII letters are upper-cased; other runes map to the least rune of their simple
+    case-folding orbit, so only the long s U+017F (-> ``S``) and the Kelvin sign U+212A
+    (-> ``K``) can join an ASCII letter. The ligature U+FB01 or a dotless i U+0131 match
+    nothing (``str.casefold`` would match both: full Unicode folding is not Go's).
+    """
+    if key.isascii():
+        return key.upper()
+    return "".join(
+        "S" if c == "\u017f" else "K" if c == "\u212a" else c.upper() if c.isascii() else c for c in key
+    )

@@ -64,7 +64,11 @@ class CDIError(Exception):
 
 
 class ParseError(CDIError):
-    """Bytes that are not a CDI spec document (syntax, types, unknown fields)."""
+    """Bytes that are not a CDI spec document (syntax, types, unknown fields).
+
+    ``go_panics`` is true for documents the Go reference decodes but then panics on
+    (``null`` entries in ``deviceNodes``, ``netDevices``, ``hooks`` or ``mounts``).
+    """
 
     def __init__(
         self,
@@ -75,10 +79,12 @@ class ParseError(CDIError):
         field: str | None = None,
         line: int | None = None,
         column: int | None = None,
+        go_panics: bool = False,
     ) -> None:
         super().__init__(message, path=path, device=device, field=field)
         self.line = line
         self.column = column
+        self.go_panics = go_panics
 
     def context(self) -> str:
         where = super().context()

@@ -8,6 +8,8 @@ path (``filepath.Clean``-ed, with ``.yaml`` appended when the name does not end 
 from __future__ import annotations
 
 import errno
+import os
+import stat
 from typing import TYPE_CHECKING, Protocol
 
 from cdikit._paths import go_clean, with_spec_extension
@@ -20,7 +22,21 @@ from cdikit.validation.rules import validate_spec
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["SchemaValidator", "SpecFile", "load_spec_bytes", "read_error", "read_spec", "recorded_path"]
+__all__ = [
+    "MAX_SPEC_BYTES",
+    "SchemaValidator",
+    "SpecFile",
+    "load_spec_bytes",
+    "read_error",
+    "read_spec",
+    "read_spec_bytes",
+    "recorded_path",
+]
+
+# A spec file larger than this is refused (the largest real specs, NVIDIA's for 8 GPUs
+# with MIG profiles, are a few hundred KiB): a symlink to /dev/zero or a huge file in a
+# spec directory must not exhaust memory in every command, the runtime shim included.
+MAX_SPEC_BYTES = 16 * 1024 * 1024
 
 
 class SchemaValidator(Protocol):
@@ -82,7 +98,11 @@ def load_spec_bytes(
         spec = parse_spec(data, path=path)
     except ParseError as err:
         raise ParseError(
-            f"failed to parse CDI Spec {quoted}: {err.message}", path=path, line=err.line, column=err.column
+            f"failed to parse CDI Spec {quoted}: {err.message}",
+            path=path,
+            line=err.line,
+            column=err.column,
+            go_panics=err.go_panics,
         ) from None
     if spec is None:
         raise ParseError(f"failed to parse CDI Spec {quoted}, no Spec data", path=path)
@@ -101,12 +121,73 @@ def load_spec_bytes(
 
 def read_spec(path: str, priority: int = 0, *, schema: SchemaValidator | None = None) -> SpecFile:
     """Read and validate the spec file at ``path`` (the reference's ``ReadSpec``)."""
+    return load_spec_bytes(read_spec_bytes(path), path, priority, schema=schema)
+
+
+_FILE_KINDS = {
+    stat.S_IFIFO: "a named pipe",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def read_spec_bytes(path: str) -> bytes:
+    """The bytes of the spec file at ``path``: a regular file (symlinks followed), at most
+    :data:`MAX_SPEC_BYTES`, read without ever blocking.
+
+    The reference reads whatever the name points at: a FIFO named ``*.json`` hangs it, a
+    symlink to ``/dev/zero`` exhausts its memory. Here the link target is checked with
+    ``stat`` first, then opened non-blocking, without following a symlink planted in its
+    place meanwhile, and checked again with ``fstat``. Failures are :class:`CDIError` in
+    the reference's words (``failed to read CDI Spec "p": open p: ...``).
+    """
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        target = os.path.realpath(path)
+        st = os.stat(target)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(path, st.st_mode)
+        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
+        fd = os.open(target, flags)
+        try:
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            if not stat.S_ISREG(st.st_mode):
+                raise _not_regular(path, st.st_mode)
+            if st.st_size > MAX_SPEC_BYTES:
+                raise _too_large(path)
+            chunks = []
+            size = 0
+            while True:
+                chunk = os.read(fd, min(1 << 20, MAX_SPEC_BYTES + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_SPEC_BYTES:  # grew while being read
+                    raise _too_large(path)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise read_error(path, exc) from None
-    return load_spec_bytes(data, path, priority, schema=schema)
+    return b"".join(chunks)
+
+
+def _not_regular(path: str, mode: int) -> CDIError:
+    kind = _FILE_KINDS.get(stat.S_IFMT(mode), "not a regular file")
+    return CDIError(
+        f"failed to read CDI Spec {go_quote(path)}: read {path}: {kind}, not a spec file", path=path
+    )
+
+
+def _too_large(path: str) -> CDIError:
+    limit = MAX_SPEC_BYTES // (1024 * 1024)
+    return CDIError(
+        f"failed to read CDI Spec {go_quote(path)}: read {path}: larger than {limit} MiB", path=path
+    )
 
 
 def read_error(path: str, exc: OSError) -> CDIError:
@@ -120,4 +201,3 @@ def read_error(path: str, exc: OSError) -> CDIError:
     if exc.errno == errno.ENOENT:
         return CDIError(inner, path=path)
     return CDIError(f"failed to read CDI Spec {go_quote(path)}: {inner}", path=path)
-

@@ -10,7 +10,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_ROOT = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "cases"
+
+def _find_shared() -> Path | None:
+    """The shared ground-truth folder: $CDIKIT_SHARED, else the first ``shared/`` holding
+    ``conformance/FORMAT.md`` beside the checkout or any folder above it (so both
+    ``/work/main`` and a worktree ``/work/wt/NAME`` find ``/work/shared``)."""
+    env = os.environ.get("CDIKIT_SHARED")
+    if env:
+        return Path(env)
+    for parent in Path(__file__).resolve().parents[2:]:
+        candidate = parent / "shared"
+        if (candidate / "conformance" / "FORMAT.md").is_file():
+            return candidate
+    return None
+
+
+SHARED = _find_shared()
+_CONFORMANCE = (SHARED or Path("/nonexistent/shared")) / "conformance"
+DEFAULT_ROOT = _CONFORMANCE / "cases"
+FUZZ_ROOT = _CONFORMANCE / "fuzz"
 GROUPS = ("parse", "validate", "annotations", "inject", "cache", "write")
 
 
@@ -29,9 +47,12 @@ class Case:
 
 
 def case_roots() -> list[Path]:
-    roots = [DEFAULT_ROOT]
+    """The hand-written and the randomized corpus, then any roots in $CDIKIT_CONFORMANCE_CASES."""
+    roots = [DEFAULT_ROOT, FUZZ_ROOT]
     extra = os.environ.get("CDIKIT_CONFORMANCE_CASES", "")
-    roots += [Path(p) for p in extra.split(":") if p]
+    for p in extra.split(":"):
+        if p and Path(p).resolve() not in [r.resolve() for r in roots]:
+            roots.append(Path(p))
     return roots
 
 
@@ -100,7 +121,9 @@ def errors_match(expected: str | None, actual: str | None) -> bool:
 
 def diff(label: str, expected: Any, actual: Any, problems: list[str]) -> None:
     if expected != actual:
-        problems.append(f"{label}:\n  expected {json.dumps(expected, sort_keys=True)}\n  actual   {json.dumps(actual, sort_keys=True)}")
+        problems.append(
+            f"{label}:\n  expected {json.dumps(expected, sort_keys=True)}\n  actual   {json.dumps(actual, sort_keys=True)}"
+        )
 
 
 def error_diff(label: str, expected: str | None, actual: str | None, problems: list[str]) -> None:

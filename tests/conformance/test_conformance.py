@@ -1,7 +1,8 @@
 """Runs every golden case recorded from the Go reference library.
 
-Cases come from ../shared/conformance/cases plus any roots listed in
-CDIKIT_CONFORMANCE_CASES (colon-separated, same layout). Each case is staged in
+Cases come from ../shared/conformance/cases and ../shared/conformance/fuzz (the
+shared folder is found beside the checkout or above it, or named by $CDIKIT_SHARED)
+plus any roots listed in CDIKIT_CONFORMANCE_CASES (colon-separated, same layout). Each case is staged in
 a scratch directory which becomes the working directory while it runs (the
 reference echoes relative paths). Deliberate differences from the reference are
 stated once, in ``handlers/_policy.py``.
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance._case import discover, stage
+from tests.conformance._case import DEFAULT_ROOT, FUZZ_ROOT, SHARED, discover, stage
 
 CASES = discover()
 
@@ -25,7 +26,10 @@ def _id(path: Path) -> str:
 
 
 def test_corpus_is_present() -> None:
-    assert CASES, "no conformance cases found (is ../shared/conformance/cases there?)"
+    if SHARED is None:
+        pytest.skip("no shared/conformance folder beside or above the checkout (set CDIKIT_SHARED)")
+    assert DEFAULT_ROOT.is_dir() and FUZZ_ROOT.is_dir(), f"{SHARED}/conformance lacks cases/ or fuzz/"
+    assert CASES, f"no conformance cases found under {SHARED}/conformance"
 
 
 @pytest.mark.parametrize("source", CASES, ids=[_id(c) for c in CASES])

@@ -88,17 +88,17 @@ def _alias_bomb(levels: int) -> bytes:
 def test_alias_expansion_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     # Counts scalar visits instead of timing: 5 levels of 10 aliases is 10**5 visits
     # when expanded, while the document itself holds about 60 scalars.
-    from cdikit.spec import decode
+    from cdikit.spec import _goyaml
 
     visits = 0
-    original = decode._Converter.scalar
+    original = _goyaml.resolve_scalar
 
-    def counting(self: decode._Converter, node: object) -> object:
+    def counting(node: object) -> object:
         nonlocal visits
         visits += 1
-        return original(self, node)
+        return original(node)
 
-    monkeypatch.setattr(decode._Converter, "scalar", counting)
+    monkeypatch.setattr(_goyaml, "resolve_scalar", counting)
     with pytest.raises(CDIError):
         load_spec_bytes(_alias_bomb(5), "bomb.yaml")
     assert visits < 10_000, f"{visits} scalar visits for a {len(_alias_bomb(5))}-byte document"

@@ -36,7 +36,9 @@ class World:
         self.record = root / "argv.txt"
         self.fake = root / "bin" / "fake-runc"
         self.fake.parent.mkdir()
-        self.fake.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$0\" \"$@\" > {self.record}\nexit 7\n", encoding="utf-8")
+        self.fake.write_text(
+            f'#!/bin/sh\nprintf \'%s\\n\' "$0" "$@" > {self.record}\nexit 7\n', encoding="utf-8"
+        )
         self.fake.chmod(0o755)
         python = root / "stand-in-python"
         python.write_text(f"#!/bin/sh\necho PYTHON > {self.record}\nexit {PY_RC}\n", encoding="utf-8")
@@ -48,7 +50,9 @@ class World:
         self.bundle = root / "bundle"
         self.bundle.mkdir()
         self.write_config(f'runtime = "{self.fake}"\n')
-        self.write_bundle({"ociVersion": "1.2.0", "process": {"env": ["PATH=/bin"]}, "root": {"path": "rootfs"}})
+        self.write_bundle(
+            {"ociVersion": "1.2.0", "process": {"env": ["PATH=/bin"]}, "root": {"path": "rootfs"}}
+        )
 
     def write_config(self, text: str) -> None:
         self.config.write_text(text, encoding="utf-8")
@@ -63,7 +67,11 @@ class World:
         return done.returncode, lines
 
     def env(self, **extra: str) -> dict[str, str]:
-        return {"PATH": f"{self.fake.parent}:/usr/bin:/bin", "CDIKIT_RUNTIME_CONFIG": str(self.config), **extra}
+        return {
+            "PATH": f"{self.fake.parent}:/usr/bin:/bin",
+            "CDIKIT_RUNTIME_CONFIG": str(self.config),
+            **extra,
+        }
 
     def front(self, args: list[str], **extra: str) -> tuple[int, list[str]]:
         return self._run([str(self.launcher), *args], self.env(**extra))
@@ -136,7 +144,9 @@ def test_create_with_possible_request_goes_to_python(world: World, marker: str) 
 
 @pytest.mark.skipif(find_grep() is None, reason="no grep")
 def test_create_request_escaped_in_json_goes_to_python(world: World) -> None:
-    (world.bundle / "config.json").write_text('{"process": {"env": ["CDI\\u005fDEVICES=x"]}}', encoding="utf-8")
+    (world.bundle / "config.json").write_text(
+        '{"process": {"env": ["CDI\\u005fDEVICES=x"]}}', encoding="utf-8"
+    )
     assert world.front(["create", "--bundle", "bundle", "c1"]) == (PY_RC, ["PYTHON"])
     assert world.check(["state", "c1"])
 
@@ -162,7 +172,7 @@ CONFIGS_SLOW = [
     'runtime = "{fake}" # a comment\n',
     "runtime = '{fake}'\n",
     'runtime = "{fake}"\nruntime = "{fake}"\n',
-    'runtime = [,]\n',
+    "runtime = [,]\n",
     'runtime = ["a",,]\n',
     'runtime = "{fake}\\u0041"\n',
     'runtime = "{fake}"\r\n',

@@ -99,6 +99,13 @@ def _rewrite_link_args(doc: Doc, old: str, new: str) -> None:
             hook["args"] = [a.replace(old, new) if "::" in a else a for a in hook.get("args", [])]
 
 
+def _safe_hooks(doc: Doc) -> None:
+    for edits in _all_edits(doc):
+        for hook in edits.get("hooks") or []:
+            hook["env"] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", *hook.get("env", [])]
+            hook["timeout"] = 30
+
+
 def _depth_key(path: str) -> tuple[int, str]:
     return (os.path.normpath(path).count("/"), path)
 
@@ -138,6 +145,22 @@ class Difference:
 
 _NVML_WITH_DRM = ("nvml-default", "nvml-type-index-no-all", "nvml-device-ids", "nvml-nvidia-ctk-hook")
 DIFFERENCES = (
+    Difference(
+        "hooks carry PATH and a timeout",
+        "runc gives a hook without env the container's own environment and waits for a hook "
+        "forever; cdikit's hooks carry PATH (and the reference's NVIDIA_CTK_DEBUG) as their whole "
+        "environment and a 30 s timeout (docs/security.md).",
+        (
+            "nvml-default",
+            "nvml-type-index-no-all",
+            "nvml-device-ids",
+            "nvml-device-id-none",
+            "nvml-nvidia-ctk-hook",
+            "management",
+            "csv",
+        ),
+        _safe_hooks,
+    ),
     Difference(
         "by-path links at container paths",
         "The reference writes the dev-root *host* path as the link of the /dev/dri/by-path "

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from cdikit.errors import InjectionError, RegistryError, UnresolvableDevicesError
 from cdikit.registry import NilOCISpecError, Registry
+from cdikit.specfile import MAX_SPEC_BYTES
 from tests.registry.conftest import spec_json, write
 
 K = "vendor.com/device"
@@ -223,3 +226,65 @@ def test_spec_dirs_are_cleaned_and_default(tmp_path: Path) -> None:
     assert reg.spec_dirs == [f"{tmp_path}/d", "rel"]
     with pytest.raises(TypeError):
         Registry("/etc/cdi", auto_refresh=False)
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _link_to(target: str) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        os.symlink(target, path)
+
+    return make
+
+
+def _huge(path: Path) -> None:
+    with open(path, "wb") as fh:
+        fh.truncate(MAX_SPEC_BYTES + 1)  # sparse: no disk used
+
+
+def _big_int(path: Path) -> None:
+    path.write_text(
+        f"cdiVersion: 0.5.0\nkind: {K}\ndevices: [{{name: {'9' * 5000}, containerEdits: {{env: [A=1]}}}}]\n"
+    )
+
+
+def _big_int_field(path: Path) -> None:
+    path.write_text(
+        f"cdiVersion: 0.3.0\nkind: {K}\ndevices: [{{name: d, containerEdits: {{additionalGids: [{'9' * 5000}]}}}}]\n"
+    )
+
+
+# Hostile entries of a spec dir: each is that one file's error, never a hang, a memory
+# blow-up or a crash of the whole registry (the reference hangs on the first three).
+@pytest.mark.parametrize(
+    ("make", "error_part"),
+    [
+        pytest.param(_fifo, "a named pipe", id="fifo"),
+        pytest.param(_link_to("/dev/zero"), "a character device", id="symlink-to-dev-zero"),
+        pytest.param(_link_to("/dev/urandom"), "a character device", id="symlink-to-dev-urandom"),
+        pytest.param(_huge, "larger than 16 MiB", id="over-size-bound"),
+        pytest.param(_link_to("/nonexistent/x.json"), "no such file or directory", id="dangling-symlink"),
+        pytest.param(_big_int_field, "cannot unmarshal string into", id="5000-digit-integer-in-int-field"),
+    ],
+)
+def test_hostile_spec_dir_entry_is_one_files_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: Callable[[Path], None], error_part: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "d" / "good.json", spec_json(K, ["dev0"]))
+    make(tmp_path / "d" / "bad.json")
+    reg = Registry(["d"], auto_refresh=False)
+    assert reg.list_devices() == [f"{K}=dev0"]
+    errors = reg.get_errors()
+    assert list(errors) == ["d/bad.json"]
+    assert error_part in errors["d/bad.json"][0]
+
+
+def test_5000_digit_integer_decodes_as_go_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # go-yaml v2: too big for int64/uint64 and a float overflow, so the text stays a string.
+    monkeypatch.chdir(tmp_path)
+    _big_int(tmp_path / "big.yaml")
+    reg = Registry([str(tmp_path)], auto_refresh=False)
+    assert reg.list_devices() == [f"{K}={'9' * 5000}"]

@@ -101,6 +101,13 @@ def test_cli_module_imports_only_argparse() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     # cdikit._lazy is the package's lazy-attribute helper (importlib and sys only).
     # The cli package itself (parser plumbing and output helpers) is what every command loads anyway.
-    cheap = {"cdikit", "cdikit._lazy", "cdikit.errors", "cdikit.cli", "cdikit.cli._common", "cdikit.cli._output"}
+    cheap = {
+        "cdikit",
+        "cdikit._lazy",
+        "cdikit.errors",
+        "cdikit.cli",
+        "cdikit.cli._common",
+        "cdikit.cli._output",
+    }
     cheap |= {"cdikit.cli._requests"}
     assert set(out.split()) <= cheap, out

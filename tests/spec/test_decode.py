@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import codecs
 import json
 import re
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -13,8 +16,10 @@ from hypothesis import strategies as st
 
 from cdikit.errors import CDIError, ParseError
 from cdikit.spec.decode import _faithful, _fast, parse_spec
+from cdikit.spec.encode import encode_spec
 from cdikit.specfile import load_spec_bytes
-from tests.spec.strategies import valid_specs
+from tests.conformance._case import library_prefix
+from tests.spec.strategies import edge_documents, valid_specs
 
 HEAD = "cdiVersion: 0.5.0\nkind: vendor.com/device\n"
 
@@ -75,7 +80,9 @@ def test_numbers_like_the_reference(field: str, attr: str, expected: object) -> 
          "cannot unmarshal number -1 into Go struct field", 6),
         (b'{"cdiVersion": "0.3.0", // no\n}', 'unknown field "// no"', 1),
         (b"[1, 2]", "cannot unmarshal array into Go value of type specs.Spec", 1),
-        (b"\xff\xfe", "invalid UTF-8", None),
+        (b"\xff\xfe\x41", "incomplete UTF-16 character", None),
+        (b"\xfe\xff\x00", "incomplete UTF-16 character", None),
+        (b"\xab", "invalid UTF-8", None),
     ],
 )  # fmt: skip
 def test_errors_name_field_and_position(data: bytes, needle: str, line: int | None) -> None:
@@ -99,7 +106,9 @@ def test_first_yaml_document_only() -> None:
 
 
 def test_case_insensitive_keys() -> None:
-    spec = parse_spec(b'{"CDIVERSION": "0.3.0", "Kind": "a.com/b", "DEVICES": [{"NAME": "d", "containeredits": {"ENV": ["A=1"]}}]}')
+    spec = parse_spec(
+        b'{"CDIVERSION": "0.3.0", "Kind": "a.com/b", "DEVICES": [{"NAME": "d", "containeredits": {"ENV": ["A=1"]}}]}'
+    )
     assert spec is not None and spec.kind == "a.com/b" and spec.devices and spec.devices[0].name == "d"
 
 
@@ -126,7 +135,11 @@ def _yaml_text(spec_obj: object) -> bytes:
 @given(valid_specs())
 def test_round_trip_json_and_yaml(spec: msgspec.Struct) -> None:
     builtins = msgspec.to_builtins(spec)
-    for data in (msgspec.json.encode(spec), json.dumps(builtins, indent=2, ensure_ascii=False).encode(), _yaml_text(builtins)):
+    for data in (
+        msgspec.json.encode(spec),
+        json.dumps(builtins, indent=2, ensure_ascii=False).encode(),
+        _yaml_text(builtins),
+    ):
         assert parse_spec(data) == spec
 
 
@@ -144,8 +157,27 @@ _yaml_scalars = st.one_of(
     st.sampled_from(["yes", "no", "0x10", "007", "1e3", "~", "null", "1.5", "-1", "[]", "{}", "'x'", "a b"]),
     st.text(max_size=8),
 )
-_fields = st.sampled_from(["cdiVersion", "kind", "devices", "name", "containerEdits", "env", "deviceNodes", "path",
-                           "major", "fileMode", "uid", "hooks", "hookName", "mounts", "intelRdt", "annotations", "x"])
+_fields = st.sampled_from(
+    [
+        "cdiVersion",
+        "kind",
+        "devices",
+        "name",
+        "containerEdits",
+        "env",
+        "deviceNodes",
+        "path",
+        "major",
+        "fileMode",
+        "uid",
+        "hooks",
+        "hookName",
+        "mounts",
+        "intelRdt",
+        "annotations",
+        "x",
+    ]
+)
 
 
 @st.composite
@@ -174,3 +206,87 @@ def test_loading_never_raises_anything_but_cdi_errors(data: bytes) -> None:
     fast = _fast(data)
     if fast is not None:  # the fast path may only accept what the faithful path accepts, identically
         assert fast == _faithful(data, None)
+
+
+# ---------------------------------------------------------------------------
+# Each class of disagreement with the Go reference found by differential fuzzing
+# (issue 13), with what the reference (ParseSpec over sigs.k8s.io/yaml v1.4.0,
+# Go 1.27) returned, recorded in golden/go_decode_table.json: the spec as Go
+# encodes it, or the error (compared up to its toolchain-dependent tail).
+# ---------------------------------------------------------------------------
+
+_GO_TABLE = json.loads((Path(__file__).parent / "golden" / "go_decode_table.json").read_text())
+
+
+def _table_input(name: str, entry: dict[str, object]) -> bytes:
+    if "text" in entry:
+        return str(entry["text"]).encode()
+    if "base64" in entry:
+        return base64.b64decode(str(entry["base64"]))
+    if name == "big-int-name":
+        return f"cdiVersion: 0.5.0\nkind: vendor.com/device\ndevices: [{{name: {'9' * 5000}, containerEdits: {{env: [A=1]}}}}]\n".encode()
+    assert name == "utf16le-bom", name
+    text = "cdiVersion: 0.3.0\nkind: vendor.com/device\ndevices: [{name: d, containerEdits: {env: [A=1]}}]\n"
+    return codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+
+
+@pytest.mark.parametrize("name", sorted(_GO_TABLE))
+def test_decodes_as_the_go_reference(name: str) -> None:
+    entry = _GO_TABLE[name]
+    data = _table_input(name, entry)
+    go = entry["go"]
+    try:
+        spec = parse_spec(data)
+    except ParseError as err:
+        assert "error" in go, f"cdikit rejects what Go accepts: {err}"
+        assert str(err).startswith("failed to unmarshal CDI Spec: " + library_prefix(go["error"]))
+        for internal in ("msgspec", "Expected `", "PyYAML", "<unicode string>", "Traceback"):
+            assert internal not in str(err)
+        return
+    assert "spec" in go, f"cdikit accepts what Go rejects: {go['error']}"
+    got = json.loads(encode_spec(spec, "json")) if spec is not None else None
+    assert got == go["spec"]
+    # The fast path never accepts differently from the faithful one.
+    fast = _fast(data)
+    assert fast is None or fast == _faithful(data, None)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(edge_documents())
+def test_fast_path_never_accepts_differently_on_edge_inputs(data: bytes) -> None:
+    fast = _fast(data)
+    if fast is None:
+        return
+    try:
+        faithful = _faithful(data, None)
+    except ParseError as err:
+        raise AssertionError(f"the fast path accepts what the faithful path rejects: {err}") from None
+    assert fast == faithful
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(edge_documents())
+def test_any_input_is_a_spec_or_a_clean_parse_error(data: bytes) -> None:
+    try:
+        parse_spec(data)
+    except ParseError as err:
+        for internal in ("msgspec", "Expected `", "<unicode string>", "Traceback"):
+            assert internal not in str(err), str(err)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_specs())
+def test_json_with_zero_values_takes_the_fast_path(spec: msgspec.Struct) -> None:
+    # Realistic hand-written specs spell out defaults ("minor": 0, "type": ""): issue 14.
+    doc = msgspec.to_builtins(spec)
+    for device in doc["devices"]:
+        for node in (device.get("containerEdits") or {}).get("deviceNodes") or []:
+            node.setdefault("minor", 0)
+            node.setdefault("major", 0)
+            node.setdefault("type", "")
+    data = json.dumps(doc, indent=2).encode()
+    if b"\\u" in data or b"\\/" in data:
+        return  # escapes go the faithful way on purpose
+    fast = _fast(data)
+    assert fast is not None
+    assert fast == _faithful(data, None)

@@ -9,7 +9,6 @@ a yaml.v3 3.0.1 / encoding/json oracle run over a table of awkward strings
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
 from collections.abc import Iterator
@@ -24,9 +23,10 @@ from cdikit.errors import WriteError
 from cdikit.spec.decode import parse_spec
 from cdikit.spec.encode import encode_spec, write_spec_file
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Hook, IntelRdt, Mount, NetDevice, Spec
+from tests.conformance._case import SHARED as _SHARED
 
 GOLDEN = Path(__file__).parent / "golden"
-SHARED = Path(os.environ.get("CDIKIT_SHARED", Path(__file__).resolve().parents[3] / "shared"))
+SHARED = _SHARED or Path("/nonexistent/shared")
 NVIDIA_OUTPUTS = SHARED / "research" / "nvidia-outputs"
 WRITE_CASES = SHARED / "conformance" / "cases" / "write"
 

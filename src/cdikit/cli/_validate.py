@@ -23,10 +23,10 @@ def _minimum_version_of_file(path: str) -> str | None:
     """The version the file's content needs, when it decodes at all."""
     from cdikit.errors import CDIError
     from cdikit.spec import minimum_version, parse_spec
+    from cdikit.specfile import read_spec_bytes
 
     try:
-        with open(path, "rb") as handle:
-            spec = parse_spec(handle.read(), path=path)
+        spec = parse_spec(read_spec_bytes(path), path=path)
     except (OSError, CDIError):
         return None
     return minimum_version(spec) if spec is not None else None

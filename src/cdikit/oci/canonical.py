@@ -15,15 +15,21 @@ resources, other platforms) are passed through as they are.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections import namedtuple
 
-__all__ = ["go_canonical"]
+from cdikit._text import go_fold
+
+# Not typing's TYPE_CHECKING: the runtime shim edits config.json through this module
+# and must not import typing (start-up time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["go_canonical", "go_decoded"]
 
 
-class _Field(NamedTuple):
-    name: str
-    kind: Any  # see _canon()
-    omitempty: bool
+# name, kind (see _canon()), omitempty
+_Field = namedtuple("_Field", "name kind omitempty")  # no typing.NamedTuple: no typing at run time
 
 
 # Kinds: "s" string, "n" number, "b" bool, "any" opaque list or map (passed through),
@@ -166,9 +172,7 @@ _SPEC = (
 )
 
 
-class _Lookup(NamedTuple):
-    exact: dict[str, _Field]
-    folded: dict[str, _Field]
+_Lookup = namedtuple("_Lookup", "exact folded")  # no typing.NamedTuple: no typing at run time
 
 
 _LOOKUPS: dict[int, _Lookup] = {}
@@ -179,7 +183,7 @@ def _lookup(fields: tuple[_Field, ...]) -> _Lookup:
     if found is None:
         folded: dict[str, _Field] = {}
         for f in fields:
-            folded.setdefault(f.name.lower(), f)
+            folded.setdefault(go_fold(f.name), f)
         found = _LOOKUPS[id(fields)] = _Lookup({f.name: f for f in fields}, folded)
     return found
 
@@ -244,7 +248,7 @@ def _struct(obj: dict[str, Any], fields: tuple[_Field, ...]) -> dict[str, Any]:
     lookup = _lookup(fields)
     assigned: dict[str, Any] = {}
     for key, value in obj.items():
-        field = lookup.exact.get(key) or lookup.folded.get(key.lower())
+        field = lookup.exact.get(key) or lookup.folded.get(go_fold(key))
         if field is None:
             continue  # unknown keys are dropped
         if value is None and not _nilable(field.kind):
@@ -265,4 +269,59 @@ def go_canonical(oci: dict[str, Any]) -> dict[str, Any]:
     Returns a new dict (the input is not modified). Idempotent: a canonical
     document comes back equal to itself.
     """
-    return _struct(oci, _SPEC)
+    return _struct(go_decoded(oci), _SPEC)
+
+
+_MISSING: Any = object()
+
+
+def go_decoded(oci: dict[str, Any]) -> dict[str, Any]:
+    """``oci`` with its keys as Go's decoding resolves them, everything else kept.
+
+    encoding/json matches a key to a struct field exactly or else case-insensitively
+    (``HOOKS``, or ``ociVerXion`` with X the long s U+017F), and applies keys in document order: a later key for
+    the same field decodes into what the earlier one left (objects merge field by
+    field, arrays element by element, ``null`` clears pointers, slices and maps and
+    leaves other fields alone). This renames every such key to its field's name and
+    merges the repeats the same way, so editing the result edits what Go would see.
+    Unknown keys are kept as they are. Returns ``oci`` itself when nothing changes.
+    """
+    changed = [False]
+    out = _decoded_struct(oci, _SPEC, None, changed)
+    return out if changed[0] else oci
+
+
+def _decoded_struct(
+    obj: dict[str, Any], fields: tuple[_Field, ...], old: dict[str, Any] | None, changed: list[bool]
+) -> dict[str, Any]:
+    lookup = _lookup(fields)
+    out: dict[str, Any] = dict(old) if old else {}
+    for key, value in obj.items():
+        field = lookup.exact.get(key) or lookup.folded.get(go_fold(key))
+        if field is None:
+            out[key] = value
+            continue
+        if field.name != key:
+            changed[0] = True
+        previous = out.get(field.name, _MISSING)
+        if previous is not _MISSING:
+            changed[0] = True
+        out[field.name] = _decoded_value(value, field.kind, previous, changed)
+    return out
+
+
+def _decoded_value(value: Any, kind: Any, previous: Any, changed: list[bool]) -> Any:
+    if value is None:
+        return None if _nilable(kind) or previous is _MISSING else previous
+    if not isinstance(kind, tuple):
+        return value
+    tag = kind[0]
+    if tag in ("ptr", "val") and isinstance(value, dict):
+        return _decoded_struct(value, kind[1], previous if isinstance(previous, dict) else None, changed)
+    if tag == "list" and isinstance(value, list) and isinstance(kind[1], tuple):
+        before = previous if isinstance(previous, list) else []
+        return [
+            _decoded_value(item, kind[1], before[i] if i < len(before) else _MISSING, changed)
+            for i, item in enumerate(value)
+        ]
+    return value

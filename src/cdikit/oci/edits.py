@@ -20,6 +20,7 @@ import posixpath
 
 from cdikit._text import go_quote
 from cdikit.errors import InjectionError
+from cdikit.oci.canonical import go_decoded
 from cdikit.oci.hostdev import fill_device_node
 
 # Not typing's TYPE_CHECKING: the edits only need attribute access at run time, so a
@@ -55,7 +56,8 @@ def inject_edits(oci: JSONDict, edits: Sequence[ContainerEdits]) -> None:
     """
     if not isinstance(oci, dict):
         raise InjectionError(_PREFIX + "OCI spec is not a JSON object")
-    edited = _Editor(oci).apply(edits)
+    # Keys spelled in another case (``HOOKS``) are the same field to Go: edit that field.
+    edited = _Editor(go_decoded(oci)).apply(edits)
     if edited is not oci:
         oci.clear()
         oci.update(edited)

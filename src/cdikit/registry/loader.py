@@ -224,4 +224,8 @@ class SpecLoader:
             # those depend on more than the content. Its subclasses judge the bytes.
             content = isinstance(err, CDIError) and type(err) is not CDIError
             return LoadResult(None, load_error_text(path, err)), content
+        except Exception as err:  # any failure is this one file's error, never the registry's
+            return LoadResult(
+                None, f"failed to load CDI Spec {go_quote(path)}: {type(err).__name__}: {err}"
+            ), False
         return LoadResult(spec, None), True

@@ -28,8 +28,9 @@ from typing import Any
 
 import msgspec
 
-from cdikit._text import go_quote
+from cdikit._text import go_fold, go_quote
 from cdikit.errors import ParseError
+from cdikit.spec._goyaml import GoUint, YamlError, YMap, YSeq, compose, decode_text, go_key_text, to_go
 from cdikit.spec.types import Spec
 
 __all__ = ["parse_spec"]
@@ -61,8 +62,9 @@ _CONTROL_CHARS = bytes(range(0x09)) + b"\x09\x0b\x0c" + bytes(range(0x0E, 0x20))
 # Numbers and constructs: digits fold to 0 (zero) or 1 (other), scalar openers to a
 # space, signs to "-"; every character the fast path refuses (control characters and
 # tabs, which go-yaml v2 rejects; tags "!", anchors "&", aliases "*", directives "%",
-# merge keys "<<", block scalars "|" and ">" whose edge cases the parsers disagree on)
-# folds to "!".
+# merge keys "<<", block scalars "|" and ">" whose edge cases the parsers disagree on,
+# "?" complex keys, and backslashes: go-yaml v2 knows no "\/" escape, takes "\'", and
+# refuses surrogate pairs that yaml-rs combines) folds to "!".
 _NUMBER_CLASSES = _classes(
     {
         b"0": ord("0"),
@@ -73,7 +75,7 @@ _NUMBER_CLASSES = _classes(
         b"+-": ord("-"),
         b'"': ord('"'),
         b":": ord(":"),
-        _CONTROL_CHARS + b"!&*%<|>": ord("!"),
+        _CONTROL_CHARS + b"!&*%<|>?\\": ord("!"),
     },
     ord("a"),
 )
@@ -86,7 +88,24 @@ _KEPT = bytes(range(ord("a"), ord("z") + 1)) + bytes(range(ord("A"), ord("Z") + 
 _WORD_CLASSES = bytes(
     char if char in _KEPT else ord(" ") if char in b" \t\r\n,[]{}:#" else ord(".") for char in range(256)
 )
-_YAML11_WORDS = ("y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF")
+_YAML11_WORDS = (
+    "y",
+    "Y",
+    "yes",
+    "Yes",
+    "YES",
+    "n",
+    "N",
+    "no",
+    "No",
+    "NO",
+    "on",
+    "On",
+    "ON",
+    "off",
+    "Off",
+    "OFF",
+)
 _RISKY_TOKENS = frozenset(
     [word.encode() for word in _YAML11_WORDS]
     + [(sign + "_" * k).encode() for sign in ("", "-", "+") for k in range(1, 33)]
@@ -98,7 +117,11 @@ _C1_OR_BREAK = re.compile(rb"\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef\xbb\xbf|\xe
 # (surrogates and control characters are YAML errors, not JSON ones), and whitespace
 # before a colon (YAML wants an implicit key on one line; it would also hide keys from
 # the duplicate-key count).
-_JSON_DECLINE = (b"\x7f", b"\\u", b" :", b"\t:", b"\n:", b"\r:")
+_JSON_DECLINE = (b"\x7f", b"\\u", b"\\/", b" :", b"\t:", b"\n:", b"\r:")
+# go-yaml v2 drops a simple key longer than this (then fails): long keys go the faithful way.
+_MAX_FAST_KEY = 1000
+# Flow-context spellings yaml-rs reads where go-yaml v2 fails (": :b", "[:b", "b:}").
+_YAML_DECLINE = (b":}", b":]", b":,")
 
 
 def _non_ascii_risky(data: bytes) -> bool:
@@ -106,10 +129,24 @@ def _non_ascii_risky(data: bytes) -> bool:
     return not data.isascii() and _C1_OR_BREAK.search(data) is not None
 
 
+def _leading_document_marker(data: bytes) -> bool:
+    """Whether the only ``---`` line is the first document's start, after comments only
+    (the header comment producers write): then the document is the same to both parsers."""
+    at = data.find(b"\n---")
+    if data.find(b"\n---", at + 1) >= 0 or data[at + 4 : at + 5] not in (b"\n", b"\r"):
+        return False
+    return all(not line.strip() or line.lstrip().startswith(b"#") for line in data[:at].split(b"\n"))
+
+
 def _yaml_fast_ok(data: bytes) -> bool:
     """Whether yaml-rs + strict conversion give exactly go-yaml v2's result for ``data``."""
     text = data.translate(_NUMBER_CLASSES)
-    if b"!" in text or b"\n---" in data or b"\n..." in data or _non_ascii_risky(data):
+    if b"!" in text or b"\n..." in data or data.startswith(b"...") or _non_ascii_risky(data):
+        return False
+    if b"\n---" in data and not _leading_document_marker(data):
+        return False
+    # In flow context go-yaml v2 reads ":" after a blank or an opener as an indicator.
+    if b" :" in text or any(seq in data for seq in _YAML_DECLINE):
         return False
     head = text[:3].lstrip(b"-")
     if head[:1] == b"0" and head[1:2] and head[1] in _AFTER_LEADING_ZERO:
@@ -136,24 +173,38 @@ def parse_spec(data: bytes, *, path: str | None = None) -> Spec | None:
     return _faithful(data, path)
 
 
+def _long_keys(spec: Spec) -> bool:
+    """Annotation keys are the only free-form keys a decoded spec can hold."""
+    maps = [spec.annotations] + [device.annotations for device in spec.devices or ()]
+    return any(len(key) >= _MAX_FAST_KEY for m in maps if m for key in m)
+
+
 def _fast(data: bytes) -> Spec | None:
     """The typed fast path; None when it declines (the faithful path then decides)."""
-    head = data.lstrip()[:1]
+    stripped = data.strip()
+    head = stripped[:1]
     if head == b"{":
         if any(seq in data for seq in _JSON_DECLINE) or _non_ascii_risky(data):
+            return None
+        # Tabs before or after the document are block context for YAML: go-yaml v2 fails.
+        if b"\t" in data[: data.index(b"{")] or b"\t" in data[len(data.rstrip()) :]:
             return None
         try:
             spec = _json_decoder.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
             return None
-        # Duplicate keys silently collapse in msgspec; Go rejects them. Re-encoding
-        # emits exactly the keys kept (defaults omitted), so a lower key count than the
-        # input's means a duplicate (or a key with a default value): decline. With no
-        # whitespace before any colon (_JSON_DECLINE), every input key reads '":'.
-        if _json_encoder.encode(spec).count(b'":') != data.count(b'":'):
+        # Duplicate keys silently collapse in msgspec; Go rejects them. With no whitespace
+        # before any colon (_JSON_DECLINE), every input key reads '":'. Re-encoding the
+        # typed result gives every key back unless one was repeated or held its default
+        # value (omitted); only then is the input decoded again untyped, which keeps every
+        # distinct key, zero values included, to tell the two apart.
+        keys = data.count(b'":')
+        if _json_encoder.encode(spec).count(b'":') != keys and (
+            _json_encoder.encode(msgspec.json.decode(data)).count(b'":') != keys
+        ):
             return None
-        return spec
-    if not head or head == b"#" or not _yaml_fast_ok(data):
+        return None if _long_keys(spec) else spec
+    if not head or not _yaml_fast_ok(data):
         return None
     try:
         import yaml_rs
@@ -164,9 +215,10 @@ def _fast(data: bytes) -> Spec | None:
     if not isinstance(tree, dict):
         return None
     try:
-        return msgspec.convert(tree, Spec)
+        spec = msgspec.convert(tree, Spec)
     except msgspec.ValidationError:
         return None
+    return None if _long_keys(spec) else spec
 
 
 # ---------------------------------------------------------------------------
@@ -238,29 +290,13 @@ _STRUCTS: dict[str, dict[str, Any]] = {
     },
     "LinuxNetDevice": {"hostInterfaceName": _STR, "name": _STR},
 }
-_FOLDED = {name: {key.casefold(): key for key in fields} for name, fields in _STRUCTS.items()}
 
-_PLAIN = "tag:cdikit.plain"
-_STR_TAG = "tag:yaml.org,2002:str"
 
-# go-yaml v2's resolve table and float syntax.
-_YAML_BOOLS = {
-    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE"), True),
-    **dict.fromkeys(("n", "N", "no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE"), False),
-}
-_YAML_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
-_YAML_SPECIAL_FLOATS = {
-    ".inf": math.inf, ".Inf": math.inf, ".INF": math.inf,
-    "+.inf": math.inf, "+.Inf": math.inf, "+.INF": math.inf,
-    "-.inf": -math.inf, "-.Inf": -math.inf, "-.INF": -math.inf,
-    ".nan": math.nan, ".NaN": math.nan, ".NAN": math.nan,
-}  # fmt: skip
-_YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_GO_INT = re.compile(r"^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$")
+_FOLDED = {name: {go_fold(key): key for key in fields} for name, fields in _STRUCTS.items()}
 
 
 class _Fail(Exception):
-    """First decode error, carrying the node position (0-based, as PyYAML marks)."""
+    """First decode error, carrying the node position (1-based line and column)."""
 
     def __init__(self, message: str, node: Any = None) -> None:
         super().__init__(message)
@@ -270,68 +306,188 @@ class _Fail(Exception):
         self.column = mark.column + 1 if mark is not None else None
 
 
-def _go_int(text: str) -> int | None:
-    if not _GO_INT.match(text):
-        return None
-    sign = -1 if text[:1] == "-" else 1
-    body = text.lstrip("+-")
-    low = body[:2].lower()
-    if low == "0x":
-        value = int(body[2:], 16)
-    elif low == "0o":
-        value = int(body[2:], 8)
-    elif low == "0b":
-        value = int(body[2:], 2)
-    elif len(body) > 1 and body[0] == "0":
-        value = int(body, 8)
-    else:
-        value = int(body)
-    value *= sign
-    # strconv.ParseInt then ParseUint: anything outside int64/uint64 stays text/float.
-    if -(2**63) <= value <= 2**64 - 1:
-        return value
-    return None
+# ---------------------------------------------------------------------------
+# Go's number formatting
+# ---------------------------------------------------------------------------
 
 
-def _resolve_plain(text: str) -> Any:
-    """A plain scalar resolved with go-yaml v2's rules (YAML 1.1 flavoured)."""
-    if text in _YAML_NULLS:
-        return None
-    if text in _YAML_BOOLS:
-        return _YAML_BOOLS[text]
-    if text in _YAML_SPECIAL_FLOATS:
-        return _YAML_SPECIAL_FLOATS[text]
-    first = text[:1]
-    if first in "+-.0123456789":
-        plain = text.replace("_", "")
-        value = _go_int(plain)
-        if value is not None:
-            return value
-        if _YAML_FLOAT.match(plain):
-            return float(plain)
-        if plain.startswith(("0b", "-0b")):
-            try:
-                return int(plain.replace("0b", "", 1), 2)
-            except ValueError:
-                pass
-    return text
+def _digits(text: str) -> tuple[str, int]:
+    """Shortest decimal digits and decimal point position of a positive number's text."""
+    from decimal import Decimal
+
+    _, digits, exponent = Decimal(text).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    body = "".join(map(str, digits))
+    return body, len(body) + exponent
 
 
-def _go_float_text(value: float) -> str:
-    """``strconv.FormatFloat(v, 'g', -1, 64)`` for the converter's string coercion."""
+def _to_float32(value: float) -> float:
+    import struct
+
+    try:
+        return float(struct.unpack("f", struct.pack("f", value))[0])
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+def _shortest32(value: float) -> str:
+    for precision in range(1, 10):
+        text = f"{value:.{precision - 1}e}"
+        if _to_float32(float(text)) == value:
+            return text
+    return f"{value:.8e}"
+
+
+def _go_format_g(value: float, bits: int) -> str:
+    """``strconv.FormatFloat(value, 'g', -1, bits)``."""
+    if bits == 32:
+        value = _to_float32(value)
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
-    if value == int(value) and abs(value) < 1e21:
-        return str(int(value))
-    text = repr(value)
-    if "e" in text:
-        mant, exp = text.split("e")
-        sign = "-" if exp.startswith("-") else "+"
-        digits = exp.lstrip("+-").lstrip("0").rjust(2, "0")
-        return f"{mant}e{sign}{digits}"
-    return text
+    neg = "-" if math.copysign(1.0, value) < 0 else ""
+    if value == 0:
+        return neg + "0"
+    digits, dp = _digits(_shortest32(abs(value)) if bits == 32 else repr(abs(value)))
+    exp = dp - 1
+    if exp < -4 or exp >= 6:  # shortest formatting decides with precision 6
+        return neg + _format_e(digits, exp)
+    return neg + _format_f(digits, dp)
+
+
+def _format_e(digits: str, exp: int) -> str:
+    mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    return f"{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+
+
+def _format_f(digits: str, dp: int) -> str:
+    if dp <= 0:
+        return "0." + "0" * -dp + digits
+    if dp >= len(digits):
+        return digits + "0" * (dp - len(digits))
+    return digits[:dp] + "." + digits[dp:]
+
+
+def _go_json_float(value: float) -> str:
+    """How encoding/json writes a float64 (shortest digits, 'e' outside [1e-6, 1e21))."""
+    neg = "-" if math.copysign(1.0, value) < 0 else ""
+    if value == 0:
+        return neg + "0"
+    digits, dp = _digits(repr(abs(value)))
+    if abs(value) < 1e-6 or abs(value) >= 1e21:
+        text = _format_e(digits, dp - 1)
+        return neg + re.sub(r"e-0(\d)$", r"e-\1", text)
+    return neg + _format_f(digits, dp)
+
+
+def _go_float_text(value: float) -> str:
+    """A float as sigs.k8s.io/yaml turns it into a string: FormatFloat(v, 'g', -1, 32)."""
+    return _go_format_g(value, 32)
+
+
+# ---------------------------------------------------------------------------
+# The faithful path: go-yaml v2 values -> JSON tree (sigs.k8s.io/yaml) -> Go structs (encoding/json)
+# ---------------------------------------------------------------------------
+
+
+class _JMap:
+    """A JSON object after sigs.k8s.io/yaml's conversion: key -> (key node, value node, value)."""
+
+    __slots__ = ("entries", "node")
+
+    def __init__(self, node: Any, entries: dict[str, tuple[Any, Any, Any]]) -> None:
+        self.node = node
+        self.entries = entries
+
+
+class _JSeq:
+    __slots__ = ("items", "node")
+
+    def __init__(self, node: Any, items: list[tuple[Any, Any]]) -> None:
+        self.node = node
+        self.items = items
+
+
+def _go_type_name(value: Any) -> str:
+    if value is None:
+        return "%!s(<nil>)"
+    if isinstance(value, GoUint):
+        return "uint64"
+    return "float64" if isinstance(value, float) else type(value).__name__
+
+
+def _struct_field(name: str, key: str) -> str | None:
+    fields = _STRUCTS[name]
+    return key if key in fields else _FOLDED[name].get(go_fold(key))
+
+
+def _target(kind: Any) -> Any:
+    while isinstance(kind, tuple) and kind[0] == "ptr":
+        kind = kind[1]
+    return kind
+
+
+def _jsonable(value: Any, kind: Any) -> Any:
+    """sigs.k8s.io/yaml's convertToJSONableObject: string keys, numbers into string fields as text."""
+    kind = _target(kind)
+    if isinstance(value, YMap):
+        entries: dict[str, tuple[Any, Any, Any]] = {}
+        for go_key, key_node, value_node, item in value.entries.values():
+            key = _key_string(key_node, go_key)
+            if key in entries:
+                # Go keeps one of the two at random (its map order): refused here (policy rule 4).
+                raise YamlError(
+                    f"unmarshal errors:\n  line {key_node.start_mark.line + 1}: key {go_key_text(key)} already set in map"
+                    " (as another key written differently)",
+                    key_node,
+                )
+            sub: Any = None
+            if isinstance(kind, tuple) and kind[0] == "struct":
+                field = _struct_field(kind[1], key)
+                sub = _STRUCTS[kind[1]][field] if field is not None else None
+            elif isinstance(kind, tuple) and kind[0] == "map":
+                sub = kind[1]
+            entries[key] = (key_node, value_node, _jsonable(item, sub))
+        return _JMap(value.node, entries)
+    if isinstance(value, YSeq):
+        sub = kind[1] if isinstance(kind, tuple) and kind[0] == "list" else None
+        return _JSeq(value.node, [(node, _jsonable(item, sub)) for node, item in value.items])
+    if kind == _STR and value is not None and not isinstance(value, str):
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float):
+            return _go_float_text(value)
+        return str(value)
+    return value
+
+
+def _key_string(key_node: Any, key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, float):
+        text = _go_float_text(key)
+        return {"+Inf": ".inf", "-Inf": "-.inf", "NaN": ".nan"}.get(text, text)
+    if isinstance(key, int) and not isinstance(key, GoUint):
+        return str(key)
+    shown = "<nil>" if key is None else f"0x{key:x}"
+    raise _Fail(f"unsupported map key of type: {_go_type_name(key)}, key: {shown}", key_node)
+
+
+def _check_marshal(value: Any, node: Any) -> None:
+    """json.Marshal's refusals, in its (sorted key) order: NaN and infinities."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Fail(f"json: unsupported value: {_go_format_g(value, 64)}", node)
+    elif isinstance(value, _JMap):
+        for key in sorted(value.entries):
+            _, value_node, item = value.entries[key]
+            _check_marshal(item, value_node)
+    elif isinstance(value, _JSeq):
+        for item_node, item in value.items:
+            _check_marshal(item, item_node)
 
 
 def _json_kind(value: Any) -> str:
@@ -343,7 +499,7 @@ def _json_kind(value: Any) -> str:
         return "number"
     if isinstance(value, str):
         return "string"
-    if isinstance(value, list):
+    if isinstance(value, _JSeq):
         return "array"
     return "object"
 
@@ -361,352 +517,193 @@ def _go_type(kind: Any) -> str:
     return "map[string]" + _go_type(kind[1])
 
 
-class _Converter:
-    """Composed YAML nodes -> canonical plain tree, with Go's checks and coercions."""
+def _number_text(value: Any) -> str:
+    return _go_json_float(value) if isinstance(value, float) else str(int(value))
+
+
+class _Absent:
+    """Marker: a Go zero value (field unset, nil slice/map/pointer)."""
+
+
+_ABSENT: Any = _Absent()
+
+
+def _zero(kind: Any) -> Any:
+    """A new element's Go zero value (what a JSON null leaves in a slice or map entry)."""
+    if kind == _STR:
+        return ""
+    if kind == _BOOL:
+        return False
+    if kind in _LIMITS:
+        return 0
+    if isinstance(kind, tuple) and kind[0] == "struct":
+        return {}
+    return _ABSENT
+
+
+class _Unmarshal:
+    """encoding/json.Unmarshal with DisallowUnknownFields into *specs.Spec.
+
+    Objects are visited in sorted key order (json.Marshal sorted them), field names match
+    exactly or else case-insensitively, a later key for the same field decodes into what an
+    earlier one left (objects merge, arrays decode element by element into the existing
+    elements), and only the first error is kept.
+    """
 
     def __init__(self) -> None:
         self.first_error: _Fail | None = None
 
     def error(self, message: str, node: Any) -> None:
-        # encoding/json keeps decoding after a type error and reports the first one.
         if self.first_error is None:
             self.first_error = _Fail(message, node)
 
-    def scalar(self, node: Any) -> Any:
-        if node.tag == _PLAIN:
-            return _resolve_plain(node.value)
-        tag = node.tag
-        if tag == _STR_TAG:
-            return node.value
-        if tag.startswith("tag:yaml.org,2002:"):
-            short = tag.rsplit(":", 1)[1]
-            if short == "null":
-                return None
-            if short == "bool":
-                if node.value in _YAML_BOOLS:
-                    return _YAML_BOOLS[node.value]
-            elif short == "int":
-                value = _go_int(node.value.replace("_", ""))
-                if value is not None:
-                    return value
-            elif short == "float":
-                resolved = _resolve_plain(node.value)
-                if isinstance(resolved, (int, float)) and not isinstance(resolved, bool):
-                    return float(resolved)
-            elif short in ("binary", "timestamp"):
-                return node.value
-            else:
-                raise _Fail(f"yaml: cannot decode !!{short} `{node.value}`", node)
-            raise _Fail(f"yaml: cannot decode !!{short} `{node.value}` as a !!{short}", node)
-        raise _Fail(f"yaml: unsupported tag {tag}", node)
+    def type_error(self, what: str, where: str, kind: Any, node: Any) -> None:
+        into = "Go struct field " if where and not where.rsplit(".", 1)[-1].isdigit() else ""
+        if not where:
+            self.error(f"json: cannot unmarshal {what} into Go value of type {_go_type(kind)}", node)
+        else:
+            self.error(f"json: cannot unmarshal {what} into {into}{where} of type {_go_type(kind)}", node)
 
-    def generic(self, node: Any) -> Any:
-        """A value with no Go target type (used for unknown fields and error reporting)."""
-        import yaml
-
-        if isinstance(node, yaml.ScalarNode):
-            return self.scalar(node)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.generic(item) for item in node.value]
-        out: dict[str, Any] = {}
-        for key_node, value_node in self.pairs(node):
-            out[self.key_text(key_node)] = self.generic(value_node)
-        return out
-
-    def key_text(self, node: Any) -> str:
-        import yaml
-
-        if not isinstance(node, yaml.ScalarNode):
-            raise _Fail("yaml: invalid map key: a mapping or sequence cannot be a key", node)
-        value = self.scalar(node)
-        if isinstance(value, str):
-            return value
+    def value(self, value: Any, node: Any, kind: Any, where: str, old: Any) -> Any:
         if value is None:
-            return "null"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, float):
-            return _go_float_text(value)
-        return str(value)
-
-    def pairs(self, node: Any) -> list[tuple[Any, Any]]:
-        """Mapping pairs with merge keys expanded and duplicate keys rejected (go-yaml v2)."""
-        import yaml
-
-        seen: dict[str, Any] = {}
-        result: list[tuple[Any, Any]] = []
-        for key_node, value_node in node.value:
-            if key_node.tag in (_PLAIN, "tag:yaml.org,2002:merge") and key_node.value == "<<":
-                # go-yaml v2: the value is a map, or a sequence of maps merged in order.
-                if isinstance(value_node, yaml.MappingNode):
-                    sources = [value_node]
-                elif isinstance(value_node, yaml.SequenceNode) and all(
-                    isinstance(item, yaml.MappingNode) for item in value_node.value
-                ):
-                    sources = value_node.value
-                else:
-                    raise _Fail("yaml: map merge requires map or sequence of maps as the value", value_node)
-                for src in sources:
-                    for k, v in self.pairs(src):
-                        key = self.key_text(k)
-                        if key not in seen:
-                            seen[key] = k
-                            result.append((k, v))
-                continue
-            key = self.key_text(key_node)
-            if key in seen:
-                raise _Fail(
-                    f'yaml: unmarshal errors:\n  line {key_node.start_mark.line + 1}: key "{key}" already set in map',
-                    key_node,
-                )
-            seen[key] = key_node
-            result.append((key_node, value_node))
-        return result
-
-    def convert(self, node: Any, kind: Any, where: str) -> Any:
-        import yaml
-
+            # null: pointers, slices and maps become nil; anything else is left as it was
+            if isinstance(kind, tuple) and kind[0] in ("ptr", "list", "map"):
+                return _ABSENT
+            return old
         if isinstance(kind, tuple) and kind[0] == "ptr":
-            if isinstance(node, yaml.ScalarNode) and self.scalar(node) is None:
-                return None
-            return self.convert(node, kind[1], where)
-        if isinstance(node, yaml.ScalarNode):
-            value = self.scalar(node)
-            if value is None:
-                return _ABSENT  # JSON null leaves Go's zero value
-            return self.convert_scalar(value, node, kind, where)
-        if isinstance(node, yaml.SequenceNode):
+            return self.value(value, node, kind[1], where, old)
+        if isinstance(value, _JMap):
+            if isinstance(kind, tuple) and kind[0] == "struct":
+                return self.struct(value, kind[1], where, old if isinstance(old, dict) else {})
+            if isinstance(kind, tuple) and kind[0] == "map":
+                out: dict[str, Any] = dict(old) if isinstance(old, dict) else {}
+                for key in sorted(value.entries):
+                    _, value_node, item = value.entries[key]
+                    out[key] = self.value(item, value_node, kind[1], f"{where}.{key}", _zero(kind[1]))
+                return out
+            self.type_error("object", where, kind, node)
+            return old
+        if isinstance(value, _JSeq):
             if isinstance(kind, tuple) and kind[0] == "list":
-                return [self.convert(item, kind[1], f"{where}.{i}") for i, item in enumerate(node.value)]
-            self.error(f"json: cannot unmarshal array into Go struct field {where} of type {_go_type(kind)}", node)
-            return _ABSENT
-        # mapping
-        if isinstance(kind, tuple) and kind[0] == "struct":
-            return self.struct(node, kind[1], where)
-        if isinstance(kind, tuple) and kind[0] == "map":
-            out: dict[str, Any] = {}
-            for key_node, value_node in self.pairs(node):
-                key = self.key_text(key_node)
-                value = self.convert(value_node, kind[1], f"{where}.{key}")
-                out[key] = "" if value is _ABSENT else value
-            return out
-        self.error(f"json: cannot unmarshal object into Go struct field {where} of type {_go_type(kind)}", node)
-        return _ABSENT
+                previous = old if isinstance(old, list) else []
+                items = []
+                for i, (item_node, item) in enumerate(value.items):
+                    before = previous[i] if i < len(previous) else _zero(kind[1])
+                    decoded = self.value(item, item_node, kind[1], f"{where}.{i}", before)
+                    items.append(decoded)
+                return items
+            self.type_error("array", where, kind, node)
+            return old
+        return self.scalar(value, node, kind, where, old)
 
-    def convert_scalar(self, value: Any, node: Any, kind: Any, where: str) -> Any:
+    def scalar(self, value: Any, node: Any, kind: Any, where: str, old: Any) -> Any:
         if kind == _STR:
-            # sigs.k8s.io/yaml turns non-string scalars back into strings for string fields.
             if isinstance(value, str):
                 return value
-            if isinstance(value, bool):
-                return "true" if value else "false"
-            if isinstance(value, float):
-                return _go_float_text(value)
-            return str(value)
-        if kind == _BOOL:
+        elif kind == _BOOL:
             if isinstance(value, bool):
                 return value
-        elif kind in _LIMITS:
-            if isinstance(value, float) and math.isfinite(value) and value == int(value):
-                value = int(value)
-            if isinstance(value, int) and not isinstance(value, bool):
-                low, high = _LIMITS[kind]
-                if low <= value <= high:
-                    return value
-                self.error(
-                    f"json: cannot unmarshal number {value} into Go struct field {where} of type {kind}", node
-                )
-                return _ABSENT
-            if isinstance(value, float):
-                self.error(
-                    f"json: cannot unmarshal number {_go_float_text(value)} into Go struct field {where} of type {kind}",
-                    node,
-                )
-                return _ABSENT
-        self.error(
-            f"json: cannot unmarshal {_json_kind(value)} into Go struct field {where} of type {_go_type(kind)}", node
-        )
-        return _ABSENT
+        elif kind in _LIMITS and isinstance(value, (int, float)) and not isinstance(value, bool):
+            text = _number_text(value)
+            low, high = _LIMITS[kind]
+            if (low < 0 or not text.startswith("-")) and re.fullmatch(r"-?[0-9]+", text):
+                number = int(text)
+                if low <= number <= high:
+                    return number
+            self.type_error(f"number {text}", where, kind, node)
+            return old
+        self.type_error(_json_kind(value), where, kind, node)
+        return old
 
-    def struct(self, node: Any, name: str, where: str) -> dict[str, Any]:
+    def struct(self, value: _JMap, name: str, where: str, old: dict[str, Any]) -> dict[str, Any]:
+        out = dict(old)
         fields = _STRUCTS[name]
-        folded = _FOLDED[name]
-        out: dict[str, Any] = {}
-        for key_node, value_node in self.pairs(node):
-            key = self.key_text(key_node)
-            canonical = key if key in fields else folded.get(key.casefold())
-            if canonical is None:
-                self.generic(value_node)  # still surfaces YAML-level errors inside
+        for key in sorted(value.entries):
+            key_node, value_node, item = value.entries[key]
+            field = _struct_field(name, key)
+            if field is None:
                 self.error(f"json: unknown field {go_quote(key)}", key_node)
                 continue
-            value = self.convert(value_node, fields[canonical], f"{where}.{canonical}")
-            if value is not _ABSENT:
-                out[canonical] = value
+            decoded = self.value(item, value_node, fields[field], f"{where}.{field}", out.get(field, _ABSENT))
+            if decoded is _ABSENT:
+                out.pop(field, None)
+            else:
+                out[field] = decoded
         return out
 
 
-class _Absent:
-    """Marker: JSON null / failed field, leaves the Go zero value in place."""
+class _NilEntry(_Fail):
+    """A ``null`` entry of a pointer list: Go keeps a nil pointer and panics on it later."""
 
 
-_ABSENT: Any = _Absent()
-
-# go-yaml v2 refuses documents nested deeper than this; PyYAML's C composer would
-# recurse (and crash the process near 30,000 levels), so nodes are composed here,
-# iteratively, from libyaml's events.
-_MAX_DEPTH = 10_000
-
-
-class _Composed(Exception):
-    """Raised by the composer for documents go-yaml v2 would also refuse."""
-
-
-def _allowed_alias_ratio(decodes: int) -> float:
-    # go-yaml v2's guard against alias expansion ("billion laughs"), same numbers.
-    if decodes <= 400_000:
-        return 0.99
-    if decodes >= 4_000_000:
-        return 0.10
-    return 0.10 + 0.89 * (1 - (decodes - 400_000) / 3_600_000)
+def _null_entry(tree: Any, node: Any) -> None:
+    """Go keeps ``null`` entries of pointer lists (``deviceNodes: [~]``) as nil pointers that
+    crash its validation later; cdikit's model has no nil entries: refused (policy rule 5)."""
+    for edits in _all_edits(tree):
+        for field in ("deviceNodes", "netDevices", "hooks", "mounts"):
+            items = edits.get(field)
+            if isinstance(items, list) and any(item is _ABSENT for item in items):
+                raise _NilEntry(
+                    f"json: null entry in {field}: Go consumers crash on it (nil pointer dereference)", node
+                )
 
 
-def _excessive_aliasing(decodes: int, aliases: int) -> bool:
-    return aliases > 100 and decodes > 1000 and aliases / decodes > _allowed_alias_ratio(decodes)
-
-
-def _compose_first_document(text: str) -> Any:
-    """The first document's root node (later documents are ignored, as go-yaml v2 does).
-
-    Plain scalars get the ``_PLAIN`` tag and are resolved later with go-yaml v2's
-    rules; quoted ones are strings; explicit tags are kept. Before anything is
-    converted, the fully expanded size of each node (``decodes``) and how many of
-    those nodes are reached through aliases are computed (aliases share nodes, so
-    this stays linear) and checked like go-yaml v2 checks them.
-    """
-    import yaml
-
-    events = getattr(yaml, "CBaseLoader", yaml.BaseLoader)(text)  # libyaml's event parser when present
-    try:
-        # frame: start event, children, anchor, expanded size, nodes reached through aliases
-        stack: list[list[Any]] = []
-        anchors: dict[str, Any] = {}
-        counts: dict[int, tuple[int, int]] = {}  # id(node) -> (decodes, aliases) when expanded
-        while True:
-            event = events.get_event()
-            kind = type(event)
-            via_alias = False
-            if kind is yaml.ScalarEvent:
-                tag = event.tag
-                if tag is None or tag == "!":
-                    tag = _PLAIN if event.implicit[0] else _STR_TAG
-                node: Any = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
-                counts[id(node)] = (1, 0)
-                if event.anchor is not None:
-                    anchors[event.anchor] = node
-            elif kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
-                if len(stack) >= _MAX_DEPTH:
-                    raise _Composed(f"exceeded max depth of {_MAX_DEPTH}")
-                stack.append([event, [], event.anchor, 1, 0])
-                continue
-            elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
-                start, children, anchor, decodes, aliases = stack.pop()
-                if kind is yaml.SequenceEndEvent:
-                    node = yaml.SequenceNode(
-                        start.tag or "tag:yaml.org,2002:seq", children, start.start_mark, event.end_mark
-                    )
-                else:
-                    pairs = list(zip(children[0::2], children[1::2], strict=True))
-                    node = yaml.MappingNode(
-                        start.tag or "tag:yaml.org,2002:map", pairs, start.start_mark, event.end_mark
-                    )
-                counts[id(node)] = (decodes, aliases)
-                if _excessive_aliasing(decodes, aliases):
-                    raise _Composed("document contains excessive aliasing")
-                if anchor is not None:
-                    anchors[anchor] = node
-            elif kind is yaml.AliasEvent:
-                node = anchors.get(event.anchor)
-                if node is None:
-                    raise yaml.composer.ComposerError(
-                        None, None, f"found undefined alias {event.anchor!r}", event.start_mark
-                    )
-                via_alias = True
-            elif kind is yaml.StreamEndEvent or kind is yaml.DocumentEndEvent:
-                return None
-            else:  # stream or document start
-                continue
-            if not stack:
-                return node
-            frame = stack[-1]
-            frame[1].append(node)
-            decodes, aliases = counts[id(node)]
-            frame[3] += decodes
-            # go-yaml v2 counts every node decoded inside an alias expansion.
-            frame[4] += decodes if via_alias else aliases
-    finally:
-        dispose = getattr(events, "dispose", None)
-        if dispose is not None:
-            dispose()
+def _all_edits(tree: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [tree["containerEdits"]] if isinstance(tree.get("containerEdits"), dict) else []
+    for device in tree.get("devices") or []:
+        if isinstance(device, dict) and isinstance(device.get("containerEdits"), dict):
+            found.append(device["containerEdits"])
+    return found
 
 
 def _faithful(data: bytes, path: str | None) -> Spec | None:
-    import yaml
-
+    stage = "error converting YAML to JSON: "
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ParseError(
-            f"{_PREFIX}error converting YAML to JSON: yaml: invalid UTF-8 at byte {exc.start}", path=path
-        ) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    try:
-        root = _compose_first_document(text)
-    except _Composed as exc:
-        raise ParseError(f"{_PREFIX}error converting YAML to JSON: yaml: {exc}", path=path) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        column = mark.column + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "syntax error"
-        raise ParseError(
-            f"{_PREFIX}error converting YAML to JSON: yaml: line {line}: {problem}",
-            path=path,
-            line=line,
-            column=column,
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ParseError(f"{_PREFIX}error converting YAML to JSON: yaml: {exc}", path=path) from None
-    if root is None:
-        return None
-    conv = _Converter()
-    try:
-        if isinstance(root, yaml.ScalarNode):
-            value = conv.scalar(root)
-            if value is None:
-                return None
-            raise _Fail(f"json: cannot unmarshal {_json_kind(value)} into Go value of type specs.Spec", root)
-        if isinstance(root, yaml.SequenceNode):
-            conv.generic(root)
-            raise _Fail("json: cannot unmarshal array into Go value of type specs.Spec", root)
-        tree = conv.struct(root, "Spec", "")
-    except _Fail as fail:
-        # The reference converts the whole YAML tree before decoding it, so a YAML-level
-        # error anywhere wins over a JSON decoding error.
-        if fail.message.startswith("yaml:") or conv.first_error is None:
-            conv.first_error = fail
-    except RecursionError:
-        raise ParseError(f"{_PREFIX}error converting YAML to JSON: yaml: document nested too deeply", path=path) from None
-    if conv.first_error is not None:
-        err = conv.first_error
-        stage = (
-            "error converting YAML to JSON: "
-            if err.message.startswith("yaml:")
-            else "error unmarshaling JSON: while decoding JSON: "
+        composed = compose(decode_text(data))
+        if composed.root is None:
+            return None
+        value = to_go(composed)
+        root_node = composed.root
+        if value is None:
+            return None
+        tree = _jsonable(value, ("struct", "Spec"))
+        _check_marshal(tree, root_node)
+        stage = "error unmarshaling JSON: while decoding JSON: "
+        decoder = _Unmarshal()
+        if isinstance(tree, _JMap):
+            spec = decoder.struct(tree, "Spec", "", {})
+        else:
+            decoder.type_error(_json_kind(tree), "", ("struct", "Spec"), root_node)
+            spec = {}
+        if decoder.first_error is not None:
+            raise decoder.first_error
+        _null_entry(spec, root_node)
+    except YamlError as err:
+        where = (
+            f" (line {err.line}, column {err.column})"
+            if err.line is not None and err.column is not None
+            else ""
         )
-        where = f" (line {err.line}, column {err.column})" if err.line is not None else ""
-        raise ParseError(f"{_PREFIX}{stage}{err.message}{where}", path=path, line=err.line, column=err.column)
+        raise ParseError(
+            f"{_PREFIX}error converting YAML to JSON: yaml: {err.message}{where}",
+            path=path,
+            line=err.line,
+            column=err.column,
+        ) from None
+    except _Fail as fail:
+        where = f" (line {fail.line}, column {fail.column})" if fail.line is not None else ""
+        raise ParseError(
+            f"{_PREFIX}{stage}{fail.message}{where}",
+            path=path,
+            line=fail.line,
+            column=fail.column,
+            go_panics=isinstance(fail, _NilEntry),
+        ) from None
+    except RecursionError:
+        raise ParseError(
+            f"{_PREFIX}error converting YAML to JSON: yaml: document nested too deeply", path=path
+        ) from None
     try:
-        return msgspec.convert(tree, Spec)
-    except msgspec.ValidationError as exc:  # should not happen: the converter checked types
-        raise ParseError(f"{_PREFIX}error unmarshaling JSON: {exc}", path=path) from None
+        return msgspec.convert(spec, Spec)
+    except msgspec.ValidationError:  # the checks above mirror Go's types; never show msgspec's words
+        raise ParseError(f"{_PREFIX}{stage}json: cannot decode the spec", path=path) from None

@@ -19,8 +19,87 @@ relaxes a comparison.
    minimum the content needs by default (so older consumers load the file);
    the reference keeps the declared version. The runner calls
    ``write_spec(..., version="keep")``, which is the reference's behaviour.
+4. MINIMUM VERSION OVER ALL DEVICES. specs-go v1.1.0 computes the version a
+   spec needs with loops that collect ``&d.ContainerEdits`` of the loop
+   variable; its module says ``go 1.19``, so there is one variable for the whole
+   loop and every device's edits those loops inspect are the *last* device's:
+   a ``hostPath`` (v0.5.0) or a mount ``type`` (v0.4.0) in any other device is
+   not seen (the other checks read each device directly). cdikit
+   checks every device: ``minimumRequiredVersion`` can be higher, and a spec
+   declaring too low a version is rejected where Go accepts it. The runner then
+   re-runs the case with cdikit's own rule applied to the view Go takes
+   (:func:`reference_minimum_version`) and requires an exact match.
+5. NIL ENTRIES. ``null`` entries of ``deviceNodes``, ``netDevices``, ``hooks``
+   or ``mounts`` decode in Go to nil pointers, on which its validation (and so
+   ``ReadSpec`` and the cache) panics. cdikit rejects such a document when
+   decoding it (a ``ParseError`` with ``go_panics`` true). The runner treats the
+   reference's panic, or its ParseSpec result holding such a ``null``, as
+   matched by that rejection.
+6. AMBIGUOUS KEYS. Two YAML keys that become the same JSON key (``1`` and
+   ``"1"``, ``1.0`` and ``1``, ``true`` and ``"true"``) give a random winner in
+   Go (its map iteration order); cdikit rejects the document as a duplicate key
+   (``error converting YAML to JSON``). No recorded case depends on the winner.
+7. HOSTILE SPEC-DIR ENTRIES. A FIFO, a device (``/dev/zero`` through a
+   symlink), a socket, or a file over 16 MiB named ``*.json``/``*.yaml`` in a
+   spec directory hangs the reference or exhausts its memory; cdikit reports
+   it as that file's read error (``failed to read CDI Spec "p": read p: a named
+   pipe, not a spec file``) and loads every other spec. No recorded case has
+   one (the corpus's FIFOs are device-node sources, where verdicts match).
 """
+
+import contextlib
+from collections.abc import Iterator
+
+from cdikit.spec.types import Spec
 
 PANIC_IS_REJECTION = True
 TRANSACTIONAL_INJECTION = True
 WRITE_VERSION_FOR_REFERENCE = "keep"
+MINIMUM_VERSION_OVER_ALL_DEVICES = True
+NIL_ENTRY_IS_GO_PANIC = True
+
+
+@contextlib.contextmanager
+def reference_minimum_version() -> Iterator[None]:
+    """Rule 4: cdikit's minimum-version rule over the devices as specs-go v1.1.0 sees them."""
+    import msgspec
+
+    from cdikit.spec import version
+
+    original = version.minimum_version
+
+    def flawed(spec: Spec) -> str:
+        # Only requiresV040 (mount type) and requiresV050 (hostPath) collect the loop
+        # variable's address; the other checks read each device directly.
+        devices = list(spec.devices or [])
+        for i, device in enumerate(devices[:-1]):
+            edits = device.container_edits
+            if edits is None:
+                continue
+            nodes = [msgspec.structs.replace(n, host_path="") for n in edits.device_nodes or []]
+            mounts = [msgspec.structs.replace(m, type="") for m in edits.mounts or []]
+            edits = msgspec.structs.replace(edits, device_nodes=nodes or None, mounts=mounts or None)
+            devices[i] = msgspec.structs.replace(device, container_edits=edits)
+        if devices:
+            spec = msgspec.structs.replace(spec, devices=devices)
+        return original(spec)
+
+    version.minimum_version = flawed
+    try:
+        yield
+    finally:
+        version.minimum_version = original
+
+
+def has_nil_entry(raw: object) -> bool:
+    """Rule 5: whether a spec as the reference encodes it holds a ``null`` pointer-list entry."""
+    if not isinstance(raw, dict):
+        return False
+    edits = [raw.get("containerEdits")] + [
+        d.get("containerEdits") for d in raw.get("devices") or [] if isinstance(d, dict)
+    ]
+    return any(
+        isinstance(e, dict) and None in (e.get(field) or [])
+        for e in edits
+        for field in ("deviceNodes", "netDevices", "hooks", "mounts")
+    )

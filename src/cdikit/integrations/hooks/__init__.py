@@ -27,6 +27,14 @@ update-ldcache --folder /usr/lib64``. Every step is parsed before the first
 one runs; the first failing step fails the chain, as the first failing hook
 fails the container. ``--`` separates steps wherever a flag could start (a
 flag's value is never a separator); an unknown step is skipped with a warning.
+
+Install it as a launcher (``cdi-hook --install-launcher /usr/local/bin/cdi-hook``):
+an isolated ``python -I -S`` that no ``PYTHON*`` variable of the container
+can steer, and faster than pip's console script. Started with such
+variables anyway (a spec hook without ``env`` gets the container's
+environment from runc), the hook first re-executes itself isolated with a
+clean environment (see :mod:`cdikit._isolation`). Every hook also runs under
+resource limits (address space, CPU time).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from __future__ import annotations
 import os
 import sys
 
+from cdikit.errors import CDIError
 from cdikit.integrations.hooks._errors import HookError
 
 TYPE_CHECKING = False  # not typing's: hooks run on every container start
@@ -135,7 +144,7 @@ def _root_path(parsed: HookArgs) -> str:
 
 
 def _run(parsed: HookArgs, warn: Callable[[str], None]) -> None:
-    from cdikit.integrations.hooks._rootfs import ContainerRoot
+    from cdikit._rootfs import ContainerRoot
 
     command = parsed.command
     if command == "create-symlinks":
@@ -235,9 +244,50 @@ def _parse_chain(steps: list[list[str]]) -> list[HookArgs]:
     return parsed
 
 
+# The hook's own limits: far above what any hook needs, far below what hurts the node.
+_LIMITS = (("RLIMIT_AS", 2 << 30), ("RLIMIT_CPU", 120))
+
+
+def _limit_resources() -> None:
+    import resource
+
+    for name, value in _LIMITS:
+        which = getattr(resource, name)
+        hard = resource.getrlimit(which)[1]
+        if hard == resource.RLIM_INFINITY or hard > value:
+            hard = value
+        try:
+            resource.setrlimit(which, (hard, hard))
+        except (ValueError, OSError):
+            pass
+
+
+def _quiet_requested(args: list[str]) -> bool:
+    if os.environ.get("NVIDIA_CTK_QUIET", "").lower() in ("1", "true"):
+        return True
+    return any(a.partition("=")[0] in ("--quiet", "-quiet", "-q", "--q") for a in args)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one hook (or a chain of them); 0 on success (or an unknown hook), 1 on failure."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] and args[0].partition("=")[0] == "--install-launcher":
+        from cdikit._isolation import install_main
+
+        return install_main(args, __name__, "cdi-hook")
+    if argv is None:
+        from cdikit._isolation import hostile_env, reexec_isolated
+
+        hostile = hostile_env()
+        if hostile:
+            if not _quiet_requested(args):
+                sys.stderr.write(
+                    f"cdi-hook: warning: started with {', '.join(hostile)} in its environment (a hook "
+                    "without env gets the container's): restarting isolated; install the launcher "
+                    "(cdi-hook --install-launcher PATH) and give the hook an env\n"
+                )
+            reexec_isolated(__name__)
+    _limit_resources()
     quiet = False
 
     def warn(message: str) -> None:
@@ -255,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         parsed = parse_hook_args(args)
         quiet = parsed.quiet
         _run(parsed, warn)
-    except HookError as e:
+    except CDIError as e:  # HookError, and RootfsError from cdikit._rootfs
         sys.stderr.write(f"cdi-hook: error: {e}\n")
         return 1
     except OSError as e:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 
+from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks._errors import HookError
-from cdikit.integrations.hooks._rootfs import ContainerRoot
 
 TYPE_CHECKING = False  # not typing's: hooks run on every container start
 if TYPE_CHECKING:

@@ -10,6 +10,12 @@ joined into one ``cdi-hook chain STEP -- STEP ...`` hook (:func:`chain_hooks`):
 the same steps, in the same order, with the same confinement, but one
 process start per container instead of one per step. NVIDIA's binaries do
 not know ``chain``, so their hooks stay one per step.
+
+Every hook carries an explicit environment, ``PATH`` plus the reference's
+``NVIDIA_CTK_DEBUG=false`` (runc gives a hook without ``env`` the
+*container's* environment), and a ``timeout`` (runc kills a hook that runs
+longer and fails the container, instead of hanging it): see
+:mod:`cdikit._isolation`.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import os
 import shutil
 from collections.abc import Iterable, Sequence
 
+from cdikit._isolation import HOOK_ENV, HOOK_TIMEOUT
 from cdikit.producers.nvidia._errors import GenerateError
 from cdikit.spec.types import ContainerEdits, Hook, Spec
 
@@ -85,7 +92,8 @@ class HookFactory:
             hook_name="createContainer",
             path=self.path,
             args=[*prefix, name, *args],
-            env=["NVIDIA_CTK_DEBUG=false"],
+            env=[*HOOK_ENV, "NVIDIA_CTK_DEBUG=false"],
+            timeout=HOOK_TIMEOUT,
         )
 
     def symlinks(self, links: Sequence[tuple[str, str]]) -> Hook | None:
@@ -113,6 +121,11 @@ def _chainable(hook: Hook) -> bool:
     )
 
 
+def _group(hook: Hook) -> tuple[object, ...]:
+    """Hooks that may share one chain: same binary, same env, all with or all without a timeout."""
+    return (hook.path, hook.env, hook.timeout is None)
+
+
 def _steps(hook: Hook) -> list[str]:
     return list((hook.args or [])[1:])
 
@@ -130,15 +143,15 @@ def chain_hooks(hooks: Sequence[Hook]) -> list[Hook]:
             args = [first.args[0], _CHAIN] if first.args else [_CHAIN]
             for i, hook in enumerate(run):
                 args += ([] if i == 0 else ["--"]) + _steps(hook)
-            out.append(Hook(hook_name=first.hook_name, path=first.path, args=args, env=first.env,
-                            timeout=first.timeout))  # fmt: skip
+            # The chain gets the time its steps had together.
+            timeout = None if first.timeout is None else sum(h.timeout or 0 for h in run)
+            out.append(
+                Hook(hook_name=first.hook_name, path=first.path, args=args, env=first.env, timeout=timeout)
+            )
         run.clear()
 
     for hook in hooks:
-        if run and not (
-            _chainable(hook)
-            and (hook.path, hook.env, hook.timeout) == (run[0].path, run[0].env, run[0].timeout)
-        ):
+        if run and not (_chainable(hook) and _group(hook) == _group(run[0])):
             flush()
         if _chainable(hook):
             run.append(hook)

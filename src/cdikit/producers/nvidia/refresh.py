@@ -195,4 +195,3 @@ def watch(
                 run(reason)
     finally:
         ino.close()
-
