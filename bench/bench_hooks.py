@@ -58,28 +58,20 @@ def _reexec_in_mount_namespace() -> None:
 
 
 def _hook_launcher(path: Path) -> str:
-    """An ``-I -S`` launcher of cdi-hook, as ``--install-launcher`` writes (named ``cdi-hook``)."""
-    from cdikit.integrations.runtime._launcher import launcher_sys_path
+    """``cdi-hook --install-launcher PATH`` (an isolated ``-I -S`` launcher, named ``cdi-hook``)."""
+    from cdikit import _isolation
 
-    entries = launcher_sys_path()
-    path.write_text(
-        f"#!{sys.executable} -IS\nimport sys\nsys.path.extend({entries!r})\n"
-        "from cdikit.integrations.hooks import main\nsys.exit(main())\n"
-    )
-    path.chmod(0o755)
-    return str(path)
+    return _isolation.install_launcher(str(path), "cdikit.integrations.hooks", "cdi-hook")
 
 
-def _container_hooks(spec: object, device: str) -> list[list[str]]:
-    """argv lists (path first, then args[1:]) of the hooks a container requesting ``device`` runs.
-
-    Every hook's env is ``NVIDIA_CTK_DEBUG=false`` (both generators write it), which the driver sets.
-    """
+def _container_hooks(spec: object, device: str) -> list[tuple[list[str], list[str]]]:
+    """(argv, env) of the hooks a container requesting ``device`` runs (argv: path, then args[1:])."""
     hooks = list(spec.edits.hooks or [])  # type: ignore[attr-defined]
     dev = next(d for d in spec.devices or [] if d.name == device)  # type: ignore[attr-defined]
     hooks += dev.edits.hooks or []
-    assert all(h.env == ["NVIDIA_CTK_DEBUG=false"] for h in hooks)
-    return [[h.path, *(h.args or [])[1:]] for h in hooks if h.hook_name == "createContainer"]
+    return [
+        ([h.path, *(h.args or [])[1:]], list(h.env or [])) for h in hooks if h.hook_name == "createContainer"
+    ]
 
 
 def main() -> int:
@@ -137,7 +129,7 @@ def main() -> int:
 
         env = bench_env()
 
-        def container(argvs: list[list[str]]) -> Case:
+        def container(argvs: list[tuple[list[str], list[str]]]) -> Case:
             # Each hook is its own process, started by a tiny driver that feeds the state, gives the
             # hook only its spec env, and stops at the first failure, as runc does.
             return Case([sys.executable, "-I", "-S", "-c", _DRIVER, json.dumps(argvs)], env=env,
@@ -147,9 +139,9 @@ def main() -> int:
         counts: dict[str, tuple[int, int]] = {}
         for mode, device in (("nvml", "0"), ("management", "all")):
             ours = _container_hooks(spec(mode, launcher), device)
-            ours_console = [[console, *a[1:]] for a in ours]
+            ours_console = [([console, *a[1:]], env) for a, env in ours]
             cases = {f"{mode} cdikit": container(ours), f"{mode} cdikit console": container(ours_console)}
-            theirs: list[list[str]] = []
+            theirs: list[tuple[list[str], list[str]]] = []
             if nvidia_hook:
                 theirs = _container_hooks(spec(mode, nvidia_hook), device)
                 cases[f"{mode} nvidia"] = container(theirs)
@@ -157,13 +149,14 @@ def main() -> int:
             results.update(time_cases(cases, args.runs))
             counts[mode] = (len(ours), len(theirs))
 
+        hook_env = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "NVIDIA_CTK_DEBUG=false"]
         link = ["create-symlinks", "--link", "libcuda.so.1::/usr/lib/x86_64-linux-gnu/libcuda.so"]
         ldcache = ["update-ldcache", "--folder", "/usr/lib/x86_64-linux-gnu"]
         cases = {}
         for label, hook_args in (("create-symlinks", link), ("update-ldcache", ldcache)):
-            cases[f"{label} cdikit"] = container([[launcher, *hook_args]])
+            cases[f"{label} cdikit"] = container([([launcher, *hook_args], hook_env)])
             if nvidia_hook:
-                cases[f"{label} nvidia"] = container([[nvidia_hook, *hook_args]])
+                cases[f"{label} nvidia"] = container([([nvidia_hook, *hook_args], hook_env)])
         cases["driver"] = container([])
         cases["bare python -I -S"] = Case([sys.executable, "-I", "-S", "-c", "pass"], env=env)
         results.update(time_cases(cases, args.runs))
@@ -194,14 +187,14 @@ def main() -> int:
     return 0
 
 
-# Runs each hook (argv[1] = JSON list of argv lists) with the OCI state on stdin, in order;
-# stops at the first failure, as runc does.
+# Runs each hook (argv[1] = JSON list of [argv, env]) with the OCI state on stdin and only the
+# spec's env, in order; stops at the first failure, as runc does.
 _DRIVER = """
 import os, subprocess, sys, json
 state = sys.stdin.buffer.read()
-for argv in json.loads(sys.argv[1]):
-    r = subprocess.run(argv, input=state, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       env={"NVIDIA_CTK_DEBUG": "false"})
+for argv, env in json.loads(sys.argv[1]):
+    env = dict(e.split("=", 1) for e in env)
+    r = subprocess.run(argv, input=state, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     if r.returncode:
         sys.stderr.buffer.write(r.stderr)
         sys.exit(f"hook {argv} failed")
