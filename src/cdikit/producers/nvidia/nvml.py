@@ -149,10 +149,31 @@ class FakeBackend:
         return None
 
 
+def _probe_library() -> None:
+    """Fail as ``nvmlInit`` would when libnvidia-ml cannot be loaded, before importing pynvml.
+
+    pynvml is a large module (milliseconds to import) and every ``generate`` on a
+    host without the driver (management mode, fake roots, CI) would pay for it
+    only to learn that ``dlopen("libnvidia-ml.so.1")`` fails: try that first.
+    """
+    import ctypes
+
+    try:
+        ctypes.CDLL("libnvidia-ml.so.1")
+    except OSError:
+        from importlib.util import find_spec
+
+        if find_spec("pynvml") is None:  # pragma: no cover - depends on the install
+            raise NvmlError("nvidia-ml-py is not installed (pip install 'cdikit[nvidia]')") from None
+        # pynvml's own text for NVML_ERROR_LIBRARY_NOT_FOUND.
+        raise NvmlError("failed to initialize NVML: NVML Shared Library Not Found") from None
+
+
 class PynvmlBackend:
     """The real driver through ``nvidia-ml-py`` (``import pynvml``)."""
 
     def __init__(self) -> None:
+        _probe_library()
         try:
             import pynvml  # type: ignore[import-untyped]
         except ImportError as exc:  # pragma: no cover - depends on the install
