@@ -309,10 +309,13 @@ class Root:
 
     def glob(self, pattern: str) -> list[str]:
         """Root-relative paths matching the root-relative glob ``pattern``, sorted."""
-        import glob as _glob
+        found = _star_glob(("" if self.is_host else self.path) + "/" + pattern.lstrip("/"))
+        if found is None:
+            import glob as _glob
 
-        base = "" if self.is_host else _glob.escape(self.path)
-        return sorted(self.relative(p) for p in _glob.glob(base + "/" + pattern.lstrip("/")))
+            base = "" if self.is_host else _glob.escape(self.path)
+            found = _glob.glob(base + "/" + pattern.lstrip("/"))
+        return sorted(self.relative(p) for p in found)
 
     def is_file(self, rel: str) -> bool:
         """``rel`` resolves (inside the root) to a regular file."""
@@ -331,3 +334,42 @@ class Root:
             return os.readlink(self.host(rel))
         except OSError:
             return None
+
+
+def _star_match(name: str, parts: list[str]) -> bool:
+    r"""``name`` matches the glob whose literal pieces between ``*``\ s are ``parts``."""
+    first, last = parts[0], parts[-1]
+    if len(name) < len(first) + len(last) or not name.startswith(first) or not name.endswith(last):
+        return False
+    pos, end = len(first), len(name) - len(last)
+    for piece in parts[1:-1]:
+        at = name.find(piece, pos, end)
+        if at < 0:
+            return False
+        pos = at + len(piece)
+    return True
+
+
+def _star_glob(path: str) -> list[str] | None:
+    """:func:`glob.glob` of ``path`` when only its last component has wildcards, and only ``*``.
+
+    Same results (hidden names need a pattern starting with ``.``; the directory
+    part is taken literally), without :mod:`fnmatch` compiling a regular
+    expression per pattern (a generate globs dozens of library names). None for
+    any other pattern: :mod:`glob` then does it.
+    """
+    dirname, basename = os.path.split(path)
+    if "*" not in basename or any(c in basename for c in "?[") or any(c in dirname for c in "*?["):
+        return None
+    parts = basename.split("*")
+    hidden_ok = basename.startswith(".")
+    try:
+        with os.scandir(dirname or os.curdir) as it:
+            names = [e.name for e in it]
+    except OSError:
+        return []
+    return [
+        os.path.join(dirname, n)
+        for n in names
+        if (hidden_ok or not n.startswith(".")) and _star_match(n, parts)
+    ]
