@@ -31,8 +31,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections import deque
-from collections.abc import Callable
 
 from cdikit.errors import CDIError
 
@@ -44,7 +42,9 @@ _SYS_OPENAT2 = 437  # the same number on every architecture (new syscall table)
 _RESOLVE_NO_MAGICLINKS = 0x02
 _RESOLVE_IN_ROOT = 0x10
 
-Resolver = Callable[[int, str, bool], int]
+TYPE_CHECKING = False  # not typing's: hooks import this module on every container start
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class RootfsError(CDIError):
@@ -63,13 +63,13 @@ def walk(
     Missing directories are made (``mode``) when ``create``. Raises OSError
     (ENOENT, ENOTDIR, ELOOP past 40 links, ...).
     """
-    parts = deque(_components(path))
+    parts = _components(path)[::-1]  # a stack: the next component is parts[-1]
     stack = [os.dup(root_fd)]  # stack[0] is the root; ".." pops but never past it
     names: list[str] = []  # the components of stack[1:]
     links = 0
     try:
         while parts:
-            name = parts.popleft()
+            name = parts.pop()
             if name == "..":
                 if len(stack) > 1:
                     os.close(stack.pop())
@@ -86,7 +86,7 @@ def walk(
                     os.mkdir(name, mode, dir_fd=cur)
                 except FileExistsError:
                     pass  # made concurrently: open it on the next round
-                parts.appendleft(name)
+                parts.append(name)
                 continue
             st = os.fstat(fd)
             if stat.S_ISLNK(st.st_mode) and (follow or not last):
@@ -100,7 +100,7 @@ def walk(
                     while len(stack) > 1:
                         os.close(stack.pop())
                     names.clear()
-                parts.extendleft(reversed(_components(target)))
+                parts.extend(reversed(_components(target)))  # the target's components come next, in order
                 continue
             if last:
                 return fd, [*names, name]
