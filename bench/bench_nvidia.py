@@ -44,9 +44,9 @@ from bench._common import (
     row,
     time_cases,
 )
-from cdikit.producers.nvidia._output import encode
 from cdikit.producers.nvidia.generate import GenerateOptions, generate
 from cdikit.producers.nvidia.nvml import FakeBackend
+from cdikit.producers.output import encode
 
 GPUS = 8
 MIGS = 7

@@ -174,7 +174,7 @@ def install_launcher(
         raise LauncherError(f"{python} -IS cannot import cdikit with the computed path: {reason[0]}") from e
     except (OSError, subprocess.SubprocessError) as e:
         raise LauncherError(f"cannot run {python}: {e}") from e
-    from cdikit.spec._atomic import atomic_write
+    from cdikit._atomic import atomic_write
 
     path = os.path.abspath(path)
     try:

@@ -17,21 +17,17 @@ import copy
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from cdikit.producers.nvidia._output import encode
 from cdikit.producers.nvidia.generate import generate
 from cdikit.producers.nvidia.nvml import FakeBackend
+from cdikit.producers.output import encode
+from tests._shared import require_shared
 from tests.producers import fakeroot
 from tests.producers.conftest import root_options
-
-REFERENCE = Path("/work/shared/research/nvidia-outputs")
-if not REFERENCE.is_dir():  # the captures live next to the repository in the shared research dir
-    REFERENCE = Path(__file__).resolve().parents[3] / "shared/research/nvidia-outputs"
 
 NVIDIA_ROOT = "/opt/fake-nvidia-root"
 TEGRA_ROOT = "/opt/fake-tegra-root"
@@ -236,7 +232,7 @@ def _generate(scenario: Scenario, nvidia_root: fakeroot.FakeRoot, tegra_root: fa
 def test_matches_reference_except_listed_differences(
     scenario: Scenario, nvidia_root: fakeroot.FakeRoot, tegra_root: fakeroot.FakeRoot
 ) -> None:
-    reference: Doc = yaml.safe_load((REFERENCE / scenario.reference).read_text())
+    reference: Doc = yaml.safe_load(require_shared("research", "nvidia-outputs", scenario.reference).read_text())
     expected = copy.deepcopy(reference)
     expected["_scenario"] = scenario.name
     for diff in DIFFERENCES:

@@ -9,17 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from cdikit.errors import CDIError
-from cdikit.producers.nvidia.refresh import DEFAULT_OUTPUT, RefreshOutcome, refresh_once, watch
-
-
-def report_outcome(outcome: RefreshOutcome, reason: str, output: str) -> None:
-    if outcome.error:
-        extra = f"; removed stale {output}" if outcome.removed else ""
-        print(f"cdikit-refresh: {reason}: generation failed: {outcome.error}{extra}", file=sys.stderr)
-    elif outcome.written:
-        print(f"cdikit-refresh: {reason}: wrote {output}", file=sys.stderr)
-    if outcome.result is not None and outcome.result.missing:
-        print(f"cdikit-refresh: {len(outcome.result.missing)} optional file(s) not found", file=sys.stderr)
+from cdikit.producers.nvidia.refresh import DEFAULT_OUTPUT, refresh_once, watch
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=f"Regenerate the NVIDIA CDI spec (default {DEFAULT_OUTPUT}) when it changed.",
     )
     cli.add_generate_options(parser, default_output=DEFAULT_OUTPUT)
+    from cdikit._version import __version__
+
+    parser.add_argument("--version", action="version", version=f"cdikit-refresh (cdikit) {__version__}")
     args = parser.parse_args(argv)
     try:
         options, output, fmt = cli.options_from_args(args)
@@ -42,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = output or DEFAULT_OUTPUT
     if not args.watch:
         outcome = refresh_once(options, output, fmt=fmt)
-        report_outcome(outcome, "refresh", output)
+        cli.report_outcome(outcome, "refresh", output)
         if not outcome.written and outcome.error is None:
             print(f"cdikit-refresh: {output} is up to date", file=sys.stderr)
         return 1 if outcome.error else 0
@@ -52,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             output,
             fmt=fmt,
             interval=args.interval,
-            on_refresh=lambda o, r: report_outcome(o, r, output),
+            on_refresh=lambda o, r: cli.report_outcome(o, r, output),
         )
     except KeyboardInterrupt:
         return 0

@@ -15,14 +15,13 @@ from operator import attrgetter
 from cdikit._text import go_quote
 from cdikit.errors import InvalidNameError, ValidationError, VersionError
 from cdikit.names import parse_qualifier, validate_class_name, validate_device_name, validate_vendor_name
+from cdikit.spec.hooks import HOOK_NAMES
 from cdikit.spec.types import ContainerEdits, IntelRdt, NetDevice, Spec
 from cdikit.spec.version import validate_version
 
 __all__ = ["VALID_HOOK_NAMES", "validate_edits", "validate_spec"]
 
-VALID_HOOK_NAMES = frozenset(
-    ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
-)
+VALID_HOOK_NAMES = frozenset(HOOK_NAMES)
 _NODE_TYPES = frozenset(("", "b", "c", "u", "p"))
 _PERMISSIONS = re.compile(r"[rwm]*")
 _SPEC_PREFIX = "invalid CDI Spec: "

@@ -70,10 +70,11 @@ _BOOL_GLOBALS = frozenset({"debug", "d", "quiet", "q"})
 class HookArgs:
     """A parsed ``cdi-hook`` command line."""
 
-    __slots__ = ("command", "debug", "options", "quiet")
+    __slots__ = ("command", "debug", "info", "options", "quiet")
 
     def __init__(self) -> None:
         self.command: str | None = None
+        self.info: str | None = None  # "help" or "version": print it instead of running a hook
         self.options: dict[str, list[str]] = {}
         self.debug = os.environ.get("NVIDIA_CTK_DEBUG", "").lower() in ("1", "true")
         self.quiet = os.environ.get("NVIDIA_CTK_QUIET", "").lower() in ("1", "true")
@@ -93,6 +94,10 @@ def parse_hook_args(args: list[str]) -> HookArgs:
             parsed.debug = True
         elif name in ("quiet", "q"):
             parsed.quiet = True
+        elif name in ("help", "h"):
+            parsed.info = "help"
+        elif name == "version":
+            parsed.info = "version"
         i += 1
     if args[:1] == ["hook"] or args[i : i + 1] == ["hook"]:  # `nvidia-ctk hook <name>` spelling
         i += 1
@@ -108,6 +113,10 @@ def parse_hook_args(args: list[str]) -> HookArgs:
         if not arg.startswith("-") or arg in ("-", "--"):
             raise HookError(f"{parsed.command}: unexpected argument {arg!r}")
         name, sep, value = arg.lstrip("-").partition("=")
+        if name in ("help", "h"):
+            parsed.info = "help"
+            i += 1
+            continue
         if name in _BOOL_GLOBALS:
             parsed.debug = parsed.debug or name in ("debug", "d")
             parsed.quiet = parsed.quiet or name in ("quiet", "q")
@@ -131,6 +140,24 @@ def parse_hook_args(args: list[str]) -> HookArgs:
 
 _STATE: list[bytes] = []  # the OCI state, read from stdin once (a chain's steps share it)
 
+def _info_text(parsed: HookArgs) -> str:
+    """``--version``, or the usage: of every hook, or of the one named (``cdi-hook chmod --help``)."""
+    from cdikit._version import __version__
+
+    if parsed.info == "version":
+        return f"cdi-hook (cdikit) {__version__}\n"
+    if parsed.command in _FLAGS:
+        flags = " ".join(f"--{f} VALUE" + (" [...]" if many else "") for f, many in _FLAGS[parsed.command].items())
+        return f"usage: cdi-hook [--debug] [--quiet] {parsed.command} {flags}\n"
+    doc = __doc__ or ""
+    usage = doc[doc.index("Usage") :].split("\n\n", 2)[1] if "Usage" in doc else ""
+    return (
+        "usage: cdi-hook [--debug] [--quiet] HOOK [FLAGS]   (the OCI state JSON on stdin)\n\n"
+        f"hooks (names and flags as NVIDIA's nvidia-cdi-hook):\n{usage}\n\n"
+        "An unknown hook only warns and exits 0; a known hook with a bad flag exits 1.\n"
+        f"cdi-hook --version: cdikit {__version__}\n"
+    )
+
 
 def _root_path(parsed: HookArgs) -> str:
     from cdikit.integrations.hooks._state import container_root_from_spec, container_root_from_state
@@ -147,6 +174,9 @@ def _run(parsed: HookArgs, warn: Callable[[str], None]) -> None:
     from cdikit._rootfs import ContainerRoot
 
     command = parsed.command
+    if parsed.info is not None or command == "help":
+        sys.stdout.write(_info_text(parsed))
+        return
     if command == "create-symlinks":
         from cdikit.integrations.hooks._symlinks import create_symlinks, parse_link_spec
 
@@ -193,7 +223,7 @@ def _run(parsed: HookArgs, warn: Callable[[str], None]) -> None:
     elif command == "noop":
         return
     elif command is None:
-        warn("no hook specified")
+        warn("no hook specified (cdi-hook --help lists them)")
     else:
         warn(f"unsupported hook {command!r}: ignored")
 

@@ -78,8 +78,8 @@ def _parse_config(path: str, raw: bytes) -> dict[str, Any]:
 def _write_config(path: str, doc: dict[str, Any], mode: int) -> None:
     # Atomic (no reader ever sees half a file) but not fsync'ed: a bundle does not survive a
     # reboot, and two fsyncs cost more than the rest of a warm start on a busy disk.
+    from cdikit._atomic import atomic_write
     from cdikit._rawjson import dumps
-    from cdikit.spec._atomic import atomic_write
 
     data = dumps(doc)
 
@@ -90,29 +90,15 @@ def _write_config(path: str, doc: dict[str, Any], mode: int) -> None:
 
 
 def _expand_requests(registry: Registry, names: Sequence[str]) -> list[str]:
-    """Turn kind-only (``vendor/class``), ``vendor/class=*`` and class-alias requests into names.
+    """Kind-only, ``=*`` and class-alias requests to names: :func:`cdikit.requests.expand_names`.
 
-    They resolve through :mod:`cdikit.requests` with BuildKit's rules (a kind
-    alone = its first device in sorted order, ``=*`` = all of the kind), loaded
-    only when such a request appears. Plain qualified names pass through
-    untouched; a request that resolves to nothing is kept as given, so that
-    ``inject_devices`` reports it as unresolvable.
+    That module loads only when such a request appears (the container start path).
     """
-    expanded: list[str] = []
-    resolver = None
-    for name in names:
-        _, sep, device = name.partition("=")
-        if sep and device != "*":
-            expanded.append(name)
-            continue
-        if resolver is None:
-            from cdikit.requests.request import DeviceRequest
-            from cdikit.requests.resolve import Resolver
+    if not any(n.partition("=")[1] == "" or n.partition("=")[2] == "*" for n in names):
+        return list(dict.fromkeys(names))
+    from cdikit.requests.resolve import expand_names
 
-            resolver = Resolver(registry)
-        found = resolver.find(DeviceRequest(name, optional=True), on_demand=False).devices
-        expanded.extend(found or (name,))
-    return list(dict.fromkeys(expanded))
+    return expand_names(registry, names)
 
 
 def _drop_legacy_nvidia_hooks(doc: dict[str, Any], log: ShimLog) -> None:
