@@ -161,6 +161,8 @@ CONFIGS_SLOW_CREATE = [  # simple enough for passthrough, but Python must see cr
     'runtime = "{fake}"\nenv-var = "X"\n',
     'runtime = "{fake}"\nannotation-prefixes = ["a/"]\n',
     'runtime = "{fake}"\nnvidia-env-var = ""\n',
+    'runtime = "{fake}"\namd-env-var = "X"\n',
+    'runtime = "{fake}"\nallowed-kinds = ["vendor.com/gpu"]\n',
     'runtime = "{fake}"\nlog-level = "debug"\n',
     'runtime = "{fake}"\nlog-level = "loud"\n',
     'runtime = "{fake}"\nunknown-key = "x"\n',
@@ -177,6 +179,7 @@ CONFIGS_SLOW = [
     'runtime = "{fake}\\u0041"\n',
     'runtime = "{fake}"\r\n',
     'runtime = "{fake}"\nx = 1\n',
+    'runtime = "{fake}"\naccept-env-requests-when-unprivileged = true\n',  # booleans: tomllib decides
     'runtime = "/nonexistent/runc"\n',
     'runtime = "{fake}"\n"quoted" = "x"\n',
 ]

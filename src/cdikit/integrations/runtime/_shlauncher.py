@@ -19,8 +19,8 @@ millisecond) that:
    ``grep -F`` (an absolute path fixed at install time): when none of the
    request markers that :func:`..._shim.may_request` looks for is there
    (``cdi.k8s.io/``, ``CDI_DEVICES=``, ``NVIDIA_VISIBLE_DEVICES=``,
-   ``CUDA_VERSION=``, or a JSON escape ``\\u`` / ``\\/`` that could disguise
-   one), runc gets the bundle directly.
+   ``AMD_VISIBLE_DEVICES=``, ``CUDA_VERSION=``, or a JSON escape ``\\u`` /
+   ``\\/`` that could disguise one), runc gets the bundle directly.
 
 Everything uncertain goes to Python (``-I -S``, the fixed import path): an odd
 command line (``--``, a help flag, ``--debug``, a flag missing its value,
@@ -44,7 +44,15 @@ import os
 __all__ = ["REQUEST_MARKERS", "find_grep", "python_code", "sh_launcher_script"]
 
 # What may_request() (with the default config) looks for in config.json, plus JSON escapes.
-REQUEST_MARKERS = ("\\u", "\\/", "cdi.k8s.io/", "CDI_DEVICES=", "NVIDIA_VISIBLE_DEVICES=", "CUDA_VERSION=")
+REQUEST_MARKERS = (
+    "\\u",
+    "\\/",
+    "cdi.k8s.io/",
+    "CDI_DEVICES=",
+    "NVIDIA_VISIBLE_DEVICES=",
+    "AMD_VISIBLE_DEVICES=",
+    "CUDA_VERSION=",
+)
 
 _GREP_CANDIDATES = ("/usr/bin/grep", "/bin/grep")
 
