@@ -112,16 +112,6 @@ def main() -> None:
     side_by_side(args.runs)
 
 
-TINY = """\
-cdiVersion: 0.5.0
-kind: vendor.com/gpu
-devices:
-  - name: gpu0
-    containerEdits:
-      env: [GPU=0]
-"""
-
-
 def side_by_side(runs: int) -> None:
     from bench._common import (
         ISSUE_FIGURES_MS,
@@ -146,7 +136,7 @@ def side_by_side(runs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         spec_dir = Path(tmp) / "cdi"
         spec_dir.mkdir()
-        (spec_dir / "vendor.yaml").write_text(TINY)
+        (spec_dir / "vendor.yaml").write_text(SPEC)
         cases = {
             "cdi": Case([cdikit_script("cdi"), "-d", str(spec_dir), "devices"], env=env),
             "cdi -I -S": Case(
