@@ -290,3 +290,12 @@ def test_json_with_zero_values_takes_the_fast_path(spec: msgspec.Struct) -> None
     fast = _fast(data)
     assert fast is not None
     assert fast == _faithful(data, None)
+
+
+@settings(max_examples=2000)
+@given(st.lists(st.sampled_from([b"\x7f", b"\\", b"u", b"/", b" ", b"\t", b"\n", b"\r", b":", b'"', b"a", b"{"]),
+                max_size=16).map(b"".join))  # fmt: skip
+def test_json_decline_check_is_the_plain_one(data: bytes) -> None:
+    from cdikit.spec.decode import _JSON_DECLINE, _json_declines
+
+    assert _json_declines(data) == any(seq in data for seq in _JSON_DECLINE)

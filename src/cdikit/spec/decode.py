@@ -118,6 +118,21 @@ _C1_OR_BREAK = re.compile(rb"\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef\xbb\xbf|\xe
 # before a colon (YAML wants an implicit key on one line; it would also hide keys from
 # the duplicate-key count).
 _JSON_DECLINE = (b"\x7f", b"\\u", b"\\/", b" :", b"\t:", b"\n:", b"\r:")
+_WS_TO_SPACE = bytes.maketrans(b"\t\n\r", b"   ")
+
+
+def _json_declines(data: bytes) -> bool:
+    """``any(seq in data for seq in _JSON_DECLINE)``, in two passes instead of seven.
+
+    A two-byte search costs as much as decoding the file; one-byte checks are
+    ``memchr``, and whitespace before a colon is one search once every
+    whitespace byte reads as a space.
+    """
+    if b"\x7f" in data or (b"\\" in data and (b"\\u" in data or b"\\/" in data)):
+        return True
+    return b" :" in data.translate(_WS_TO_SPACE)
+
+
 # go-yaml v2 drops a simple key longer than this (then fails): long keys go the faithful way.
 _MAX_FAST_KEY = 1000
 # Flow-context spellings yaml-rs reads where go-yaml v2 fails (": :b", "[:b", "b:}").
@@ -184,7 +199,7 @@ def _fast(data: bytes) -> Spec | None:
     stripped = data.strip()
     head = stripped[:1]
     if head == b"{":
-        if any(seq in data for seq in _JSON_DECLINE) or _non_ascii_risky(data):
+        if _json_declines(data) or _non_ascii_risky(data):
             return None
         # Tabs before or after the document are block context for YAML: go-yaml v2 fails.
         if b"\t" in data[: data.index(b"{")] or b"\t" in data[len(data.rstrip()) :]:
