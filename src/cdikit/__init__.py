@@ -8,6 +8,7 @@ and runtime hooks.
 from __future__ import annotations
 
 from cdikit._lazy import lazy_getattr
+from cdikit._version import __version__
 from cdikit.errors import (
     AnnotationError,
     CDIError,
@@ -60,7 +61,6 @@ if TYPE_CHECKING:
     from cdikit.specfile import SpecFile, read_spec
     from cdikit.validation import validate_spec
 
-__version__ = "0.1.0"
 
 _LAZY = {
     "annotation_key": "cdikit.annotations",

@@ -12,7 +12,14 @@ from __future__ import annotations
 import os
 import stat
 
-__all__ = ["CACHE_ENV", "RACY_WINDOW_NS", "SYSTEM_CACHE_DIR", "default_cache_dir", "read_private_file", "secure_dir"]
+__all__ = [
+    "CACHE_ENV",
+    "RACY_WINDOW_NS",
+    "SYSTEM_CACHE_DIR",
+    "default_cache_dir",
+    "read_private_file",
+    "secure_dir",
+]
 
 CACHE_ENV = "CDIKIT_CACHE_DIR"  # a path, or "" / "off" to disable every cache
 SYSTEM_CACHE_DIR = "/var/cache/cdikit"

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["SPEC_EXTENSIONS", "go_clean", "has_spec_extension", "with_spec_extension"]
+__all__ = [
+    "DEFAULT_SPEC_DIRS",
+    "SPEC_EXTENSIONS",
+    "go_clean",
+    "has_spec_extension",
+    "spec_format",
+    "with_spec_extension",
+]
+
+#: The reference's ``DefaultSpecDirs``, lowest priority first (the one home of this fact).
+DEFAULT_SPEC_DIRS: tuple[str, ...] = ("/etc/cdi", "/var/run/cdi")
 
 
 def go_clean(path: str) -> str:
@@ -27,7 +37,6 @@ def go_clean(path: str) -> str:
     return cleaned or "."
 
 
-
 # Only these extensions (exact, case-sensitive) make a spec file; any other name a
 # spec is written or recorded under gets ".yaml" appended (x.yml -> x.yml.yaml).
 SPEC_EXTENSIONS = (".json", ".yaml")
@@ -40,6 +49,15 @@ def has_spec_extension(path: str) -> bool:
     exact (a file named ``.yaml`` has the extension ``.yaml``, unlike ``splitext``).
     """
     return path.endswith(SPEC_EXTENSIONS)
+
+
+def spec_format(path: str) -> str:
+    """``"json"`` when ``path`` ends in exactly ``.json``, else ``"yaml"``: how every writer encodes.
+
+    Case-sensitive, as the reference's ``WriteSpec`` (``x.JSON`` is YAML, and is
+    written as ``x.JSON.yaml`` by :meth:`~cdikit.registry.Registry.write_spec`).
+    """
+    return "json" if path.endswith(".json") else "yaml"
 
 
 def with_spec_extension(path: str) -> str:

@@ -123,7 +123,15 @@ class RegistryError(CDIError):
 
 
 class ConflictError(RegistryError):
-    """Two spec files of the same priority define the same device."""
+    """Two spec files of the same priority define the same device.
+
+    Raised by :meth:`cdikit.registry.Registry.refresh` when conflicts are its only
+    errors; ``names`` lists the conflicting qualified device names, sorted.
+    """
+
+    def __init__(self, message: str, *, names: list[str] | None = None, **context: str | None) -> None:
+        super().__init__(message, **context)
+        self.names = list(names or ())
 
 
 class UnresolvableDevicesError(CDIError):

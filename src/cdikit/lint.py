@@ -13,6 +13,11 @@ and the fix. The checks:
 * invalid spec files and conflicts between files of one priority;
 * device nodes, bind-mount sources and hooks whose host paths are missing, not
   device nodes, or not executable;
+* hooks that the container can turn against the host (security findings): a
+  hook without ``env`` gets the *container's* environment from runc, as root
+  (``LD_PRELOAD``, ``PYTHONPATH``...), an error; a hook without ``timeout``
+  can hang container creation forever, and a Python hook started without
+  ``-I`` obeys ``PYTHON*`` variables, warnings (see docs/security.md);
 * spec dirs and files writable by non-root users (whoever can write a spec can
   mount any host path into containers).
 """
@@ -29,7 +34,7 @@ from cdikit._paths import SPEC_EXTENSIONS
 
 if TYPE_CHECKING:
     from cdikit.registry import Registry
-    from cdikit.spec.types import ContainerEdits, Spec
+    from cdikit.spec.types import ContainerEdits, Hook, Spec
 
 __all__ = ["SEVERITIES", "Finding", "lint_spec_dirs", "severity_rank"]
 
@@ -416,3 +421,51 @@ def _check_edits(path: str, device: str | None, edits: ContainerEdits) -> Iterat
                 f"chmod 755 {hook.path}",
                 device,
             )
+        elif _python_without_isolation(hook.path):
+            yield Finding(
+                "warning",
+                "hook-not-isolated",
+                path,
+                f"{where}: security: {hook.hook_name} hook {hook.path} is a Python script started without -I, "
+                "so PYTHONPATH and other PYTHON* variables choose the code it runs as root",
+                f"for cdi-hook: cdi-hook --install-launcher {hook.path} (an isolated python -I -S launcher)",
+                device,
+            )
+        yield from _check_hook_limits(path, where, device, hook)
+
+
+def _check_hook_limits(path: str, where: str, device: str | None, hook: Hook) -> Iterator[Finding]:
+    from cdikit._isolation import HOOK_ENV, HOOK_TIMEOUT
+
+    if not hook.env:
+        yield Finding(
+            "error",
+            "hook-without-env",
+            path,
+            f"{where}: security: {hook.hook_name} hook {hook.path} has no env, so runc runs it as root "
+            "with the container's own environment (LD_PRELOAD, PYTHONPATH... chosen by the image)",
+            f'give the hook an explicit environment, e.g. "env": ["{HOOK_ENV[0]}"]',
+            device,
+        )
+    if hook.timeout is None:
+        yield Finding(
+            "warning",
+            "hook-without-timeout",
+            path,
+            f"{where}: {hook.hook_name} hook {hook.path} has no timeout; if it hangs, so does container creation",
+            f'give the hook a timeout in seconds, e.g. "timeout": {HOOK_TIMEOUT}',
+            device,
+        )
+
+
+def _python_without_isolation(path: str) -> bool:
+    """``path`` is a script whose shebang starts Python without ``-I`` (pip's console scripts)."""
+    try:
+        with open(path, "rb") as f:
+            first = f.read(256).split(b"\n", 1)[0]
+    except OSError:
+        return False
+    if not first.startswith(b"#!") or b"python" not in first:
+        return False
+    words = first[2:].split()
+    return not any(w.startswith(b"-") and b"I" in w and not w.startswith(b"--") for w in words[1:])

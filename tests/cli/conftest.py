@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli._helpers import make_spec_dir
+from tests.integrations.conftest import fake_runtime  # noqa: F401 (a fixture)
 
 
 @pytest.fixture

@@ -176,3 +176,47 @@ def test_missing_dir_is_info(tmp_path: Path) -> None:
     rc, findings = _lint(tmp_path / "absent")
     assert rc == 0
     assert findings[0]["code"] == "missing-spec-dir"
+
+
+def _hook_script(path: Path, shebang: str) -> str:
+    path.write_text(f"{shebang}\nprint('hook')\n", encoding="utf-8")
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("env", "timeout", "shebang", "expected"),
+    [
+        ('["PATH=/usr/bin:/bin"]', "30", "#!/bin/sh", {}),
+        (None, "30", "#!/bin/sh", {"hook-without-env": "error"}),
+        ("[]", "30", "#!/bin/sh", {"hook-without-env": "error"}),
+        ('["PATH=/bin"]', None, "#!/bin/sh", {"hook-without-timeout": "warning"}),
+        ('["PATH=/bin"]', "5", "#!/usr/bin/python3", {"hook-not-isolated": "warning"}),
+        ('["PATH=/bin"]', "5", "#!/usr/bin/env python3", {"hook-not-isolated": "warning"}),
+        ('["PATH=/bin"]', "5", "#!/usr/bin/python3 -IS", {}),  # cdi-hook --install-launcher
+        ('["PATH=/bin"]', "5", "#!/usr/bin/python3 -I", {}),
+        (None, None, "#!/usr/bin/python3 -u", {"hook-without-env": "error", "hook-without-timeout": "warning",
+                                              "hook-not-isolated": "warning"}),
+    ],
+)  # fmt: skip
+def test_hook_security_findings(
+    tmp_path: Path, env: str | None, timeout: str | None, shebang: str, expected: dict[str, str]
+) -> None:
+    hook: dict[str, Any] = {"hookName": "createContainer", "path": _hook_script(tmp_path / "hook", shebang)}
+    if env is not None:
+        hook["env"] = json.loads(env)
+    if timeout is not None:
+        hook["timeout"] = int(timeout)
+    d = tmp_path / "cdi"
+    edits = {"hooks": [hook]}
+    write(d / "h.json", json.dumps(
+        {"cdiVersion": "0.5.0", "kind": "host.com/xx", "devices": [{"name": "d", "containerEdits": edits}]}
+    ))  # fmt: skip
+    os.chmod(d, 0o755)
+    rc, findings = _lint(d)
+    assert {f["code"]: f["severity"] for f in findings} == expected
+    for finding in findings:
+        assert finding["device"] == "host.com/xx=d"
+    assert rc == (1 if expected else 0)  # warnings fail lint too
+    if "hook-without-env" in expected:
+        assert "security" in _codes(findings)["hook-without-env"]["message"]

@@ -10,25 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests._shared import shared_path
 
-def _find_shared() -> Path | None:
-    """The shared ground-truth folder: $CDIKIT_SHARED, else the first ``shared/`` holding
-    ``conformance/FORMAT.md`` beside the checkout or any folder above it (so both
-    ``/work/main`` and a worktree ``/work/wt/NAME`` find ``/work/shared``)."""
-    env = os.environ.get("CDIKIT_SHARED")
-    if env:
-        return Path(env)
-    for parent in Path(__file__).resolve().parents[2:]:
-        candidate = parent / "shared"
-        if (candidate / "conformance" / "FORMAT.md").is_file():
-            return candidate
-    return None
-
-
-SHARED = _find_shared()
-_CONFORMANCE = (SHARED or Path("/nonexistent/shared")) / "conformance"
-DEFAULT_ROOT = _CONFORMANCE / "cases"
-FUZZ_ROOT = _CONFORMANCE / "fuzz"
+DEFAULT_ROOT = shared_path("conformance", "cases")
+FUZZ_ROOT = shared_path("conformance", "fuzz")
 GROUPS = ("parse", "validate", "annotations", "inject", "cache", "write")
 
 

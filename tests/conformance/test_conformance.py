@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance._case import DEFAULT_ROOT, FUZZ_ROOT, SHARED, discover, stage
+from tests._shared import SHARED, require_shared
+from tests.conformance._case import DEFAULT_ROOT, FUZZ_ROOT, discover, stage
 
 CASES = discover()
 
@@ -26,8 +27,7 @@ def _id(path: Path) -> str:
 
 
 def test_corpus_is_present() -> None:
-    if SHARED is None:
-        pytest.skip("no shared/conformance folder beside or above the checkout (set CDIKIT_SHARED)")
+    require_shared("conformance", "cases")
     assert DEFAULT_ROOT.is_dir() and FUZZ_ROOT.is_dir(), f"{SHARED}/conformance lacks cases/ or fuzz/"
     assert CASES, f"no conformance cases found under {SHARED}/conformance"
 

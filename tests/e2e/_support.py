@@ -26,6 +26,36 @@ EXTRA_DEVICES = [
 ]  # fmt: skip
 
 
+def host_library() -> Path | None:
+    """A real shared library with a SONAME (libz), to feed ldconfig."""
+    import glob
+
+    for pattern in (
+        "/lib/*/libz.so.1.*",
+        "/usr/lib/*/libz.so.1.*",
+        "/lib64/libz.so.1.*",
+        "/usr/lib64/libz.so.1.*",
+    ):
+        found = sorted(glob.glob(pattern))
+        if found:
+            return Path(found[0])
+    return None
+
+
+def snapshot(path: Path) -> dict[str, tuple[int, bytes | str]]:
+    """Every entry under ``path``: mode and content (file bytes, link target, "" for dirs)."""
+    snap: dict[str, tuple[int, bytes | str]] = {}
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            st = p.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                snap[str(p)] = (st.st_mode, os.readlink(p))
+            else:
+                snap[str(p)] = (st.st_mode, p.read_bytes() if stat.S_ISREG(st.st_mode) else "")
+    return snap
+
+
 def require_runc() -> None:
     """Skip (with the reason) unless real containers can run here."""
     if os.geteuid() != 0:
@@ -151,3 +181,13 @@ def write_runtime_config(path: Path, spec_dir: Path, **extra: str) -> Path:
     lines += [f"{key} = {json.dumps(value)}" for key, value in extra.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def hooks_device(tmp_path: Path, hooks: list[dict[str, Any]]) -> Path:
+    """A spec dir with device ``example.com/hooks=all`` (env ``HOOKED=1`` and ``hooks``); its shim config."""
+    spec_dir = tmp_path / "cdi"
+    write_spec(spec_dir, "hooks.json", {
+        "cdiVersion": "0.5.0", "kind": "example.com/hooks",
+        "devices": [{"name": "all", "containerEdits": {"env": ["HOOKED=1"], "hooks": hooks}}],
+    })  # fmt: skip
+    return write_runtime_config(tmp_path / "runtime.toml", spec_dir)

@@ -8,7 +8,6 @@ exactly as it was.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 from pathlib import Path
@@ -16,23 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e._support import Bundle, run_runtime, write_runtime_config, write_spec
+from tests.e2e._support import Bundle, hooks_device, host_library, run_runtime, snapshot, write_runtime_config
 
 pytestmark = pytest.mark.e2e
-
-
-def _host_library() -> Path | None:
-    """A real shared library with a SONAME, to feed ldconfig."""
-    for pattern in (
-        "/lib/*/libz.so.1.*",
-        "/usr/lib/*/libz.so.1.*",
-        "/lib64/libz.so.1.*",
-        "/usr/lib64/libz.so.1.*",
-    ):
-        found = sorted(glob.glob(pattern))
-        if found:
-            return Path(found[0])
-    return None
 
 
 def _hook(tool: Path, *args: str) -> dict[str, Any]:
@@ -55,21 +40,11 @@ def trapped(bundle: Bundle, tmp_path: Path) -> tuple[Bundle, Path]:
     return bundle, sentinel
 
 
-def _snapshot(path: Path) -> dict[str, tuple[int, bytes | str]]:
-    snap: dict[str, tuple[int, bytes | str]] = {}
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in dirnames + filenames:
-            p = Path(dirpath) / name
-            st = p.lstat()
-            snap[str(p)] = (st.st_mode, p.read_bytes() if p.is_file() else "")
-    return snap
-
-
 def test_hooks_work_inside_the_root_and_never_touch_the_host(
     trapped: tuple[Bundle, Path], tools: dict[str, Path], tmp_path: Path
 ) -> None:
     bundle, sentinel = trapped
-    lib = _host_library()
+    lib = host_library()
     if lib is None:
         pytest.skip("no libz shared library on this host to feed ldconfig")
     if not os.path.exists("/sbin/ldconfig"):
@@ -84,7 +59,7 @@ def test_hooks_work_inside_the_root_and_never_touch_the_host(
     (root / "usr/local/cuda/compat/libcuda.so.590.44.01").write_bytes(b"not an ELF, never executed")
     # /etc/ld.so.conf.d is itself a trap: an absolute link to the host sentinel.
     os.symlink(str(sentinel), root / "etc/ld.so.conf.d")
-    before = _snapshot(sentinel)
+    before = snapshot(sentinel)
 
     hook = tools["cdi-hook"]
     hooks = [
@@ -96,12 +71,7 @@ def test_hooks_work_inside_the_root_and_never_touch_the_host(
         _hook(hook, "enable-cuda-compat", "--host-driver-version=580.65.06"),
         _hook(hook, "update-ldcache", "--folder", "/opt/vendor/lib"),
     ]  # fmt: skip
-    spec_dir = tmp_path / "cdi"
-    write_spec(spec_dir, "hooks.json", {
-        "cdiVersion": "0.5.0", "kind": "example.com/hooks",
-        "devices": [{"name": "all", "containerEdits": {"env": ["HOOKED=1"], "hooks": hooks}}],
-    })  # fmt: skip
-    config = write_runtime_config(tmp_path / "runtime.toml", spec_dir)
+    config = hooks_device(tmp_path, hooks)
     bundle.set_script(
         "echo HOOKED=$HOOKED;"
         "echo L1=$(readlink /usr/lib/libfoo.so); echo L2=$(readlink /escaped-abs);"
@@ -133,7 +103,7 @@ def test_hooks_work_inside_the_root_and_never_touch_the_host(
     assert os.readlink(inner / "pwned") == "via-dotdot"
     assert os.readlink(inner / "pwned2") == "via-host"
     assert (inner / "00-cdikit.conf").read_text(encoding="utf-8") == "/opt/vendor/lib\n"
-    assert _snapshot(sentinel) == before  # the host sentinel is untouched (content, modes, entries)
+    assert snapshot(sentinel) == before  # the host sentinel is untouched (content, modes, entries)
     assert not Path("/tmp/dots-link").exists()
 
 

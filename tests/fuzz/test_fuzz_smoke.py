@@ -22,6 +22,8 @@ HARNESSES = {
     "argv": ("fuzz_argv", 3000),
     "annotations": ("fuzz_annotations", 3000),
     "oci": ("fuzz_oci", 3000),
+    "elf": ("fuzz_elf", 3000),
+    "rawjson": ("fuzz_rawjson", 3000),
 }
 
 

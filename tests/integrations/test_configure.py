@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from cdikit.cli._configure import register
 from cdikit.integrations.consumers.configure import (
     BACKUP_SUFFIX,
     ConfigureError,
@@ -21,7 +22,6 @@ from cdikit.integrations.consumers.configure import (
     plan_docker,
     plan_podman,
 )
-from cdikit.integrations.runtime.cli import register
 
 SHIM = "/usr/local/bin/cdi-runtime"
 CRI17 = ("plugins", "io.containerd.grpc.v1.cri")

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks import HookError, parse_hook_args
 from cdikit.integrations.hooks._chmod import chmod_paths, parse_mode
-from cdikit.integrations.hooks._cudacompat import compat_decision, enable_cuda_compat, read_elf_notes
-from cdikit.integrations.hooks._rootfs import ContainerRoot
+from cdikit.integrations.hooks._cudacompat import compat_decision, enable_cuda_compat
 from cdikit.integrations.hooks._state import container_root_from_state
 from cdikit.integrations.hooks._symlinks import create_symlinks, parse_link_spec
+from tests._elfcraft import elf_with_note, notes_of
 
 HOOK = [sys.executable, "-c", "import sys; from cdikit.integrations.hooks import main; sys.exit(main())"]
 
@@ -212,27 +212,11 @@ def test_update_ldcache_refuses_host_root() -> None:
         update_ldcache(root, ["/usr/lib"])
 
 
-def _elf_with_note(desc: bytes, name: bytes = b"NVIDIA\0") -> bytes:
-    """A minimal little-endian ELF64 with one SHT_NOTE section."""
-    note = struct.pack("<III", len(name), len(desc), 1) + name.ljust((len(name) + 3) & ~3, b"\0")
-    note += desc.ljust((len(desc) + 3) & ~3, b"\0")
-    header_size, shentsize = 64, 64
-    note_off = header_size
-    shoff = note_off + len(note)
-    ident = b"\x7fELF" + bytes([2, 1, 1]) + b"\0" * 9
-    header = ident + struct.pack(
-        "<HHIQQQIHHHHHH", 3, 62, 1, 0, 0, shoff, 0, header_size, 0, 0, shentsize, 2, 0
-    )
-    null_sh = b"\0" * shentsize
-    note_sh = struct.pack("<IIQQQQIIQQ", 0, 7, 0, 0, note_off, len(note), 0, 0, 4, 0)
-    return header + note + null_sh + note_sh
-
-
 def test_read_elf_notes() -> None:
-    data = _elf_with_note(b'{"driver": [535, 550, 590]}')
-    assert read_elf_notes(data) == [("NVIDIA", 1, b'{"driver": [535, 550, 590]}')]
-    assert read_elf_notes(b"not an elf") == []
-    assert read_elf_notes(data[:80]) == []  # truncated: no crash
+    data = elf_with_note(b'{"driver": [535, 550, 590]}')
+    assert notes_of(data) == [("NVIDIA", 1, b'{"driver": [535, 550, 590]}')]
+    assert notes_of(b"not an elf") == []
+    assert notes_of(data[:80]) == []  # truncated: no crash
 
 
 @pytest.mark.parametrize(
@@ -259,13 +243,13 @@ def test_enable_cuda_compat_reads_the_note_without_running_anything(tmp_path: Pa
     compat = tmp_path / "usr/local/cuda/compat"
     compat.mkdir(parents=True)
     lib = compat / "libcuda.so.590.44.01"
-    lib.write_bytes(_elf_with_note(b'{"driver": [535, 550, 590]}'))
+    lib.write_bytes(elf_with_note(b'{"driver": [535, 550, 590]}'))
     lib.chmod(0o644)  # not even executable: it is only read
     drop_in = tmp_path / "etc/ld.so.conf.d/00-cdikit-compat.conf"
     with ContainerRoot(str(tmp_path)) as root:
         assert enable_cuda_compat(root, host_driver_version="580.65.06") is False  # 580 not in the note
         assert not drop_in.exists()
-        lib.write_bytes(_elf_with_note(b'{"driver": [535, 550, 580, 590]}'))
+        lib.write_bytes(elf_with_note(b'{"driver": [535, 550, 580, 590]}'))
         assert enable_cuda_compat(root, host_driver_version="580.65.06") is True
     assert drop_in.read_text(encoding="utf-8") == "/usr/local/cuda/compat\n"
 
@@ -281,6 +265,21 @@ def test_enable_cuda_compat_ambiguous_or_absent(tmp_path: Path) -> None:
         (compat / "libcuda.so.591.1").unlink()
         os.symlink("/etc/passwd", compat / "libcuda.so.599.1")  # a link is not a candidate
         assert enable_cuda_compat(root, host_driver_version="580.1") is True
+
+
+def test_enable_cuda_compat_flooded_directory_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cdikit.integrations.hooks import _cudacompat
+
+    monkeypatch.setattr(_cudacompat, "_MAX_ENTRIES", 50)
+    compat = tmp_path / "usr/local/cuda/compat"
+    compat.mkdir(parents=True)
+    (compat / "libcuda.so.590.1").write_bytes(b"")
+    for i in range(60):  # the image fills the directory: nothing is decided from it
+        (compat / f"junk{i}").write_bytes(b"")
+    with ContainerRoot(str(tmp_path)) as root:
+        assert enable_cuda_compat(root, host_driver_version="580.1") is False
 
 
 def test_create_symlinks_library_dedupes(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from cdikit.errors import CDIError, InjectionError
 from cdikit.oci import go_canonical, inject_edits
 from cdikit.spec.decode import parse_spec
 from cdikit.spec.types import ContainerEdits, Device, Spec
+from tests._shared import require_shared
 from tests.conformance._case import case_roots, errors_match, stage
 
 _GROUPS = ("inject", "inject-random")
@@ -110,6 +111,7 @@ def test_inject_case(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_cases_found() -> None:
+    require_shared("conformance", "cases", "inject")
     assert len(CASES) >= 100
 
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cdikit.producers.nvidia._elf import read_soname
-from cdikit.producers.nvidia._rootfs import Root
+from cdikit._elf import read_soname
+from cdikit._rootfs import Root
 from tests.producers.fakeroot import elf_with_soname
 
 

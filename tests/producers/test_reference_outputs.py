@@ -17,7 +17,6 @@ import copy
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,12 +25,9 @@ import yaml
 from cdikit.producers.nvidia._output import encode
 from cdikit.producers.nvidia.generate import generate
 from cdikit.producers.nvidia.nvml import FakeBackend
+from tests._shared import require_shared
 from tests.producers import fakeroot
 from tests.producers.conftest import root_options
-
-REFERENCE = Path("/work/shared/research/nvidia-outputs")
-if not REFERENCE.is_dir():  # the captures live next to the repository in the shared research dir
-    REFERENCE = Path(__file__).resolve().parents[3] / "shared/research/nvidia-outputs"
 
 NVIDIA_ROOT = "/opt/fake-nvidia-root"
 TEGRA_ROOT = "/opt/fake-tegra-root"
@@ -99,6 +95,13 @@ def _rewrite_link_args(doc: Doc, old: str, new: str) -> None:
             hook["args"] = [a.replace(old, new) if "::" in a else a for a in hook.get("args", [])]
 
 
+def _safe_hooks(doc: Doc) -> None:
+    for edits in _all_edits(doc):
+        for hook in edits.get("hooks") or []:
+            hook["env"] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", *hook.get("env", [])]
+            hook["timeout"] = 30
+
+
 def _depth_key(path: str) -> tuple[int, str]:
     return (os.path.normpath(path).count("/"), path)
 
@@ -138,6 +141,22 @@ class Difference:
 
 _NVML_WITH_DRM = ("nvml-default", "nvml-type-index-no-all", "nvml-device-ids", "nvml-nvidia-ctk-hook")
 DIFFERENCES = (
+    Difference(
+        "hooks carry PATH and a timeout",
+        "runc gives a hook without env the container's own environment and waits for a hook "
+        "forever; cdikit's hooks carry PATH (and the reference's NVIDIA_CTK_DEBUG) as their whole "
+        "environment and a 30 s timeout (docs/security.md).",
+        (
+            "nvml-default",
+            "nvml-type-index-no-all",
+            "nvml-device-ids",
+            "nvml-device-id-none",
+            "nvml-nvidia-ctk-hook",
+            "management",
+            "csv",
+        ),
+        _safe_hooks,
+    ),
     Difference(
         "by-path links at container paths",
         "The reference writes the dev-root *host* path as the link of the /dev/dri/by-path "
@@ -213,7 +232,7 @@ def _generate(scenario: Scenario, nvidia_root: fakeroot.FakeRoot, tegra_root: fa
 def test_matches_reference_except_listed_differences(
     scenario: Scenario, nvidia_root: fakeroot.FakeRoot, tegra_root: fakeroot.FakeRoot
 ) -> None:
-    reference: Doc = yaml.safe_load((REFERENCE / scenario.reference).read_text())
+    reference: Doc = yaml.safe_load(require_shared("research", "nvidia-outputs", scenario.reference).read_text())
     expected = copy.deepcopy(reference)
     expected["_scenario"] = scenario.name
     for diff in DIFFERENCES:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cdikit.producers.nvidia import refresh
+from cdikit.cli import _refresh
 from cdikit.producers.nvidia.refresh import RefreshOutcome, fingerprint, refresh_once, watch
 from tests._polling import wait_until
 from tests.producers import fakeroot
@@ -121,7 +121,7 @@ def test_refresh_main_once(
     out = tmp_path / "nvidia.json"
     argv = ["--driver-root", str(nvidia_root.path), "--sysfs-root", str(nvidia_root.path),
             "--procfs-root", str(nvidia_root.path), "--output", str(out)]  # fmt: skip
-    assert refresh.main(argv) == 0
+    assert _refresh.main(argv) == 0
     assert out.read_bytes().startswith(b'{"cdiVersion":"0.7.0"')
-    assert refresh.main(argv) == 0
+    assert _refresh.main(argv) == 0
     assert "up to date" in capsys.readouterr().err

@@ -14,7 +14,7 @@ from cdikit.producers.nvidia._output import encode
 from cdikit.producers.nvidia.transform import TransformError, transform_root
 from cdikit.spec import parse_spec
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Hook, Mount, Spec
-from tests.producers.test_reference_outputs import REFERENCE
+from tests._shared import require_shared
 
 
 @pytest.mark.parametrize(
@@ -25,10 +25,11 @@ from tests.producers.test_reference_outputs import REFERENCE
     ],
 )
 def test_byte_identical_to_reference(args: tuple[str, str, str], expected: str) -> None:
-    spec = parse_spec((REFERENCE / "mode-csv.yaml").read_bytes())
+    reference = require_shared("research", "nvidia-outputs")
+    spec = parse_spec((reference / "mode-csv.yaml").read_bytes())
     assert spec is not None
     out = transform_root(spec, args[0], args[1], relative_to=args[2])  # type: ignore[arg-type]
-    assert encode(out, "yaml") == (REFERENCE / expected).read_bytes()
+    assert encode(out, "yaml") == (reference / expected).read_bytes()
 
 
 def _spec(node: str, mount: str, hook_path: str, link: str) -> Spec:
@@ -83,14 +84,15 @@ def test_bad_relative_to() -> None:
 
 
 def test_cli_transform_root(tmp_path: Path) -> None:
+    reference = require_shared("research", "nvidia-outputs")
     out = tmp_path / "moved.yml"
     proc = subprocess.run(
         [sys.executable, "-m", "cdikit", "transform", "root", "--from", "/opt/fake-tegra-root", "--to",
-         "/run/nvidia/driver", "--input", str(REFERENCE / "mode-csv.yaml"), "--output", str(out)],
+         "/run/nvidia/driver", "--input", str(reference / "mode-csv.yaml"), "--output", str(out)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert out.read_bytes() == (REFERENCE / "transform-root-host.yaml").read_bytes()
+    assert out.read_bytes() == (reference / "transform-root-host.yaml").read_bytes()
     assert not (tmp_path / "moved.yml.yaml").exists()
 
 

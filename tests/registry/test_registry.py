@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cdikit.errors import InjectionError, RegistryError, UnresolvableDevicesError
+from cdikit.errors import ConflictError, InjectionError, RegistryError, UnresolvableDevicesError
 from cdikit.registry import NilOCISpecError, Registry
 from cdikit.specfile import MAX_SPEC_BYTES
 from tests.registry.conftest import spec_json, write
@@ -85,9 +85,24 @@ def test_conflict_texts_name_both_files(tmp_path: Path, monkeypatch: pytest.Monk
     assert reg.list_vendors() == ["vendor.com"]
     assert reg.list_classes() == ["device"]
     assert len(reg.get_vendor_specs("vendor.com")) == 3
-    with pytest.raises(RegistryError) as info:
+    with pytest.raises(ConflictError) as info:
         reg.refresh()
     assert first in str(info.value)
+    assert info.value.names == ["vendor.com/device=dev0"]
+
+
+def test_conflicts_mixed_with_other_errors_raise_a_plain_registry_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("a.yaml", "b.yaml"):
+        write(tmp_path / "d" / name, spec_json(K, ["dev0"]))
+    write(tmp_path / "d" / "broken.json", "{")
+    reg = Registry(["d"], auto_refresh=False)
+    with pytest.raises(RegistryError) as info:
+        reg.refresh()
+    assert not isinstance(info.value, ConflictError)
+    assert "conflicting device" in str(info.value) and "broken.json" in str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -165,7 +165,7 @@ def test_nvidia_gpu_on_demand_with_fake_nvml(
 ) -> None:
     from cdikit.producers.nvidia.generate import GenerateOptions
     from cdikit.producers.nvidia.nvml import FakeBackend
-    from cdikit.requests import NVIDIA_GPU_KIND, nvidia_gpu_provider
+    from cdikit.producers.nvidia.ondemand import NVIDIA_GPU_KIND, nvidia_gpu_provider
     from tests.producers.fakeroot import build_nvidia_root, harness_nvml
 
     root = build_nvidia_root(tmp_path / "root")
@@ -192,7 +192,7 @@ def test_nvidia_gpu_on_demand_with_fake_nvml(
 
 def test_nvidia_provider_unavailable_without_driver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from cdikit.producers.nvidia.generate import GenerateOptions
-    from cdikit.requests import nvidia_gpu_provider
+    from cdikit.producers.nvidia.ondemand import nvidia_gpu_provider
 
     provider = nvidia_gpu_provider(GenerateOptions(proc_root=str(tmp_path)))
     monkeypatch.delenv("CDIKIT_FAKE_NVML", raising=False)
@@ -205,6 +205,6 @@ def test_nvidia_provider_unavailable_without_driver(tmp_path: Path, monkeypatch:
 def test_fake_nvml_variable_matches_the_nvml_module() -> None:
     # ondemand keeps its own copy so that listing does not import the NVML module.
     from cdikit.producers.nvidia.nvml import FAKE_NVML_ENV
-    from cdikit.requests.ondemand import _FAKE_NVML_ENV
+    from cdikit.producers.nvidia.ondemand import _FAKE_NVML_ENV
 
     assert _FAKE_NVML_ENV == FAKE_NVML_ENV

@@ -192,3 +192,23 @@ def test_listing(write_spec: SpecWriter, open_registry: OpenRegistry) -> None:
         DeviceListing("a.com/spec=x", True, False, {AUTO_ALLOW_ANNOTATION: "true"}),
         DeviceListing("b.com/dev=y", False, False, {}),
     ]
+
+
+@pytest.mark.parametrize(
+    ("names", "expanded"),
+    [
+        # Plain names pass through untouched, even unknown ones (inject reports them).
+        (["vendor2.com/nic=eth9"], ["vendor2.com/nic=eth9"]),
+        (["vendor1.com/devicemulti"], ["vendor1.com/devicemulti=bar"]),
+        (["vendor2.com/nic=*", "vendor2.com/nic=eth0"], ["vendor2.com/nic=eth0", "vendor2.com/nic=eth1"]),
+        (["fast"], ["vendor1.com/devicemulti=baz"]),
+        # Nothing found: kept as given.
+        (["vendor3.com/none", "nosuchalias"], ["vendor3.com/none", "nosuchalias"]),
+    ],
+)
+def test_expand_names_is_the_shims_public_way(
+    resolver: Resolver, names: list[str], expanded: list[str]
+) -> None:
+    from cdikit.requests import expand_names
+
+    assert expand_names(resolver.registry, names) == expanded

@@ -95,7 +95,10 @@ edits = st.builds(
         st.builds(
             IntelRdt,
             clos_id=st.sampled_from(["", "c1", "/"]),
+            l3_cache_schema=st.sampled_from(["", "L3:0=ff"]),
+            mem_bw_schema=st.sampled_from(["", "MB:0=50"]),
             schemata=st.one_of(st.none(), st.lists(names, max_size=2)),
+            enable_monitoring=st.booleans(),
         ),
     ),
     additional_gids=st.one_of(st.none(), st.lists(st.integers(0, 2**32 - 1), max_size=3)),

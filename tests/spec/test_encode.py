@@ -23,12 +23,11 @@ from cdikit.errors import WriteError
 from cdikit.spec.decode import parse_spec
 from cdikit.spec.encode import encode_spec, write_spec_file
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Hook, IntelRdt, Mount, NetDevice, Spec
-from tests.conformance._case import SHARED as _SHARED
+from tests._shared import needs_shared, shared_path
 
 GOLDEN = Path(__file__).parent / "golden"
-SHARED = _SHARED or Path("/nonexistent/shared")
-NVIDIA_OUTPUTS = SHARED / "research" / "nvidia-outputs"
-WRITE_CASES = SHARED / "conformance" / "cases" / "write"
+NVIDIA_OUTPUTS = shared_path("research", "nvidia-outputs")
+WRITE_CASES = shared_path("conformance", "cases", "write")
 
 
 def _spec(raw: object) -> Spec:
@@ -134,7 +133,7 @@ def _write_case_outputs() -> list[tuple[str, str, dict[str, object], str]]:
     return cases
 
 
-@pytest.mark.skipif(not WRITE_CASES.is_dir(), reason="shared conformance corpus not available")
+@needs_shared("conformance", "cases", "write")
 @pytest.mark.parametrize(("case", "path", "raw", "content"), _write_case_outputs() or [("none", "", {}, "")])
 def test_conformance_write_cases(case: str, path: str, raw: dict[str, object], content: str) -> None:
     if case == "none":
@@ -154,7 +153,7 @@ def _nvidia_documents() -> list[tuple[str, str]]:
     return docs
 
 
-@pytest.mark.skipif(not NVIDIA_OUTPUTS.is_dir(), reason="shared research outputs not available")
+@needs_shared("research", "nvidia-outputs")
 @pytest.mark.parametrize(("name", "text"), _nvidia_documents() or [("none", "")])
 def test_reproduces_nvidia_generator_output(name: str, text: str) -> None:
     if name == "none":
@@ -477,7 +476,7 @@ def test_write_spec_file_format_from_extension(tmp_path: Path, name: str, first:
     write_spec_file(_spec(SMALL_SPEC), str(target))
     data = target.read_bytes()
     assert data.startswith(first)
-    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644  # world-readable: SPEC_FILE_MODE
     decoded = parse_spec(data)
     assert decoded is not None
     assert encode_spec(decoded, "json" if first == b"{" else "yaml") == data
@@ -486,8 +485,38 @@ def test_write_spec_file_format_from_extension(tmp_path: Path, name: str, first:
 
 def test_write_spec_file_explicit_format_and_mode(tmp_path: Path) -> None:
     target = tmp_path / "spec.yaml"
-    write_spec_file(_spec(SMALL_SPEC), str(target), fmt="json", mode=0o644)
+    write_spec_file(_spec(SMALL_SPEC), str(target), fmt="json", mode=0o600)
     assert target.read_text() == SMALL_SPEC_JSON
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [("x.json", "json"), ("x.yaml", "yaml"), ("x.JSON", "yaml"), ("x.Json", "yaml"), ("x.yml", "yaml"), ("x", "yaml")],
+)
+def test_one_extension_rule_for_every_writer(tmp_path: Path, name: str, fmt: str) -> None:
+    # The reference's rule, case-sensitive: only exactly ".json" is JSON. The library
+    # writer and the generators' format choice read it from one place.
+    from cdikit._paths import spec_format
+    from cdikit.producers.nvidia._output import format_for_path
+
+    assert spec_format(name) == fmt
+    assert format_for_path(name, None) == fmt
+    target = tmp_path / name
+    write_spec_file(_spec(SMALL_SPEC), str(target))
+    assert target.read_bytes().startswith(b"{" if fmt == "json" else b"---")
+
+
+def test_write_spec_data_if_changed_leaves_an_equal_file_alone(tmp_path: Path) -> None:
+    from cdikit.spec.encode import write_spec_data
+
+    target = tmp_path / "x.yaml"
+    assert write_spec_data(str(target), b"a: 1\n", if_changed=True) is True
+    inode = target.stat().st_ino
+    assert write_spec_data(str(target), b"a: 1\n", if_changed=True) is False
+    assert target.stat().st_ino == inode
+    assert write_spec_data(str(target), b"a: 2\n", if_changed=True) is True
+    assert target.stat().st_ino != inode
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
 
 

@@ -16,7 +16,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from cdikit.cli._common import DEFAULT_SPEC_DIRS, EXIT_FAILURE, EXIT_USAGE, UsageError
+from cdikit.cli._common import DEFAULT_SPEC_DIRS, EXIT_FAILURE, EXIT_USAGE, UsageError, apply_global_options
 from cdikit.cli._output import error
 
 __all__ = ["main"]
@@ -26,6 +26,7 @@ def _normalise(args: argparse.Namespace) -> None:
     """Merge global options given before and after the command into one set."""
     dirs = list(getattr(args, "spec_dirs", None) or []) + list(getattr(args, "sub_spec_dirs", None) or [])
     args.spec_dirs = dirs or list(DEFAULT_SPEC_DIRS)
+    args.spec_dirs_given = bool(dirs)
     args.verbose = int(getattr(args, "verbose", 0) or 0) + int(getattr(args, "sub_verbose", 0) or 0)
     for name in ("output", "schema"):
         if not hasattr(args, name):
@@ -61,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from cdikit.errors import CDIError
 
     try:
+        apply_global_options(args)
         return _handler(func)(args)
     except UsageError as err:
         error(str(err))

@@ -11,6 +11,8 @@ import argparse
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
+from cdikit._paths import DEFAULT_SPEC_DIRS
+
 if TYPE_CHECKING:
     from cdikit.registry import Registry
 
@@ -31,7 +33,6 @@ __all__ = [
     "read_source",
 ]
 
-DEFAULT_SPEC_DIRS = ("/etc/cdi", "/var/run/cdi")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # findings, invalid specs, unresolvable devices, failed operations
@@ -43,6 +44,11 @@ class UsageError(Exception):
 
 
 GLOBAL_OPTIONS = ("spec-dirs", "schema", "output", "verbose")
+
+
+def _dir_list(value: str) -> list[str]:
+    """``-d a,b``: a comma-separated list, as the upstream ``cdi`` tool's ``--spec-dirs`` takes."""
+    return [part for part in value.split(",") if part]
 
 
 def add_global_options(
@@ -62,14 +68,16 @@ def add_global_options(
             "-d",
             "--spec-dirs",
             dest="sub_spec_dirs" if sub else "spec_dirs",
-            action="append",
-            metavar="DIR",
+            action="extend",
+            type=_dir_list,
+            metavar="DIR[,DIR]",
             default=suppress if sub else None,
-            help="spec directory; repeat for several, later = higher priority "
-            f"(default: {' '.join(DEFAULT_SPEC_DIRS)})",
+            help="spec directories, comma-separated or repeated; later = higher priority "
+            f"(default: {','.join(DEFAULT_SPEC_DIRS)})",
         )
     if "schema" in only:
         group.add_argument(
+            "-s",
             "--schema",
             metavar="builtin|none|PATH",
             default=suppress if sub else None,
@@ -82,7 +90,7 @@ def add_global_options(
             "--output",
             choices=("table", "json", "yaml"),
             default=suppress if sub else None,
-            help="output format (default: table; json for inject/resolve)",
+            help="output format (default: table; for inject/resolve the input file's own, by extension)",
         )
     if "verbose" in only:
         group.add_argument(
@@ -113,9 +121,17 @@ def add_command(
     description: str,
     **kwargs: Any,
 ) -> argparse.ArgumentParser:
-    """A sub-command whose description (with its examples) keeps its line breaks."""
+    """A sub-command whose description (with its examples) keeps its line breaks.
+
+    It takes ``cdi``'s global options too (before or after the command, like every
+    command); an option the command defines itself (``generate nvidia --output FILE``,
+    its ``-v``) replaces the global one of the same spelling.
+    """
     kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
-    return actions.add_parser(name, help=help_text, description=description, **kwargs)
+    kwargs.setdefault("conflict_handler", "resolve")
+    parser = actions.add_parser(name, help=help_text, description=description, **kwargs)
+    add_global_options(parser, sub=True)
+    return parser
 
 
 def add_command_group(
@@ -129,7 +145,60 @@ def add_command_group(
 ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
     """A command with required sub-commands (``cdi kube ACTION``); returns their parsers' holder."""
     group = subparsers.add_parser(name, help=help_text, description=description)
+    add_global_options(group, sub=True)
     return group.add_subparsers(dest=dest, metavar=metavar, required=True)
+
+
+def honour_global_options(
+    parser: argparse.ArgumentParser,
+    options: Collection[str],
+    *,
+    format_dest: str | None = None,
+    spec_dirs_dest: str | None = None,
+) -> None:
+    """Declare which global options a command honours (default: all of them).
+
+    ``format_dest``: ``-o json|yaml`` sets this option (a spec writer's
+    ``--format``); ``spec_dirs_dest``: ``-d`` fills this list option when it
+    was not given itself (``configure --spec-dir``).
+    """
+    parser.set_defaults(
+        honoured_options=tuple(options),
+        format_dest=format_dest,
+        spec_dirs_dest=spec_dirs_dest,
+        command_prog=parser.prog,
+    )
+
+
+def apply_global_options(args: argparse.Namespace) -> None:
+    """Check and map the global options of a command that declared what it honours.
+
+    Every command parses the global options (before or after it), so ``-o json``
+    never silently does nothing: a command that cannot honour one says so
+    (:class:`UsageError`, exit 2).
+    """
+    honoured = getattr(args, "honoured_options", None)
+    if honoured is None:
+        return
+    command = str(getattr(args, "command_prog", "this command"))
+    given = {
+        "output": getattr(args, "output", None),
+        "schema": getattr(args, "schema", None),
+        "spec-dirs": getattr(args, "spec_dirs_given", False),
+    }
+    flags = {"output": "-o/--output", "schema": "-s/--schema", "spec-dirs": "-d/--spec-dirs"}
+    for option, value in given.items():
+        if value and option not in honoured:
+            raise UsageError(f"{command} does not use {flags[option]}")
+    format_dest = getattr(args, "format_dest", None)
+    if format_dest and given["output"]:
+        if given["output"] == "table":
+            raise UsageError(f"{command} writes a spec: -o json or -o yaml")
+        if not getattr(args, format_dest, None):
+            setattr(args, format_dest, given["output"])
+    dirs_dest = getattr(args, "spec_dirs_dest", None)
+    if dirs_dest and given["spec-dirs"] and not getattr(args, dirs_dest, None):
+        setattr(args, dirs_dest, list(args.spec_dirs))
 
 
 def read_source(source: str, what: str = "") -> bytes:

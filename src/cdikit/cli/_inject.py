@@ -117,20 +117,37 @@ def _report_unresolvable(names: Sequence[str], reasons: dict[str, str], registry
     return EXIT_FAILURE
 
 
-def _inject_and_print(registry: Registry, oci: dict[str, Any], names: list[str], fmt: str) -> int:
+def _inject(registry: Registry, oci: dict[str, Any], names: list[str]) -> int:
     from cdikit.errors import UnresolvableDevicesError
 
     try:
         registry.inject_devices(oci, names)
     except UnresolvableDevicesError as err:
         return _report_unresolvable(err.names, {}, registry)
-    sys.stdout.write(dump(oci, fmt))
-    sys.stdout.flush()
     return EXIT_OK
 
 
-def _oci_format(args: argparse.Namespace) -> str:
-    return "yaml" if args.output == "yaml" else "json"
+def _inject_and_print(registry: Registry, oci: dict[str, Any], names: list[str], fmt: str) -> int:
+    status = _inject(registry, oci, names)
+    if status == EXIT_OK:
+        sys.stdout.write(dump(oci, fmt))
+        sys.stdout.flush()
+    return status
+
+
+def _oci_format(args: argparse.Namespace, source: str) -> str:
+    """``-o json|yaml``, else the input's own format by its extension, as the upstream tool does.
+
+    stdin (``-``) and ``config.json`` give JSON; ``x.yaml`` gives YAML (the one
+    extension rule, :func:`cdikit._paths.spec_format`). ``-o table`` means the default.
+    """
+    if args.output in ("json", "yaml"):
+        return str(args.output)
+    if source == "-":
+        return "json"
+    from cdikit._paths import spec_format
+
+    return spec_format(source)
 
 
 def cmd_inject(args: argparse.Namespace) -> int:
@@ -146,7 +163,7 @@ def cmd_inject(args: argparse.Namespace) -> int:
     if unresolved:
         # Keep request order, one entry per distinct name.
         return _report_unresolvable(list(dict.fromkeys(unresolved)), failed, registry)
-    return _inject_and_print(registry, oci, names, _oci_format(args))
+    return _inject_and_print(registry, oci, names, _oci_format(args, args.oci))
 
 
 def _requested_by_spec(oci: dict[str, Any]) -> list[str]:
@@ -177,9 +194,28 @@ def _requested_by_spec(oci: dict[str, Any]) -> list[str]:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    oci = read_oci_spec(args.oci)
-    names = _requested_by_spec(oci)
+    """Resolve every given OCI spec; print them only when all of them resolved.
+
+    One file: the resulting spec, as ``inject`` prints it. Several (as the
+    upstream tool takes): one ``{file: spec}`` mapping, in argument order.
+    """
+    sources: list[str] = list(args.oci)
+    if sources.count("-") > 1:
+        raise UsageError("stdin (-) can be read only once")
+    docs = {source: read_oci_spec(source) for source in sources}
     registry = open_registry(args)
-    if args.verbose:
-        sys.stderr.write(f"requested: {', '.join(names) or '(none)'}\n")
-    return _inject_and_print(registry, oci, names, _oci_format(args))
+    for source, oci in docs.items():
+        names = _requested_by_spec(oci)
+        if args.verbose:
+            sys.stderr.write(f"{source}: requested: {', '.join(names) or '(none)'}\n")
+        status = _inject(registry, oci, names)
+        if status != EXIT_OK:
+            sys.stderr.write(f"  (in {'stdin' if source == '-' else source}; nothing printed)\n")
+            return status
+    if len(docs) == 1:
+        (source, oci), *_ = docs.items()
+        sys.stdout.write(dump(oci, _oci_format(args, source)))
+    else:
+        sys.stdout.write(dump(docs, _oci_format(args, sources[0])))
+    sys.stdout.flush()
+    return EXIT_OK

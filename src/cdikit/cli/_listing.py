@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from cdikit.cli._common import EXIT_FAILURE, EXIT_OK, open_registry, output_format, spec_error_note
-from cdikit.cli._output import Table, emit, warn
+from cdikit.cli._output import Table, dump, emit, warn
 
 if TYPE_CHECKING:
     from cdikit.registry import Registry
     from cdikit.specfile import SpecFile
 
-__all__ = ["cmd_classes", "cmd_devices", "cmd_list", "cmd_specs", "cmd_vendors"]
+__all__ = ["cmd_classes", "cmd_devices", "cmd_dirs", "cmd_list", "cmd_specs", "cmd_vendors"]
 
 
 def _edits_data(edits: Any) -> Any:
@@ -33,7 +33,8 @@ def _device_rows(
     generated on first request. Listing never runs an on-demand generator.
     """
     # Deferred: the requests layer is needed only here among the listing commands.
-    from cdikit.requests.ondemand import OnDemandProviders, default_providers
+    from cdikit.producers import default_providers
+    from cdikit.requests.ondemand import OnDemandProviders
     from cdikit.requests.policy import AllowPolicy
     from cdikit.requests.resolve import Resolver
 
@@ -120,11 +121,48 @@ def _note_errors(registry: Registry) -> None:
         warn(note)
 
 
-def _show(args: argparse.Namespace, registry: Registry, data: Any, table: Table) -> int:
-    """Print a listing in the chosen format, then the spec-error hint on stderr."""
+def _show(
+    args: argparse.Namespace, registry: Registry, data: Any, table: Table | str, empty: str | None = None
+) -> int:
+    """Print a listing in the chosen format, then the spec-error hint on stderr.
+
+    An empty table says so in the upstream tool's words (``No CDI devices found.``);
+    JSON and YAML print the empty list.
+    """
+    if empty is not None and not data:
+        table = empty + "\n"
     emit(data, output_format(args), table)
     _note_errors(registry)
     return EXIT_OK
+
+
+def _indented(data: Any, fmt: str, level: int) -> str:
+    """``data`` in ``fmt`` (json or yaml), every line indented by ``level`` spaces (upstream's -v layout)."""
+    pad = " " * level
+    return "".join(pad + line + "\n" for line in dump(data, fmt).rstrip("\n").split("\n"))
+
+
+def _detail_format(args: argparse.Namespace, path: str | None) -> str:
+    """The format of a -v detail block: the spec file's own (by extension), as upstream's chooseFormat."""
+    from cdikit._paths import spec_format
+
+    return spec_format(path) if path else "yaml"
+
+
+def _devices_verbose_text(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
+    """``devices -v``: each device with its edits (and its spec's), like the upstream tool."""
+    out = []
+    for row in rows:
+        where = row["spec"] or "on demand"
+        out.append(f"{row['name']} ({where})\n")
+        fmt = _detail_format(args, row["spec"])
+        detail = {k: row[k] for k in ("annotations", "containerEdits") if row.get(k)}
+        if detail:
+            out.append(_indented(detail, fmt, 4))
+        if row.get("specContainerEdits"):
+            out.append("    global Spec containerEdits:\n")
+            out.append(_indented(row["specContainerEdits"], fmt, 6))
+    return "".join(out)
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -143,7 +181,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
             for r in rows
         ],
     )
-    return _show(args, registry, rows, table)
+    view: Table | str = _devices_verbose_text(args, rows) if args.verbose else table
+    return _show(args, registry, rows, view, "No CDI devices found.")
 
 
 def cmd_vendors(args: argparse.Namespace) -> int:
@@ -153,14 +192,39 @@ def cmd_vendors(args: argparse.Namespace) -> int:
         ["VENDOR", "CLASSES", "SPEC FILES"],
         [(v["vendor"], ",".join(v["classes"]), " ".join(v["specs"])) for v in data],
     )
-    return _show(args, registry, data, table)
+    return _show(args, registry, data, table, "No CDI vendors found.")
 
 
 def cmd_classes(args: argparse.Namespace) -> int:
     registry = open_registry(args)
     data = _class_data(registry)
     table = Table(["CLASS", "VENDORS"], [(c["class"], ",".join(c["vendors"])) for c in data])
-    return _show(args, registry, data, table)
+    return _show(args, registry, data, table, "No CDI device classes found.")
+
+
+def cmd_dirs(args: argparse.Namespace) -> int:
+    """``cdi dirs``: the spec dirs in priority order, their state and the errors of their files."""
+    registry = open_registry(args)
+    errors = registry.get_errors()
+    data = _dir_data(registry)
+    for entry in data:
+        entry["specErrors"] = {
+            path: list(msgs)
+            for path, msgs in sorted(errors.items())
+            if os.path.dirname(os.path.abspath(path)) == os.path.abspath(entry["path"])
+        }
+    lines = []
+    for entry in data:
+        notes = [f"priority {entry['priority']}"]
+        if entry["error"]:
+            notes.append(str(entry["error"]))
+        elif not entry["exists"]:
+            notes.append("missing")
+        lines.append(f"{entry['path']} ({', '.join(notes)})\n")
+        for path, msgs in entry["specErrors"].items():
+            lines.extend(f"  - {path}: {msg}\n" for msg in msgs)
+    emit(data, output_format(args), "".join(lines))
+    return EXIT_OK
 
 
 def _specs_table(specs: list[dict[str, Any]]) -> Table:
@@ -188,7 +252,23 @@ def cmd_specs(args: argparse.Namespace) -> int:
     if wanted:
         specs = [s for s in specs if s.vendor in wanted]
     data = [_spec_data(s, errors) for s in specs]
-    emit(data, output_format(args), _specs_table(data))
+    table = _specs_table(data)
+    view: Table | str = table
+    if not data:
+        view = "No CDI Specs found.\n"
+    elif args.verbose:
+        # Upstream's specs -v: each file's content, in the file's own format.
+        from cdikit.spec.encode import encode_spec
+
+        blocks = []
+        for s in specs:
+            text = encode_spec(s.spec, "json" if _detail_format(args, s.path) == "json" else "yaml").decode()
+            blocks.append(
+                f"Spec File {s.path}\n"
+                + "".join("    " + line + "\n" for line in text.rstrip("\n").split("\n"))
+            )
+        view = table.render() + "".join(blocks)
+    emit(data, output_format(args), view)
     status = EXIT_OK
     known = set(registry.list_vendors())
     for vendor in wanted:

@@ -52,13 +52,33 @@ def snapshot(registry: Registry, views: tuple[str, ...]) -> dict[str, set[str]]:
 
 
 def _print(view: str, change: str, item: str, fmt: str) -> None:
+    event = {"time": time.time(), "view": view, "change": change, "item": item}
     if fmt == "table":
         mark = {"initial": "=", "added": "+", "removed": "-"}[change]
-        line = f"{mark} {_SINGULAR[view]} {item}"
+        line = f"{mark} {_SINGULAR[view]} {item}\n"
+    elif fmt == "yaml":
+        # One YAML document per event: a stream any YAML reader can follow.
+        from cdikit.cli._output import dump
+
+        line = "---\n" + dump(event, "yaml")
     else:
         # One JSON document per line: machines can stream it.
-        line = json.dumps({"time": time.time(), "view": view, "change": change, "item": item})
-    sys.stdout.write(line + "\n")
+        line = json.dumps(event) + "\n"
+    sys.stdout.write(line)
+
+
+def _settle(wake: threading.Event, debounce: float, limit: float) -> None:
+    """Wait until no change arrived for ``debounce`` seconds (at most ``limit`` in all).
+
+    A tool rewriting many spec files (a generator, a package upgrade) causes a
+    burst of events; like the upstream tool (one second after the last event),
+    the monitor reports once the burst is over, so it never shows a torn state.
+    """
+    deadline = time.monotonic() + limit
+    while debounce > 0 and wake.wait(min(debounce, max(deadline - time.monotonic(), 0))):
+        wake.clear()
+        if time.monotonic() >= deadline:
+            break
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -71,7 +91,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"unknown view {unknown[0]!r} (choose from {', '.join((*_VIEWS, 'all'))})")
     views = (*_VIEWS, "errors") if "all" in chosen else tuple(v for v in _VIEWS if v in chosen)
-    fmt = "json" if output_format(args) == "yaml" else output_format(args)
+    fmt = output_format(args)
+    debounce = max(float(getattr(args, "debounce", 1.0)), 0.0)
     for directory in args.spec_dirs:
         if not os.path.isdir(directory):
             warn(f"spec dir {directory} does not exist (yet); watching for it")
@@ -93,8 +114,9 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             sys.stderr.write(f"cdi: watching {len(args.spec_dirs)} spec dir(s); interrupt to stop\n")
             sys.stderr.flush()
         while True:
-            wake.wait(args.interval)
-            wake.clear()
+            if wake.wait(args.interval):
+                wake.clear()
+                _settle(wake, debounce, limit=max(10 * debounce, 5.0))
             current = snapshot(registry, views)
             for view in views:
                 for item in sorted(previous[view] - current[view]):

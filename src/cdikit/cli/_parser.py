@@ -21,10 +21,10 @@ __all__ = ["BUILTIN_COMMANDS", "EXTERNAL_GROUPS", "build_parser", "command_name"
 
 # Module -> commands it registers, via ``register(subparsers) -> None``.
 EXTERNAL_GROUPS: dict[str, tuple[str, ...]] = {
-    "cdikit.producers.nvidia.cli": ("generate", "transform"),
-    "cdikit.integrations.runtime.cli": ("configure",),
-    "cdikit.integrations.kube.cli": ("kube",),
-    "cdikit.requests.cli": ("request", "req"),
+    "cdikit.cli._nvidia": ("generate", "transform"),
+    "cdikit.cli._configure": ("configure",),
+    "cdikit.cli._kube": ("kube",),
+    "cdikit.cli._requests": ("request", "req"),
 }
 
 _H = "cdikit.cli."
@@ -38,7 +38,9 @@ _COMMANDS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
         "every on-demand kind no spec provides yet (like BuildKit's inspect output).\n"
         "ALLOWED: a build may use it without --allow (the spec or device carries\n"
         "org.mobyproject.buildkit.device.autoallow=true, it is on demand, or --auto-allow\n"
-        "names it or its kind). ON-DEMAND: its spec is generated on first request.\n\n"
+        "names it or its kind). ON-DEMAND: its spec is generated on first request.\n"
+        "-v shows each device's edits and its spec's (upstream's devices -v), in the\n"
+        "spec file's own format.\n\n"
         "example:\n  cdi -d ./cdi devices -o json\n  cdi devices --auto-allow vendor.com/gpu",
     ),
     "vendors": (
@@ -57,7 +59,15 @@ _COMMANDS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
         _H + "_listing:cmd_specs",
         (),
         "list loaded spec files, optionally of some vendors only",
-        "example:\n  cdi specs nvidia.com",
+        "-v shows each file's content in its own format (upstream's specs -v).\n\n"
+        "example:\n  cdi specs nvidia.com\n  cdi specs -v",
+    ),
+    "dirs": (
+        _H + "_listing:cmd_dirs",
+        (),
+        "list the spec dirs in priority order, with the errors of their files",
+        "Like the upstream tool's 'cdi dirs'; -o json adds whether each dir exists.\n\n"
+        "example:\n  cdi -d /etc/cdi,/var/run/cdi dirs",
     ),
     "list": (
         _H + "_listing:cmd_list",
@@ -90,14 +100,16 @@ _COMMANDS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
         "inject the devices an OCI spec's own cdi.k8s.io/ annotations request",
         "Reads the OCI spec's cdi.k8s.io/ annotations (and, like the upstream tool,\n"
         "linux.devices entries whose path is a qualified CDI name, which are removed),\n"
-        "injects those devices and prints the result.\n\n"
-        "example:\n  cdi resolve bundle/config.json",
+        "injects those devices and prints the result. Several files: a {file: spec}\n"
+        "mapping, printed only when every one resolved. Format: -o, else the file's own.\n\n"
+        "example:\n  cdi resolve bundle/config.json\n  cdi resolve -o yaml a/config.json b/config.json",
     ),
     "monitor": (
         _H + "_monitor:cmd_monitor",
         ("mon",),
         "watch the spec dirs and print what changes, until interrupted",
-        "Prints the current state, then one line per change (JSON lines with -o json).\n\n"
+        "Prints the current state, then one line per change (JSON lines with -o json,\n"
+        "one YAML document per change with -o yaml), a burst reported once it is over.\n\n"
         "example:\n  cdi monitor devices",
     ),
     "lint": (
@@ -115,6 +127,22 @@ _COMMANDS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
         "it at other spec dirs than cdikit's, and prints the exact fix. Exit 1 when\n"
         "any error or warning is found.\n\n"
         "example:\n  cdi doctor\n  cdi doctor --root /mnt/node",
+    ),
+    "completion": (
+        _H + "_completion:cmd_completion",
+        (),
+        "print the shell completion script for bash, zsh or fish",
+        "Generated from this command line's own parser, so it always matches it.\n\n"
+        "example:\n  cdi completion bash > /usr/share/bash-completion/completions/cdi\n"
+        "  cdi completion zsh > \"${fpath[1]}/_cdi\"\n"
+        "  cdi completion fish > ~/.config/fish/completions/cdi.fish",
+    ),
+    "man": (
+        _H + "_completion:cmd_man",
+        (),
+        "print a manual page, or write them all (--dir)",
+        "Generated from this command line's own parser (roff, section 1).\n\n"
+        "example:\n  cdi man generate nvidia | man -l -\n  cdi man --dir /usr/local/share/man/man1",
     ),
     "spec": (
         "",
@@ -211,7 +239,10 @@ def _add_builtin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
             parser.add_argument("files", nargs="*", metavar="FILE", help="spec files to validate")
         elif name in ("inject", "resolve"):
             parser.add_argument(
-                "oci", metavar="OCI_SPEC|-", help="OCI runtime spec (config.json) or - for stdin"
+                "oci",
+                nargs="+" if name == "resolve" else None,
+                metavar="OCI_SPEC|-",
+                help="OCI runtime spec (config.json) or - for stdin" + ("; several allowed" if name == "resolve" else ""),
             )
             if name == "inject":
                 parser.add_argument(
@@ -227,6 +258,13 @@ def _add_builtin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
             )
             parser.add_argument(
                 "--interval", type=float, default=1.0, metavar="SECONDS", help="rescan period (default: 1)"
+            )
+            parser.add_argument(
+                "--debounce",
+                type=float,
+                default=1.0,
+                metavar="SECONDS",
+                help="report a burst of changes once no event came for this long (default: 1; 0: at once)",
             )
         elif name == "lint":
             parser.add_argument(
@@ -244,6 +282,11 @@ def _add_builtin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
             )
         elif name == "spec":
             _add_spec_commands(parser)
+        elif name == "completion":
+            parser.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell")
+        elif name == "man":
+            parser.add_argument("command", nargs="*", metavar="COMMAND", help="the page of this command (default: cdi)")
+            parser.add_argument("--dir", metavar="DIR", help="write every page (cdi.1, cdi-devices.1, ...) into DIR")
 
 
 def _add_spec_commands(parser: argparse.ArgumentParser) -> None:
@@ -294,6 +337,9 @@ def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, dict[str
         formatter_class=_Formatter,
     )
     add_global_options(parser, sub=False)
+    from cdikit._version import __version__
+
+    parser.add_argument("--version", action="version", version=f"cdi (cdikit) {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     command = command_name(argv)
     # A built-in command needs only its own parser: building all of them (and

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from cdikit._text import go_fold
+from cdikit.spec.hooks import HOOK_NAMES
 
 # Not typing's TYPE_CHECKING: the runtime shim edits config.json through this module
 # and must not import typing (start-up time).
@@ -97,7 +98,7 @@ _MOUNT = (
 _HOOK = (_s("path", omit=False), _strs("args"), _strs("env"), _Field("timeout", ("ptrv",), True))
 _HOOKS = tuple(
     _Field(n, ("list", ("val", _HOOK)), True)
-    for n in ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
+    for n in HOOK_NAMES
 )
 _DEVICE = (
     _s("path", omit=False),

@@ -23,6 +23,7 @@ from cdikit._text import go_quote
 from cdikit.errors import InjectionError
 from cdikit.oci.canonical import go_decoded
 from cdikit.oci.hostdev import fill_device_node
+from cdikit.spec.hooks import HOOK_NAMES as _HOOK_ORDER
 
 # Not typing's TYPE_CHECKING: the edits only need attribute access at run time, so a
 # runtime shim applying cached edits imports neither typing nor msgspec.
@@ -39,9 +40,7 @@ if TYPE_CHECKING:  # annotations only (they are strings at run time)
     JSONDict = dict[str, Any]
 
 #: OCI hook lists a CDI hook can go to (``hookName``).
-HOOK_NAMES = frozenset(
-    {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}
-)
+HOOK_NAMES = frozenset(_HOOK_ORDER)
 
 _PREFIX = "failed to inject devices: "
 _TOMBSTONE: Any = object()

@@ -40,9 +40,9 @@ except ImportError:  # pragma: no cover - Python >= 3.12 renamed it; hashlib as 
 
 import msgspec
 
-from cdikit import __version__
 from cdikit._cachedir import CACHE_ENV, default_cache_dir, read_private_file
 from cdikit._cachedir import secure_dir as _secure_dir
+from cdikit._version import __version__
 from cdikit.spec import types as _types
 from cdikit.spec.types import Spec
 
@@ -170,8 +170,8 @@ class DirCache:
         if not self._dirty or self._entries is None:
             return
         self._dirty = False
+        from cdikit._atomic import atomic_write
         from cdikit.errors import CDIError
-        from cdikit.spec._atomic import atomic_write
 
         data = _encoder.encode(_CacheFile(self._key, self._entries))
         try:

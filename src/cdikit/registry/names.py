@@ -23,6 +23,7 @@ __all__ = [
     "spec_file_path",
 ]
 
+
 def spec_file_path(directory: str, name: str) -> str:
     """The file a spec written under ``name`` into ``directory`` goes to.
 

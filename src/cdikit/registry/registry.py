@@ -32,8 +32,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from cdikit._paths import DEFAULT_SPEC_DIRS, spec_format
 from cdikit._text import go_errno_text, go_quote
-from cdikit.errors import InjectionError, RegistryError, UnresolvableDevicesError, WriteError
+from cdikit.errors import ConflictError, InjectionError, RegistryError, UnresolvableDevicesError, WriteError
 from cdikit.registry.loader import LoadResult, SpecLoader
 from cdikit.registry.names import spec_file_path
 from cdikit.registry.scan import go_clean, scan_spec_dirs
@@ -50,8 +51,6 @@ __all__ = [
     "Registry",
     "ResolvedDevice",
 ]
-
-DEFAULT_SPEC_DIRS: tuple[str, ...] = ("/etc/cdi", "/var/run/cdi")
 
 Listener = Callable[["Registry"], None]
 VersionChoice = Literal["minimum", "keep"] | str
@@ -88,6 +87,7 @@ class _Snapshot:
     specs: tuple[SpecFile, ...]
     devices: dict[str, ResolvedDevice]
     errors: dict[str, tuple[str, ...]]
+    conflicts: frozenset[str] = frozenset()
 
     def signature(self) -> tuple[Any, ...]:
         """What listeners care about: which specs (and their content) and which errors."""
@@ -188,7 +188,9 @@ class _Builder:
         live = set(specs)
         for stale in [s for s in self._resolved if s not in live]:
             del self._resolved[stale]
-        return _Snapshot(tuple(specs), devices, {p: tuple(e) for p, e in errors.items()})
+        return _Snapshot(
+            tuple(specs), devices, {p: tuple(e) for p, e in errors.items()}, frozenset(conflicts)
+        )
 
 
 class Registry:
@@ -291,7 +293,9 @@ class Registry:
         """Rescan the spec directories (incrementally).
 
         Raises :class:`RegistryError` listing every per-file error when any spec
-        file failed to load or conflicted (the good ones are loaded anyway).
+        file failed to load or conflicted (the good ones are loaded anyway); a
+        :class:`~cdikit.errors.ConflictError` (a RegistryError) when the only
+        errors are devices defined twice at one priority (its ``names``).
         """
         with self._lock:
             if self._watcher is not None:
@@ -302,6 +306,8 @@ class Registry:
             self._notify()
         if state.errors:
             messages = [m for path in sorted(state.errors) for m in state.errors[path]]
+            if state.conflicts and all(m.startswith("conflicting device ") for m in messages):
+                raise ConflictError("\n".join(messages), names=sorted(state.conflicts))
             raise RegistryError("\n".join(messages))
 
     def _refresh_locked(self) -> bool:
@@ -443,7 +449,7 @@ class Registry:
         path = spec_file_path(self._dirs[priority], name)
         spec = _with_version(spec, version)
         _validate_for_write(spec, path, self._schema)
-        fmt: Literal["json", "yaml"] = "json" if path.endswith(".json") else "yaml"
+        fmt: Literal["json", "yaml"] = "json" if spec_format(path) == "json" else "yaml"
         from cdikit.spec.encode import write_spec_file
 
         with self._lock:

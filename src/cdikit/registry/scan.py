@@ -32,7 +32,6 @@ from cdikit._text import go_errno_text
 __all__ = ["SPEC_EXTENSIONS", "Candidate", "go_clean", "go_join", "has_spec_extension", "scan_spec_dirs"]
 
 
-
 class Candidate(NamedTuple):
     """One scanned entry: a spec file path (as scanned) and its priority.
 

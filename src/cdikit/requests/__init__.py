@@ -6,7 +6,7 @@
 >>> resolver.resolve([parse_request("nvidia.com/gpu,required")]).devices  # doctest: +SKIP
 ['nvidia.com/gpu=0']
 
-Names are loaded on first use (PEP 562), so importing ``cdikit.requests.cli``
+Names are loaded on first use (PEP 562), so importing ``cdikit.requests``
 to register ``cdi request`` costs nothing beyond argparse.
 """
 
@@ -20,26 +20,17 @@ TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from cdikit.requests._errors import DeviceNotAllowedError, OnDemandError, RequestError
-    from cdikit.requests.ondemand import (
-        NVIDIA_GPU_KIND,
-        OnDemandProvider,
-        OnDemandProviders,
-        default_providers,
-        nvidia_gpu_provider,
-    )
+    from cdikit.requests.ondemand import OnDemandProvider, OnDemandProviders
     from cdikit.requests.policy import AUTO_ALLOW_ANNOTATION, CLASS_ANNOTATION, AllowPolicy
     from cdikit.requests.request import DeviceRequest, parse_request
-    from cdikit.requests.resolve import DeviceListing, RequestResult, Resolution, Resolver
+    from cdikit.requests.resolve import DeviceListing, RequestResult, Resolution, Resolver, expand_names
 
 _WHERE = {
     "DeviceNotAllowedError": "_errors",
     "OnDemandError": "_errors",
     "RequestError": "_errors",
-    "NVIDIA_GPU_KIND": "ondemand",
     "OnDemandProvider": "ondemand",
     "OnDemandProviders": "ondemand",
-    "default_providers": "ondemand",
-    "nvidia_gpu_provider": "ondemand",
     "AUTO_ALLOW_ANNOTATION": "policy",
     "CLASS_ANNOTATION": "policy",
     "AllowPolicy": "policy",
@@ -49,12 +40,12 @@ _WHERE = {
     "RequestResult": "resolve",
     "Resolution": "resolve",
     "Resolver": "resolve",
+    "expand_names": "resolve",
 }
 
 __all__ = [
     "AUTO_ALLOW_ANNOTATION",
     "CLASS_ANNOTATION",
-    "NVIDIA_GPU_KIND",
     "AllowPolicy",
     "DeviceListing",
     "DeviceNotAllowedError",
@@ -66,8 +57,7 @@ __all__ = [
     "RequestResult",
     "Resolution",
     "Resolver",
-    "default_providers",
-    "nvidia_gpu_provider",
+    "expand_names",
     "parse_request",
 ]
 

@@ -1,7 +1,10 @@
 """On-demand devices: specs generated the first time a request names their kind.
 
 A provider is a callable returning a :class:`~cdikit.spec.types.Spec` for one
-kind (``nvidia.com/gpu`` -> the NVIDIA generator). When a request names a
+kind. This layer knows only the protocol: producers supply providers and the
+caller registers them (``cdikit.producers.default_providers()`` gives the
+built-in ones, ``nvidia.com/gpu`` -> the NVIDIA generator), as httpx's caller
+chooses its transport. When a request names a
 kind that no spec provides, :meth:`OnDemandProviders.setup` runs the provider,
 writes the spec atomically into the registry's highest-priority spec dir,
 refreshes the registry and lets resolution continue.
@@ -13,7 +16,6 @@ devices stay allowed across restarts.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,23 +28,9 @@ from cdikit.requests._registry import RegistryLike, kinds_present
 from cdikit.requests.policy import AUTO_ALLOW_ANNOTATION
 
 if TYPE_CHECKING:
-    from cdikit.producers.nvidia.generate import GenerateOptions
-    from cdikit.producers.nvidia.nvml import NvmlBackend
     from cdikit.spec.types import Spec
 
-__all__ = [
-    "NVIDIA_GPU_KIND",
-    "OnDemandProvider",
-    "OnDemandProviders",
-    "default_providers",
-    "nvidia_gpu_provider",
-]
-
-NVIDIA_GPU_KIND = "nvidia.com/gpu"
-# Equal to cdikit.producers.nvidia.nvml.FAKE_NVML_ENV (a test checks it); not imported
-# from there because ``cdi devices`` asks every provider whether it is available, and
-# importing the NVML module would add to the start-up of every listing.
-_FAKE_NVML_ENV = "CDIKIT_FAKE_NVML"
+__all__ = ["OnDemandProvider", "OnDemandProviders"]
 
 
 def _always() -> bool:
@@ -157,37 +145,3 @@ def _with_auto_allow(spec: Spec) -> Spec:
     annotations = dict(spec.annotations or {})
     annotations.setdefault(AUTO_ALLOW_ANNOTATION, "true")
     return msgspec.structs.replace(spec, annotations=annotations)
-
-
-def nvidia_gpu_provider(
-    options: GenerateOptions | None = None, *, backend: NvmlBackend | None = None
-) -> OnDemandProvider:
-    """The ``nvidia.com/gpu`` provider: the NVIDIA generator with ``options`` (default: the host).
-
-    Available when a backend is given, ``CDIKIT_FAKE_NVML`` selects the fake
-    NVML, or the driver is loaded (``<proc_root>/driver/nvidia/version``, the
-    precondition BuildKit's NVIDIA setup checks).
-    """
-
-    def available() -> bool:
-        proc_root = options.proc_root if options is not None else "/"
-        return (
-            backend is not None
-            or bool(os.environ.get(_FAKE_NVML_ENV))
-            or os.path.exists(os.path.join(proc_root, "driver/nvidia/version"))
-        )
-
-    def generate() -> Spec:
-        # Deferred: the generator (and NVML bindings) cost start-up time nobody else pays.
-        from cdikit.producers.nvidia.generate import GenerateOptions, generate
-
-        return generate(options or GenerateOptions(), backend=backend).spec
-
-    return OnDemandProvider(NVIDIA_GPU_KIND, generate, available)
-
-
-def default_providers() -> OnDemandProviders:
-    """The built-in providers: ``nvidia.com/gpu`` through the NVIDIA generator."""
-    providers = OnDemandProviders()
-    providers.add(nvidia_gpu_provider())
-    return providers

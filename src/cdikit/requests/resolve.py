@@ -18,7 +18,7 @@ from cdikit.requests.ondemand import OnDemandProviders
 from cdikit.requests.policy import CLASS_ANNOTATION, AllowPolicy, not_allowed_error
 from cdikit.requests.request import DeviceRequest
 
-__all__ = ["DeviceListing", "RequestResult", "Resolution", "Resolver"]
+__all__ = ["DeviceListing", "RequestResult", "Resolution", "Resolver", "expand_names"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,35 @@ class DeviceListing:
 
 def _dedup(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(names))
+
+
+def _needs_expansion(name: str) -> bool:
+    """Whether ``name`` is a kind-only (``vendor/class``), ``vendor/class=*`` or class-alias request."""
+    _, sep, device = name.partition("=")
+    return not sep or device == "*"
+
+
+def expand_names(registry: RegistryLike, names: Iterable[str]) -> list[str]:
+    """Qualified device names for ``names``, with BuildKit's rules and no policy or on-demand setup.
+
+    A kind alone selects its first device in sorted order, ``vendor/class=*``
+    all devices of the kind, a bare alias the devices whose ``cdi.k8s.io/class``
+    annotation names it. Plain qualified names pass through untouched, and a
+    request that resolves to nothing is kept as given, so that
+    :meth:`~cdikit.registry.Registry.inject_devices` reports it as unresolvable.
+    This is what ``cdi-runtime`` does with ``CDI_DEVICES=nvidia.com/gpu``.
+    """
+    expanded: list[str] = []
+    resolver: Resolver | None = None
+    for name in names:
+        if not _needs_expansion(name):
+            expanded.append(name)
+            continue
+        if resolver is None:
+            resolver = Resolver(registry)
+        found = resolver.find(DeviceRequest(name, optional=True), on_demand=False).devices
+        expanded.extend(found or (name,))
+    return _dedup(expanded)
 
 
 class Resolver:

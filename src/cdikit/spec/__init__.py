@@ -1,7 +1,7 @@
 """The CDI wire model: types, versions, decoding and encoding of spec documents.
 
-Every name loads lazily: importing a leaf module such as ``cdikit.spec._atomic``
-(which the runtime shim does on every container start) must not pull in msgspec.
+Every name loads lazily: importing one leaf module (as the runtime shim does on
+every container start) must not pull in msgspec.
 """
 
 from __future__ import annotations

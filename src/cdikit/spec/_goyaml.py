@@ -30,6 +30,8 @@ import math
 import re
 from typing import Any
 
+from cdikit.spec import _yamlres
+
 __all__ = ["GoUint", "YMap", "YSeq", "YamlError", "compose", "decode_text", "to_go"]
 
 _MAX_DEPTH = 10_000  # go-yaml v2 refuses documents nested deeper than this
@@ -354,19 +356,15 @@ _NULL, _BOOL, _INT, _FLOAT = _LONG + "null", _LONG + "bool", _LONG + "int", _LON
 _TIMESTAMP, _BINARY = _LONG + "timestamp", _LONG + "binary"
 _RESOLVABLE = frozenset(("", _STR_TAG, _BOOL, _INT, _FLOAT, _NULL, _TIMESTAMP))
 
+# The words and the float syntax are shared with the encoder (cdikit.spec._yamlres).
 _RESOLVE_MAP: dict[str, tuple[str, Any]] = {
-    **{s: (_BOOL, True) for s in ("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON")},
-    **{
-        s: (_BOOL, False)
-        for s in ("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF")
-    },
-    **{s: (_NULL, None) for s in ("", "~", "null", "Null", "NULL")},
-    **{s: (_FLOAT, math.nan) for s in (".nan", ".NaN", ".NAN")},
-    **{s: (_FLOAT, math.inf) for s in (".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF")},
-    **{s: (_FLOAT, -math.inf) for s in ("-.inf", "-.Inf", "-.INF")},
+    **{s: (_BOOL, True) for s in _yamlres.TRUE_WORDS},
+    **{s: (_BOOL, False) for s in _yamlres.FALSE_WORDS},
+    **{s: (_NULL, None) for s in _yamlres.NULL_WORDS},
+    **{s: (_FLOAT, value) for s, value in _yamlres.SPECIAL_FLOATS.items()},
     "<<": (_MERGE_TAG, "<<"),
 }
-_YAML_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_YAML_FLOAT = re.compile(_yamlres.YAML_FLOAT)
 _GO_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+\.?[0-9]*)([eE][-+]?[0-9]+)?")
 _BASES = {"0x": 16, "0X": 16, "0o": 8, "0O": 8, "0b": 2, "0B": 2}
 _DIGITS = {16: "0123456789abcdefABCDEF", 8: "01234567", 2: "01", 10: "0123456789"}

@@ -19,16 +19,21 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import re
 from datetime import date
 from typing import Literal, TypeAlias
 
+from cdikit._atomic import atomic_write
+from cdikit._paths import spec_format
 from cdikit.errors import WriteError
-from cdikit.spec._atomic import atomic_write
+from cdikit.spec import _yamlres
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Hook, IntelRdt, Mount, NetDevice, Spec
 
-__all__ = ["encode_spec", "write_spec_file"]
+__all__ = ["SPEC_FILE_MODE", "encode_spec", "write_spec_data", "write_spec_file"]
+
+#: Spec files are world-readable: a spec holds no secret, and rootless engines and
+#: non-root users must load it (podman #17539; the reference leaves 0600).
+SPEC_FILE_MODE = 0o644
 
 Format = Literal["json", "yaml"]
 
@@ -50,20 +55,39 @@ def encode_spec(spec: Spec, fmt: Format) -> bytes:
         return re.sub(_SURROGATE, repl, out).encode("utf-8")
 
 
-def write_spec_file(spec: Spec, path: str, *, fmt: Format | None = None, mode: int = 0o600) -> None:
+def write_spec_file(spec: Spec, path: str, *, fmt: Format | None = None, mode: int = 0o644) -> None:
     """Encode ``spec`` and write it to ``path`` atomically (temp file, fsync, rename).
 
-    The format defaults to the extension: ``.json`` gives JSON, anything else
-    YAML (the reference only ever writes ``.json`` or ``.yaml`` names). Raises
-    :class:`~cdikit.errors.WriteError`.
+    The format defaults to the extension (:func:`cdikit._paths.spec_format`:
+    exactly ``.json`` gives JSON, anything else YAML). Raises
+    :class:`~cdikit.errors.WriteError`. Every spec writer of cdikit (the
+    registry, the generators, ``cdi spec install``) ends here or in
+    :func:`write_spec_data`.
     """
     if fmt is None:
-        fmt = "json" if os.path.splitext(path)[1] == ".json" else "yaml"
+        fmt = "json" if spec_format(path) == "json" else "yaml"
     try:
         data = encode_spec(spec, fmt)
     except ValueError as err:
         raise WriteError(f"failed to encode CDI Spec {path}: {err}", path=path) from err
+    write_spec_data(path, data, mode=mode)
+
+
+def write_spec_data(path: str, data: bytes, *, mode: int = SPEC_FILE_MODE, if_changed: bool = False) -> bool:
+    """Atomically replace ``path`` with encoded spec ``data``; whether the file was written.
+
+    With ``if_changed``, a file already holding exactly ``data`` is left alone, so
+    spec watchers (registries, kubelet plugins) see no churn.
+    """
+    if if_changed:
+        try:
+            with open(path, "rb") as f:
+                if f.read() == data:
+                    return False
+        except OSError:
+            pass
     atomic_write(path, data, mode=mode)
+    return True
 
 
 _SURROGATE = "[\ud800-\udfff]"
@@ -673,39 +697,18 @@ def _literal(s: str, indent: int) -> str:
 
 # ---- yaml.v3 resolve(): would the plain scalar read back as something else?
 
-_OLD_BOOLS = frozenset(
-    ["y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF"]
-)
-_RESOLVE_MAP = frozenset(
-    [
-        *("true", "True", "TRUE", "false", "False", "FALSE", "", "~", "null", "Null", "NULL"),
-        *(
-            ".nan",
-            ".NaN",
-            ".NAN",
-            ".inf",
-            ".Inf",
-            ".INF",
-            "+.inf",
-            "+.Inf",
-            "+.INF",
-            "-.inf",
-            "-.Inf",
-            "-.INF",
-        ),
-    ]
-)
+_V3_BOOLS = frozenset(("true", "True", "TRUE", "false", "False", "FALSE"))
+# YAML 1.1's other bools: yaml.v3 reads them as strings, go-yaml v2 (the reference's reader) does not.
+_OLD_BOOLS = frozenset((*_yamlres.TRUE_WORDS, *_yamlres.FALSE_WORDS)) - _V3_BOOLS
+_RESOLVE_MAP = frozenset((*_V3_BOOLS, *_yamlres.NULL_WORDS, *_yamlres.SPECIAL_FLOATS))
 _HINT_MAP = frozenset("yYnNtTfFoO~")
 _HINT_NUM = frozenset("+-0123456789")
 # Patterns of the rarely taken slow paths stay strings (compiled, and cached by
 # the re module, on first use) to keep this module's import cheap.
-_YAML_FLOAT = r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?"
+_YAML_FLOAT = _yamlres.YAML_FLOAT
 _DOT_FLOAT = r"\.[0-9]+([eE][-+]?[0-9]+)?"
 _BASE60 = r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
-_GO_INT = (
-    r"(?P<sign>[-+]?)(?:0[xX](?P<hex>[0-9a-fA-F]+)|0[oO](?P<oct>[0-7]+)|0[bB](?P<bin>[01]+)"
-    r"|(?P<oct0>0[0-7]*)|(?P<dec>[1-9][0-9]*))"
-)
+_GO_INT = _yamlres.GO_INT
 _TS_DATE = r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"
 _TS_TIME = (
     # Go's time.Parse: 1-2 digit fields, at most 9 fraction digits (',' or '.'),

@@ -75,8 +75,6 @@ def minimum_version(spec: Spec) -> str:
     return KNOWN_VERSIONS[rank]
 
 
-
-
 def normalize_version(version: str) -> str | None:
     """The known version ``version`` names (``v1.1.0`` -> ``1.1.0``), or None."""
     bare = version[1:] if version.startswith("v") else version

@@ -15,14 +15,13 @@ from operator import attrgetter
 from cdikit._text import go_quote
 from cdikit.errors import InvalidNameError, ValidationError, VersionError
 from cdikit.names import parse_qualifier, validate_class_name, validate_device_name, validate_vendor_name
+from cdikit.spec.hooks import HOOK_NAMES
 from cdikit.spec.types import ContainerEdits, IntelRdt, NetDevice, Spec
 from cdikit.spec.version import validate_version
 
 __all__ = ["VALID_HOOK_NAMES", "validate_edits", "validate_spec"]
 
-VALID_HOOK_NAMES = frozenset(
-    ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
-)
+VALID_HOOK_NAMES = frozenset(HOOK_NAMES)
 _NODE_TYPES = frozenset(("", "b", "c", "u", "p"))
 _PERMISSIONS = re.compile(r"[rwm]*")
 _SPEC_PREFIX = "invalid CDI Spec: "
@@ -56,7 +55,9 @@ def _check_net_devices(devices: list[NetDevice], field: str) -> None:
     for i, dev in enumerate(devices):
         where = f"{field}[{i}]"
         if not dev.host_interface_name:
-            raise _EditsError("invalid linux net device, empty HostInterfaceName", f"{where}.hostInterfaceName")
+            raise _EditsError(
+                "invalid linux net device, empty HostInterfaceName", f"{where}.hostInterfaceName"
+            )
         if not dev.name:
             raise _EditsError("invalid linux net device, empty Name", f"{where}.name")
         other = host_seen.get(dev.host_interface_name)
@@ -154,7 +155,9 @@ def _check_edits(edits: ContainerEdits, field: str) -> None:
         _check_net_devices(edits.net_devices, f"{field}.netDevices")
 
 
-def validate_edits(edits: ContainerEdits, *, field: str = "containerEdits", device: str | None = None) -> None:
+def validate_edits(
+    edits: ContainerEdits, *, field: str = "containerEdits", device: str | None = None
+) -> None:
     """Validate one edit set; raises :class:`ValidationError` with the reference's text."""
     try:
         _check_edits(edits, field)
@@ -178,7 +181,9 @@ def validate_spec(spec: Spec, *, path: str | None = None) -> None:
         validate_vendor_name(vendor)
         validate_class_name(cls)
     except InvalidNameError as err:
-        raise InvalidNameError(_SPEC_PREFIX + err.message, go_panics=err.go_panics, path=path, field="kind") from None
+        raise InvalidNameError(
+            _SPEC_PREFIX + err.message, go_panics=err.go_panics, path=path, field="kind"
+        ) from None
     # Spec and device annotations: the reference never validates them (its validator
     # only inspects map[string]interface{}); they only count for the minimum version.
     if spec.container_edits is not None:
@@ -218,7 +223,10 @@ def validate_spec(spec: Spec, *, path: str | None = None) -> None:
             ) from None
         if name in seen:
             raise ValidationError(
-                f"{_SPEC_PREFIX}invalid spec, multiple device {go_quote(name)}", path=path, device=name, field=where
+                f"{_SPEC_PREFIX}invalid spec, multiple device {go_quote(name)}",
+                path=path,
+                device=name,
+                field=where,
             )
         seen.add(name)
     if not seen:

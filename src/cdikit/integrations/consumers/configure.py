@@ -406,7 +406,7 @@ def plan(
 
 def apply_change(change: ConfigChange, *, backup: bool = True) -> str | None:
     """Write ``change`` atomically (same mode as before, else 0644); returns the backup path."""
-    from cdikit.spec._atomic import atomic_write
+    from cdikit._atomic import atomic_write
 
     if not change.changed:
         return None

@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cdikit._paths import DEFAULT_SPEC_DIRS
 from cdikit.lint import Finding
 
 __all__ = ["DEFAULT_SPEC_DIRS", "ConsumerReport", "check_consumers"]
 
-DEFAULT_SPEC_DIRS = ("/etc/cdi", "/var/run/cdi")
 _BUILDKIT_DEFAULT_DIRS = ("/etc/cdi", "/var/run/cdi", "/etc/buildkit/cdi")
 _BIN_DIRS = ("usr/bin", "usr/local/bin", "usr/sbin", "usr/local/sbin", "bin", "sbin")
 

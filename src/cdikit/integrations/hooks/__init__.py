@@ -17,6 +17,14 @@ instead of the state on stdin (handy for tests and manual runs).
 
 The argument parser is hand-written: hooks run on every container start and
 argparse alone costs more than a hook's work.
+
+Install it as a launcher (``cdi-hook --install-launcher /usr/local/bin/cdi-hook``):
+an isolated ``python -I -S`` that no ``PYTHON*`` variable of the container
+can steer, and faster than pip's console script. Started with such
+variables anyway (a spec hook without ``env`` gets the container's
+environment from runc), the hook first re-executes itself isolated with a
+clean environment (see :mod:`cdikit._isolation`). Every hook also runs under
+resource limits (address space, CPU time).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import os
 import sys
 from collections.abc import Callable
 
+from cdikit.errors import CDIError
 from cdikit.integrations.hooks._errors import HookError
 
 __all__ = ["HookError", "main", "parse_hook_args"]
@@ -48,10 +57,11 @@ _BOOL_GLOBALS = frozenset({"debug", "d", "quiet", "q"})
 class HookArgs:
     """A parsed ``cdi-hook`` command line."""
 
-    __slots__ = ("command", "debug", "options", "quiet")
+    __slots__ = ("command", "debug", "info", "options", "quiet")
 
     def __init__(self) -> None:
         self.command: str | None = None
+        self.info: str | None = None  # "help" or "version": print it instead of running a hook
         self.options: dict[str, list[str]] = {}
         self.debug = os.environ.get("NVIDIA_CTK_DEBUG", "").lower() in ("1", "true")
         self.quiet = os.environ.get("NVIDIA_CTK_QUIET", "").lower() in ("1", "true")
@@ -71,6 +81,10 @@ def parse_hook_args(args: list[str]) -> HookArgs:
             parsed.debug = True
         elif name in ("quiet", "q"):
             parsed.quiet = True
+        elif name in ("help", "h"):
+            parsed.info = "help"
+        elif name == "version":
+            parsed.info = "version"
         i += 1
     if args[:1] == ["hook"] or args[i : i + 1] == ["hook"]:  # `nvidia-ctk hook <name>` spelling
         i += 1
@@ -86,6 +100,10 @@ def parse_hook_args(args: list[str]) -> HookArgs:
         if not arg.startswith("-") or arg in ("-", "--"):
             raise HookError(f"{parsed.command}: unexpected argument {arg!r}")
         name, sep, value = arg.lstrip("-").partition("=")
+        if name in ("help", "h"):
+            parsed.info = "help"
+            i += 1
+            continue
         if name in _BOOL_GLOBALS:
             parsed.debug = parsed.debug or name in ("debug", "d")
             parsed.quiet = parsed.quiet or name in ("quiet", "q")
@@ -107,6 +125,25 @@ def parse_hook_args(args: list[str]) -> HookArgs:
     return parsed
 
 
+def _info_text(parsed: HookArgs) -> str:
+    """``--version``, or the usage: of every hook, or of the one named (``cdi-hook chmod --help``)."""
+    from cdikit._version import __version__
+
+    if parsed.info == "version":
+        return f"cdi-hook (cdikit) {__version__}\n"
+    if parsed.command in _FLAGS:
+        flags = " ".join(f"--{f} VALUE" + (" [...]" if many else "") for f, many in _FLAGS[parsed.command].items())
+        return f"usage: cdi-hook [--debug] [--quiet] {parsed.command} {flags}\n"
+    doc = __doc__ or ""
+    usage = doc[doc.index("Usage") :].split("\n\n", 2)[1] if "Usage" in doc else ""
+    return (
+        "usage: cdi-hook [--debug] [--quiet] HOOK [FLAGS]   (the OCI state JSON on stdin)\n\n"
+        f"hooks (names and flags as NVIDIA's nvidia-cdi-hook):\n{usage}\n\n"
+        "An unknown hook only warns and exits 0; a known hook with a bad flag exits 1.\n"
+        f"cdi-hook --version: cdikit {__version__}\n"
+    )
+
+
 def _root_path(parsed: HookArgs) -> str:
     from cdikit.integrations.hooks._state import container_root_from_spec, container_root_from_state
 
@@ -117,9 +154,12 @@ def _root_path(parsed: HookArgs) -> str:
 
 
 def _run(parsed: HookArgs, warn: Callable[[str], None]) -> None:
-    from cdikit.integrations.hooks._rootfs import ContainerRoot
+    from cdikit._rootfs import ContainerRoot
 
     command = parsed.command
+    if parsed.info is not None or command == "help":
+        sys.stdout.write(_info_text(parsed))
+        return
     if command == "create-symlinks":
         from cdikit.integrations.hooks._symlinks import create_symlinks, parse_link_spec
 
@@ -166,14 +206,55 @@ def _run(parsed: HookArgs, warn: Callable[[str], None]) -> None:
     elif command == "noop":
         return
     elif command is None:
-        warn("no hook specified")
+        warn("no hook specified (cdi-hook --help lists them)")
     else:
         warn(f"unsupported hook {command!r}: ignored")
+
+
+# The hook's own limits: far above what any hook needs, far below what hurts the node.
+_LIMITS = (("RLIMIT_AS", 2 << 30), ("RLIMIT_CPU", 120))
+
+
+def _limit_resources() -> None:
+    import resource
+
+    for name, value in _LIMITS:
+        which = getattr(resource, name)
+        hard = resource.getrlimit(which)[1]
+        if hard == resource.RLIM_INFINITY or hard > value:
+            hard = value
+        try:
+            resource.setrlimit(which, (hard, hard))
+        except (ValueError, OSError):
+            pass
+
+
+def _quiet_requested(args: list[str]) -> bool:
+    if os.environ.get("NVIDIA_CTK_QUIET", "").lower() in ("1", "true"):
+        return True
+    return any(a.partition("=")[0] in ("--quiet", "-quiet", "-q", "--q") for a in args)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one hook; 0 on success (or an unknown hook), 1 on failure."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] and args[0].partition("=")[0] == "--install-launcher":
+        from cdikit._isolation import install_main
+
+        return install_main(args, __name__, "cdi-hook")
+    if argv is None:
+        from cdikit._isolation import hostile_env, reexec_isolated
+
+        hostile = hostile_env()
+        if hostile:
+            if not _quiet_requested(args):
+                sys.stderr.write(
+                    f"cdi-hook: warning: started with {', '.join(hostile)} in its environment (a hook "
+                    "without env gets the container's): restarting isolated; install the launcher "
+                    "(cdi-hook --install-launcher PATH) and give the hook an env\n"
+                )
+            reexec_isolated(__name__)
+    _limit_resources()
     quiet = False
 
     def warn(message: str) -> None:
@@ -184,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         parsed = parse_hook_args(args)
         quiet = parsed.quiet
         _run(parsed, warn)
-    except HookError as e:
+    except CDIError as e:  # HookError, and RootfsError from cdikit._rootfs
         sys.stderr.write(f"cdi-hook: error: {e}\n")
         return 1
     except OSError as e:

@@ -13,8 +13,8 @@ import os
 import stat
 from collections.abc import Sequence
 
+from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks._errors import HookError
-from cdikit.integrations.hooks._rootfs import ContainerRoot
 
 __all__ = ["chmod_paths", "parse_mode"]
 

@@ -2,8 +2,9 @@
 
 The decision reads the container's ``<compat root>/libcuda.so.<version>``
 file *name*, and the JSON ELF note NVIDIA puts in newer compat libraries,
-by parsing the file's bytes: no container code is ever loaded or run on the
-host. When the compat library is to be used, the compat directory is written
+by parsing the file's bytes with the bounded reader of :mod:`cdikit._elf`
+(a crafted library costs a few small reads): no container code is ever
+loaded or run on the host. When the compat library is to be used, the compat directory is written
 to ``/etc/ld.so.conf.d/00-cdikit-compat.conf`` (sorting before the
 ``update-ldcache`` drop-in, which must run after this hook, as in the
 reference).
@@ -22,19 +23,17 @@ from __future__ import annotations
 
 import json
 import os
-import stat
-import struct
 from typing import Any
 
+from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks._errors import HookError
 from cdikit.integrations.hooks._ldcache import _write_file
-from cdikit.integrations.hooks._rootfs import ContainerRoot
 
-__all__ = ["COMPAT_DROP_IN", "compat_decision", "enable_cuda_compat", "read_elf_notes"]
+__all__ = ["COMPAT_DROP_IN", "compat_decision", "enable_cuda_compat"]
 
 COMPAT_DROP_IN = "00-cdikit-compat.conf"
 _PREFIX = "libcuda.so."
-_MAX_ELF = 256 << 20
+_MAX_ENTRIES = 4096  # a compat dir holds a dozen files
 
 
 def _version(text: str | None) -> tuple[int, ...] | None:
@@ -46,46 +45,10 @@ def _version(text: str | None) -> tuple[int, ...] | None:
         return None
 
 
-def read_elf_notes(data: bytes) -> list[tuple[str, int, bytes]]:
-    """(name, type, descriptor) of every note in the ELF section headers of ``data``."""
-    if data[:4] != b"\x7fELF" or len(data) < 64:
-        return []
-    is64 = data[4] == 2
-    end = "<" if data[5] == 1 else ">"
-    try:
-        if is64:
-            (shoff,) = struct.unpack_from(end + "Q", data, 0x28)
-            shentsize, shnum = struct.unpack_from(end + "HH", data, 0x3A)
-        else:
-            (shoff,) = struct.unpack_from(end + "I", data, 0x20)
-            shentsize, shnum = struct.unpack_from(end + "HH", data, 0x2E)
-        notes: list[tuple[str, int, bytes]] = []
-        for i in range(min(shnum, 4096)):
-            base = shoff + i * shentsize
-            if is64:
-                (sh_type,) = struct.unpack_from(end + "I", data, base + 4)
-                offset, size = struct.unpack_from(end + "QQ", data, base + 0x18)
-            else:
-                (sh_type,) = struct.unpack_from(end + "I", data, base + 4)
-                offset, size = struct.unpack_from(end + "II", data, base + 0x10)
-            if sh_type != 7:  # SHT_NOTE
-                continue
-            pos, stop = offset, min(offset + size, len(data))
-            while pos + 12 <= stop:
-                namesz, descsz, ntype = struct.unpack_from(end + "III", data, pos)
-                pos += 12
-                name = data[pos : pos + namesz].rstrip(b"\0").decode(errors="replace")
-                pos += (namesz + 3) & ~3
-                desc = data[pos : pos + descsz]
-                pos += (descsz + 3) & ~3
-                notes.append((name, ntype, desc))
-        return notes
-    except struct.error:
-        return []
+def _compat_note(fd: int) -> dict[str, Any] | None:
+    from cdikit._elf import read_notes
 
-
-def _compat_note(data: bytes) -> dict[str, Any] | None:
-    for _, _, desc in read_elf_notes(data):
+    for _, _, desc in read_notes(fd):
         text = desc.rstrip(b"\0")
         if not text.startswith(b"{"):
             continue
@@ -96,6 +59,23 @@ def _compat_note(data: bytes) -> dict[str, Any] | None:
         if isinstance(doc, dict) and ("driver" in doc or "cuda" in doc):
             return doc
     return None
+
+
+def _compat_libraries(dir_fd: int) -> list[str] | None:
+    """The ``libcuda.so.<version>`` regular files in the directory; None past :data:`_MAX_ENTRIES` entries."""
+    names: list[str] = []
+    with os.scandir(dir_fd) as entries:
+        for count, entry in enumerate(entries):
+            if count >= _MAX_ENTRIES:
+                return None  # the image's directory, so its size is the image's choice: bounded
+            name = entry.name
+            if (
+                name.startswith(_PREFIX)
+                and "." in name[len(_PREFIX) :]
+                and entry.is_file(follow_symlinks=False)
+            ):
+                names.append(name)
+    return names
 
 
 def compat_decision(
@@ -136,27 +116,19 @@ def enable_cuda_compat(
     try:
         listing = os.open(f"/proc/self/fd/{dir_fd}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            names = [
-                n
-                for n in os.listdir(listing)
-                if n.startswith(_PREFIX)
-                and "." in n[len(_PREFIX) :]
-                and stat.S_ISREG(os.stat(n, dir_fd=listing, follow_symlinks=False).st_mode)
-            ]
-            if len(names) != 1:
-                return False  # none, or ambiguous: leave the image as it is
-            fd = os.open(names[0], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=listing)
+            names = _compat_libraries(listing)
+            if names is None or len(names) != 1:
+                return False  # none, ambiguous or a flooded directory: leave the image as it is
+            fd = os.open(names[0], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=listing)
             try:
-                data = os.read(fd, _MAX_ELF)
+                note = _compat_note(fd)  # bounded reads (cdikit._elf), never the whole file
             finally:
                 os.close(fd)
         finally:
             os.close(listing)
     finally:
         os.close(dir_fd)
-    if not compat_decision(
-        names[0][len(_PREFIX) :], _compat_note(data), host_driver_version, host_cuda_version
-    ):
+    if not compat_decision(names[0][len(_PREFIX) :], note, host_driver_version, host_cuda_version):
         return False
     try:
         conf = root.open_dir("/etc/ld.so.conf.d", create=True)

@@ -3,22 +3,24 @@
 The folders go to a fixed drop-in, ``/etc/ld.so.conf.d/00-cdikit.conf``
 (fixed, so restarting a container does not pile up files as the reference's
 random names do), ``/etc/ld.so.conf`` gets the standard ``include`` line when
-it is missing, and then the host's ``ldconfig -r ROOT`` rebuilds
-``/etc/ld.so.cache``. Every file this hook writes is opened inside the root
-(see :mod:`._rootfs`); ``ldconfig`` itself ``chroot``s into the root before it
-reads anything, so the container's symlinks and ``include`` lines resolve
-inside it too. No container code is ever run.
+it is missing, and then the host's ``ldconfig`` rebuilds ``/etc/ld.so.cache``.
+Every file this hook writes is opened inside the root (see
+:mod:`cdikit._rootfs`). ``ldconfig`` reads the image's config, so it is not
+merely chrooted (``ldconfig -r``: the container's ``/proc/1/root`` is the
+host's root at this point): it runs pivoted into the root in its own mount and
+PID namespaces with a fresh ``/proc``, almost no capabilities, resource limits
+and a timeout (see :mod:`._confine`). No container code is ever run: a
+dynamically linked ldconfig is refused.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 from collections.abc import Sequence
 
+from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks._errors import HookError
-from cdikit.integrations.hooks._rootfs import ContainerRoot
 
 __all__ = ["DROP_IN", "update_ldcache"]
 
@@ -52,12 +54,15 @@ def _write_file(dir_fd: int, name: str, data: bytes, mode: int = 0o644) -> None:
 
 
 def _ldconfig_binary(path: str) -> str:
+    path = path.removeprefix("@")  # nvidia-ctk's spelling of "a host path"
     # Ubuntu ships /sbin/ldconfig as a shell wrapper around /sbin/ldconfig.real.
     real = path + ".real"
     return real if os.path.isfile(real) else path
 
 
-def update_ldcache(root: ContainerRoot, folders: Sequence[str], *, ldconfig: str = "/sbin/ldconfig") -> None:
+def update_ldcache(
+    root: ContainerRoot, folders: Sequence[str], *, ldconfig: str = "/sbin/ldconfig", timeout: float = 60.0
+) -> None:
     """Register ``folders`` (container paths) with the container's loader cache."""
     if os.path.realpath(root.path) == "/":
         raise HookError("refusing to update the ld cache of the host root '/'", path=root.path)
@@ -79,12 +84,12 @@ def update_ldcache(root: ContainerRoot, folders: Sequence[str], *, ldconfig: str
             os.close(etc)
     except OSError as e:
         raise HookError(f"cannot write the loader config in {root.path}: {e.strerror}", path=root.path) from e
+    from cdikit.integrations.hooks._confine import run_in_root
+
     binary = _ldconfig_binary(ldconfig)
-    cmd = [binary, "-r", root.path, "-f", "/etc/ld.so.conf", "-C", "/etc/ld.so.cache"]
-    try:
-        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise HookError(f"cannot run {binary}: {e}", path=binary) from e
-    if done.returncode != 0:
-        detail = done.stderr.decode(errors="replace").strip()
-        raise HookError(f"{' '.join(cmd)} failed (exit {done.returncode}): {detail}", path=root.path)
+    args = ["-f", "/etc/ld.so.conf", "-C", "/etc/ld.so.cache"]
+    code, output = run_in_root(root.path, binary, args, timeout=timeout)
+    if code != 0:
+        raise HookError(
+            f"{binary} {' '.join(args)} in {root.path} failed (exit {code}): {output}", path=root.path
+        )

@@ -12,8 +12,8 @@ import os
 import secrets
 from collections.abc import Sequence
 
+from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks._errors import HookError
-from cdikit.integrations.hooks._rootfs import ContainerRoot
 
 __all__ = ["create_symlinks", "parse_link_spec"]
 

@@ -28,6 +28,26 @@ from cdikit.integrations.runtime._errors import ShimError
 __all__ = ["main"]
 
 
+# runc's own help and version spellings (global, before any subcommand).
+_INFO_ARGS = frozenset({"--help", "-h", "help", "h", "--version", "-v"})
+
+
+def _print_info(flag: str) -> None:
+    """cdikit's line first, then the real runtime prints its own (help or version)."""
+    from cdikit._version import __version__
+
+    if flag in ("--version", "-v"):
+        sys.stdout.write(f"cdi-runtime (cdikit) {__version__}\n")
+    else:
+        sys.stdout.write(
+            f"cdi-runtime (cdikit {__version__}): an OCI runtime that injects the CDI devices a container\n"
+            "requests (cdi.k8s.io/ annotations, CDI_DEVICES, NVIDIA_VISIBLE_DEVICES) on create/run, then\n"
+            "runs the real runtime with the same command line. Config: /etc/cdikit/runtime.toml\n"
+            "($CDIKIT_RUNTIME_CONFIG; see docs/runtime-config.md). The real runtime's help follows.\n\n"
+        )
+    sys.stdout.flush()
+
+
 def _fail(message: str) -> int:
     sys.stderr.write(f"cdi-runtime: {message}\n")
     return 1
@@ -77,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             runtime = find_runtime(read_runtime_setting(), self_path=self_path)
         except ShimError as e:
             return _fail(str(e))
+    if args[:1] and args[0] in _INFO_ARGS:
+        _print_info(args[0])
     try:
         os.execv(runtime, [runtime, *args])
     except OSError as e:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 
+from cdikit._paths import DEFAULT_SPEC_DIRS
 from cdikit.integrations.runtime._errors import ConfigError, ShimError
 
 __all__ = [
@@ -66,7 +67,7 @@ class RuntimeConfig:
 
     def __init__(self) -> None:
         self.runtimes: list[str] = list(_DEFAULT_RUNTIMES)
-        self.spec_dirs: list[str] = ["/etc/cdi", "/var/run/cdi"]
+        self.spec_dirs: list[str] = list(DEFAULT_SPEC_DIRS)
         self.default_kind = "nvidia.com/gpu"
         self.annotation_prefixes: list[str] = ["cdi.k8s.io/"]
         self.env_var = "CDI_DEVICES"

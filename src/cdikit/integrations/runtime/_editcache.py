@@ -37,9 +37,9 @@ import marshal
 import os
 import stat
 
-from cdikit import __version__
 from cdikit._cachedir import CACHE_ENV, RACY_WINDOW_NS, default_cache_dir, read_private_file, secure_dir
 from cdikit._paths import has_spec_extension
+from cdikit._version import __version__
 
 TYPE_CHECKING = False  # not typing's: this module is on the container start path
 if TYPE_CHECKING:
@@ -252,8 +252,8 @@ class EditCache:
             data = marshal.dumps((self._identity, self._stamp, entries))
         except ValueError:
             return False
+        from cdikit._atomic import atomic_write
         from cdikit.errors import CDIError
-        from cdikit.spec._atomic import atomic_write
 
         try:
             atomic_write(self._path, data, mode=0o600, make_parents=False)

@@ -2,7 +2,14 @@
 
 Everything happens on an in-memory copy of ``config.json``; the file is
 replaced (atomically, keeping its mode) only once injection has succeeded, so
-any failure leaves the bundle exactly as the engine wrote it.
+any failure leaves the bundle exactly as the engine wrote it. The copy keeps
+every number as written (:mod:`cdikit._rawjson`: a ``1e999`` runc accepted
+must not come back as ``Infinity``), so only what is injected changes.
+
+Injected hooks without ``env`` get ``PATH`` as their whole environment, and
+without ``timeout`` cdikit's hook timeout: runc would otherwise run them with
+the container's own environment (``LD_PRELOAD``, ``PYTHONPATH``...) as root,
+with no time limit (see :mod:`cdikit._isolation`).
 """
 
 from __future__ import annotations
@@ -57,11 +64,11 @@ def may_request(raw: bytes, cfg: RuntimeConfig) -> bool:
 
 
 def _parse_config(path: str, raw: bytes) -> dict[str, Any]:
-    import json
+    from cdikit._rawjson import loads
 
     try:
-        doc = json.loads(raw)
-    except ValueError as e:
+        doc = loads(raw)
+    except (ValueError, RecursionError) as e:  # RecursionError: nesting deeper than Python's stack
         raise ShimError(f"bundle config {path} is not valid JSON: {e}", path=path) from e
     if not isinstance(doc, dict):
         raise ShimError(f"bundle config {path} is not a JSON object", path=path)
@@ -69,10 +76,10 @@ def _parse_config(path: str, raw: bytes) -> dict[str, Any]:
 
 
 def _write_config(path: str, doc: dict[str, Any], mode: int) -> None:
-    import json
+    from cdikit._atomic import atomic_write
+    from cdikit._rawjson import dumps
 
-    data = json.dumps(doc, separators=(",", ":")).encode()
-    from cdikit.spec._atomic import atomic_write
+    data = dumps(doc)
 
     try:
         atomic_write(path, data, mode=mode, make_parents=False)
@@ -81,29 +88,15 @@ def _write_config(path: str, doc: dict[str, Any], mode: int) -> None:
 
 
 def _expand_requests(registry: Registry, names: Sequence[str]) -> list[str]:
-    """Turn kind-only (``vendor/class``), ``vendor/class=*`` and class-alias requests into names.
+    """Kind-only, ``=*`` and class-alias requests to names: :func:`cdikit.requests.expand_names`.
 
-    They resolve through :mod:`cdikit.requests` with BuildKit's rules (a kind
-    alone = its first device in sorted order, ``=*`` = all of the kind), loaded
-    only when such a request appears. Plain qualified names pass through
-    untouched; a request that resolves to nothing is kept as given, so that
-    ``inject_devices`` reports it as unresolvable.
+    That module loads only when such a request appears (the container start path).
     """
-    expanded: list[str] = []
-    resolver = None
-    for name in names:
-        _, sep, device = name.partition("=")
-        if sep and device != "*":
-            expanded.append(name)
-            continue
-        if resolver is None:
-            from cdikit.requests.request import DeviceRequest
-            from cdikit.requests.resolve import Resolver
+    if not any(n.partition("=")[1] == "" or n.partition("=")[2] == "*" for n in names):
+        return list(dict.fromkeys(names))
+    from cdikit.requests.resolve import expand_names
 
-            resolver = Resolver(registry)
-        found = resolver.find(DeviceRequest(name, optional=True), on_demand=False).devices
-        expanded.extend(found or (name,))
-    return list(dict.fromkeys(expanded))
+    return expand_names(registry, names)
 
 
 def _drop_legacy_nvidia_hooks(doc: dict[str, Any], log: ShimLog) -> None:
@@ -151,8 +144,29 @@ def inject_bundle(
         _drop_legacy_nvidia_hooks(doc, log)
     from cdikit.oci import inject_edits
 
+    hooks = doc.get("hooks")
+    before = {k: len(v) for k, v in hooks.items() if isinstance(v, list)} if isinstance(hooks, dict) else {}
     inject_edits(doc, edits)
+    _harden_injected_hooks(doc, before)
     return names
+
+
+def _harden_injected_hooks(doc: dict[str, Any], before: dict[str, int]) -> None:
+    """Give the hooks just injected (past ``before``'s lengths) an env and a timeout if they lack one."""
+    hooks = doc.get("hooks")
+    if not isinstance(hooks, dict):
+        return
+    from cdikit._isolation import HOOK_ENV, HOOK_TIMEOUT
+
+    for kind, entries in hooks.items():
+        if not isinstance(entries, list):
+            continue
+        for hook in entries[before.get(kind, 0) :]:
+            if isinstance(hook, dict):
+                if not hook.get("env"):
+                    hook["env"] = list(HOOK_ENV)
+                if hook.get("timeout") is None:
+                    hook["timeout"] = HOOK_TIMEOUT
 
 
 def _resolve(

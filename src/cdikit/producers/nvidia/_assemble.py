@@ -17,8 +17,8 @@ from typing import TypeVar
 
 import msgspec
 
+from cdikit._rootfs import Root
 from cdikit.producers.nvidia._errors import GenerateError
-from cdikit.producers.nvidia._rootfs import Root
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Hook, Mount, Spec
 
 __all__ = [

@@ -4,6 +4,12 @@ Arguments follow ``nvidia-cdi-hook`` exactly (``create-symlinks --link T::L``,
 ``update-ldcache --folder D``, ``enable-cuda-compat --host-driver-version=V``,
 ``chmod --mode M --path P``), so a spec works with cdikit's ``cdi-hook`` and with
 NVIDIA's binary alike.
+
+Every hook carries an explicit environment, ``PATH`` plus the reference's
+``NVIDIA_CTK_DEBUG=false`` (runc gives a hook without ``env`` the
+*container's* environment), and a ``timeout`` (runc kills a hook that runs
+longer and fails the container, instead of hanging it): see
+:mod:`cdikit._isolation`.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import os
 import shutil
 from collections.abc import Iterable, Sequence
 
+from cdikit._isolation import HOOK_ENV, HOOK_TIMEOUT
 from cdikit.producers.nvidia._errors import GenerateError
 from cdikit.spec.types import Hook
 
@@ -79,7 +86,8 @@ class HookFactory:
             hook_name="createContainer",
             path=self.path,
             args=[*prefix, name, *args],
-            env=["NVIDIA_CTK_DEBUG=false"],
+            env=[*HOOK_ENV, "NVIDIA_CTK_DEBUG=false"],
+            timeout=HOOK_TIMEOUT,
         )
 
     def symlinks(self, links: Sequence[tuple[str, str]]) -> Hook | None:

@@ -10,11 +10,11 @@ import os
 import re
 from collections.abc import Sequence
 
+from cdikit._rootfs import Root
 from cdikit.producers.nvidia import discover as d
 from cdikit.producers.nvidia._assemble import make_edits, node_gids, ro_mount
 from cdikit.producers.nvidia._errors import GenerateError
 from cdikit.producers.nvidia._hooks import HookFactory
-from cdikit.producers.nvidia._rootfs import Root
 from cdikit.producers.nvidia.nvml import NvmlBackend
 from cdikit.spec.types import ContainerEdits, DeviceNode, Mount
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from cdikit._paths import spec_format
 from cdikit.errors import WriteError
 from cdikit.spec.types import Spec
 
@@ -13,7 +14,7 @@ Format = Literal["json", "yaml"]
 
 
 def format_for_path(path: str | None, explicit: str | None) -> Format:
-    """An explicit ``--format`` wins; else ``.json`` means JSON and anything else YAML.
+    """An explicit ``--format`` wins; else exactly ``.json`` means JSON and anything else YAML.
 
     The file name is never changed (the reference turns ``nvidia.yml`` into
     ``nvidia.yml.yaml`` and lets the extension override ``--format``).
@@ -23,7 +24,7 @@ def format_for_path(path: str | None, explicit: str | None) -> Format:
         if fmt not in ("json", "yaml"):
             raise WriteError(f"invalid output format: {explicit}", field="format")
         return "json" if fmt == "json" else "yaml"
-    return "json" if path and path.lower().endswith(".json") else "yaml"
+    return "json" if path and spec_format(path) == "json" else "yaml"
 
 
 def encode(spec: Spec, fmt: Format) -> bytes:
@@ -35,17 +36,9 @@ def encode(spec: Spec, fmt: Format) -> bytes:
 def write_if_changed(path: str, data: bytes, *, mode: int = 0o644) -> bool:
     """Atomically replace ``path`` with ``data`` unless it already holds exactly that.
 
-    Returns whether the file was written. Unchanged content is not rewritten so spec
-    watchers (registries, kubelet plugins) see no churn; 0644 so rootless engines can
-    read the spec (podman #17539).
+    Returns whether the file was written: :func:`cdikit.spec.encode.write_spec_data`,
+    the library's one spec writer (0644, so rootless engines can read the spec).
     """
-    from cdikit.spec._atomic import atomic_write
+    from cdikit.spec.encode import write_spec_data
 
-    try:
-        with open(path, "rb") as f:
-            if f.read() == data:
-                return False
-    except OSError:
-        pass
-    atomic_write(path, data, mode=mode)
-    return True
+    return write_spec_data(path, data, mode=mode, if_changed=True)

@@ -15,10 +15,10 @@ import re
 import stat
 from dataclasses import dataclass, field
 
-from cdikit.producers.nvidia._elf import read_soname
+from cdikit._elf import read_soname
+from cdikit._rootfs import Root
 from cdikit.producers.nvidia._errors import DiscoveryError
 from cdikit.producers.nvidia._ldcache import ld_so_cache_dirs
-from cdikit.producers.nvidia._rootfs import Root
 from cdikit.producers.nvidia.nvml import GpuRecord, MigRecord
 from cdikit.spec.types import DeviceNode
 

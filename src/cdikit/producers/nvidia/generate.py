@@ -14,12 +14,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from cdikit._rootfs import Root
 from cdikit.producers.nvidia import discover as d
 from cdikit.producers.nvidia._assemble import IPC_OPTIONS, assemble, make_edits, node_gids, ro_mount
 from cdikit.producers.nvidia._errors import DiscoveryError, DriverNotFoundError, GenerateError
 from cdikit.producers.nvidia._hooks import HOOK_NAMES, HookFactory, resolve_hook_path
 from cdikit.producers.nvidia._modes import csv_mode, gated_devices, imex_devices, management_devices, wsl_mode
-from cdikit.producers.nvidia._rootfs import Root
 from cdikit.producers.nvidia.nvml import GpuRecord, MigRecord, NvmlBackend, NvmlError
 from cdikit.spec.types import ContainerEdits, DeviceNode, Mount, Spec
 

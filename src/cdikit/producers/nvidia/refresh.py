@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,7 +31,6 @@ __all__ = [
     "DEFAULT_OUTPUT",
     "RefreshOutcome",
     "fingerprint",
-    "main",
     "refresh_once",
     "watch",
     "watched_paths",
@@ -90,7 +88,7 @@ def refresh_once(
     except CDIError as exc:
         removed = False
         if remove_when_driver_gone and isinstance(exc, DriverNotFoundError) and os.path.exists(output):
-            from cdikit.spec._atomic import atomic_remove
+            from cdikit._atomic import atomic_remove
 
             atomic_remove(output)
             removed = True
@@ -198,49 +196,3 @@ def watch(
     finally:
         ino.close()
 
-
-def _report(outcome: RefreshOutcome, reason: str, output: str) -> None:
-    if outcome.error:
-        extra = f"; removed stale {output}" if outcome.removed else ""
-        print(f"cdikit-refresh: {reason}: generation failed: {outcome.error}{extra}", file=sys.stderr)
-    elif outcome.written:
-        print(f"cdikit-refresh: {reason}: wrote {output}", file=sys.stderr)
-    if outcome.result is not None and outcome.result.missing:
-        print(f"cdikit-refresh: {len(outcome.result.missing)} optional file(s) not found", file=sys.stderr)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``cdikit-refresh [--watch] [generate options]``: what the systemd units run."""
-    import argparse
-
-    from cdikit.producers.nvidia import cli
-
-    parser = argparse.ArgumentParser(
-        prog="cdikit-refresh",
-        description=f"Regenerate the NVIDIA CDI spec (default {DEFAULT_OUTPUT}) when it changed.",
-    )
-    cli.add_generate_options(parser, default_output=DEFAULT_OUTPUT)
-    args = parser.parse_args(argv)
-    try:
-        options, output, fmt = cli.options_from_args(args)
-    except CDIError as exc:
-        print(f"cdikit-refresh: {exc}", file=sys.stderr)
-        return 2
-    output = output or DEFAULT_OUTPUT
-    if not args.watch:
-        outcome = refresh_once(options, output, fmt=fmt)
-        _report(outcome, "refresh", output)
-        if not outcome.written and outcome.error is None:
-            print(f"cdikit-refresh: {output} is up to date", file=sys.stderr)
-        return 1 if outcome.error else 0
-    try:
-        watch(
-            options,
-            output,
-            fmt=fmt,
-            interval=args.interval,
-            on_refresh=lambda o, r: _report(o, r, output),
-        )
-    except KeyboardInterrupt:
-        return 0
-    return 0

@@ -39,10 +39,11 @@ example:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    from cdikit.cli._common import add_global_options
+    from cdikit.cli._common import honour_global_options
 
-    # The cdi global options, so "cdi -d X kube ..." and "cdi kube ... -d X" both work.
-    add_global_options(parser, only=("spec-dirs", "verbose"))
+    # The cdi global options (add_command gives them), so "cdi -d X kube ..." and
+    # "cdi kube ... -d X" both work; -o and -s have no use in a long-running plugin.
+    honour_global_options(parser, ("spec-dirs",))
     parser.add_argument(
         "--include-all",
         action="store_true",
@@ -153,11 +154,22 @@ def _registry(args: argparse.Namespace) -> Registry:
     return registry
 
 
-def _run_device_plugin(args: argparse.Namespace) -> int:
+def _missing_extra(err: ModuleNotFoundError) -> Exception:
+    """One line with the fix, instead of a traceback, when the ``kube`` extra is not installed."""
     from cdikit.cli._common import UsageError
 
-    from ._klog import setup_logging
-    from .deviceplugin import DevicePluginConfig, DevicePluginManager, Resource
+    name = (err.name or "grpc").partition(".")[0]
+    return UsageError(f"{name} is not installed; the kube commands need the kube extra: pip install 'cdikit[kube]'")
+
+
+def _run_device_plugin(args: argparse.Namespace) -> int:
+    from cdikit.cli._common import UsageError
+    from cdikit.integrations.kube import setup_logging
+
+    try:
+        from cdikit.integrations.kube.deviceplugin import DevicePluginConfig, DevicePluginManager, Resource
+    except ModuleNotFoundError as err:
+        raise _missing_extra(err) from None
 
     setup_logging(args.verbose)
     try:
@@ -181,9 +193,22 @@ def _run_device_plugin(args: argparse.Namespace) -> int:
 
 
 def _api_client(args: argparse.Namespace) -> Any:
+    """The API client; :class:`UsageError` (one line, exit 2) when there is no way to reach the API."""
     from kubernetes import client
     from kubernetes import config as kube_config
 
+    from cdikit.cli._common import UsageError
+
+    try:
+        return _load_api_client(args, client, kube_config)
+    except (kube_config.ConfigException, OSError) as err:
+        where = f"--kubeconfig {args.kubeconfig}" if args.kubeconfig else "not in a cluster and no ~/.kube/config"
+        raise UsageError(
+            f"cannot reach the Kubernetes API ({where}: {err}); give --kubeconfig FILE (or --server URL)"
+        ) from None
+
+
+def _load_api_client(args: argparse.Namespace, client: Any, kube_config: Any) -> Any:
     # The config loaders are untyped; Any keeps mypy --strict quiet about them.
     config: Any = kube_config
     configuration = client.Configuration()
@@ -201,11 +226,15 @@ def _api_client(args: argparse.Namespace) -> Any:
 
 def _run_dra_plugin(args: argparse.Namespace) -> int:
     from cdikit.cli._common import UsageError
+    from cdikit.integrations.kube import DeviceWatch, setup_logging
 
-    from ._inventory import DeviceWatch
-    from ._klog import setup_logging
-    from .dra import DRAPlugin, DRAPluginConfig, KubeClaimSource
-    from .slices import ResourceSlicePublisher
+    try:
+        import kubernetes  # noqa: F401  (the API client: checked before anything starts)
+
+        from cdikit.integrations.kube.dra import DRAPlugin, DRAPluginConfig, KubeClaimSource
+        from cdikit.integrations.kube.slices import ResourceSlicePublisher
+    except ModuleNotFoundError as err:
+        raise _missing_extra(err) from None
 
     if not args.driver:
         raise UsageError("--driver (or $DRA_DRIVER_NAME) is required")
@@ -221,10 +250,10 @@ def _run_dra_plugin(args: argparse.Namespace) -> int:
         registry_dir=args.registry_dir,
         poll_interval=args.poll_interval,
     )
+    api_client = _api_client(args)  # first: a missing kubeconfig must fail before anything starts
     stop = _stop_on_signals()
     registry = _registry(args)
     watch = DeviceWatch(registry, config.kinds, include_all=config.include_all, interval=config.poll_interval)
-    api_client = _api_client(args)
     publisher = None
     try:
         watch.start()

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from cdikit import _atomic
+from cdikit._atomic import atomic_remove, atomic_write
 from cdikit.errors import WriteError
-from cdikit.spec import _atomic
-from cdikit.spec._atomic import atomic_remove, atomic_write
 
 
 def _names(directory: Path) -> list[str]:
@@ -93,7 +93,7 @@ def test_disk_full_midway_never_tears_the_file(tmp_path: Path) -> None:
     script = f"""
 import resource, signal, sys
 from cdikit.errors import WriteError
-from cdikit.spec._atomic import atomic_write
+from cdikit._atomic import atomic_write
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 try:

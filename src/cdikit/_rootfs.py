@@ -1,4 +1,11 @@
-"""Opening paths strictly inside a container root filesystem.
+"""Paths strictly inside a root filesystem: the one home of confined path resolution.
+
+Two users, one walk (:func:`walk`):
+
+* :class:`ContainerRoot`, for the ``cdi-hook`` hooks: file descriptors
+  (``O_PATH`` handles) of paths inside a container root;
+* :class:`Root`, for driver discovery (``cdi generate nvidia``): a driver
+  root seen as ``/``, answering with *root-relative* path strings.
 
 A hook runs as root on the host, while the root filesystem it edits belongs to
 the container image: any ``..`` or symlink in it (``/lib -> /``,
@@ -11,7 +18,7 @@ Two resolvers give the same answers:
 
 * :func:`_resolve_openat2`: the kernel's ``openat2(RESOLVE_IN_ROOT)`` (Linux
   5.6+), reached through :mod:`ctypes`; race-free.
-* :func:`_resolve_walk`: a component-by-component walk with ``O_PATH |
+* :func:`walk`: a component-by-component walk with ``O_PATH |
   O_NOFOLLOW`` handles, never handing the kernel more than one component, so
   the kernel never follows a link by itself; it can also create missing
   directories on the way.
@@ -27,9 +34,9 @@ import stat
 from collections import deque
 from collections.abc import Callable
 
-from cdikit.integrations.hooks._errors import HookError
+from cdikit.errors import CDIError
 
-__all__ = ["ContainerRoot", "openat2_available"]
+__all__ = ["ContainerRoot", "Root", "RootfsError", "openat2_available", "walk"]
 
 _MAX_SYMLINKS = 40  # the kernel's own limit (MAXSYMLINKS)
 _O_PATH_FLAGS = os.O_PATH | os.O_CLOEXEC
@@ -40,14 +47,25 @@ _RESOLVE_IN_ROOT = 0x10
 Resolver = Callable[[int, str, bool], int]
 
 
+class RootfsError(CDIError):
+    """A container root that cannot be opened, or a path that names no entry inside it."""
+
+
 def _components(path: str) -> list[str]:
     return [p for p in path.split("/") if p and p != "."]
 
 
-def _resolve_walk(root_fd: int, path: str, follow: bool, *, create: bool = False, mode: int = 0o755) -> int:
-    """An ``O_PATH`` handle of ``path`` inside ``root_fd`` (missing dirs made when ``create``)."""
+def walk(
+    root_fd: int, path: str, follow: bool, *, create: bool = False, mode: int = 0o755
+) -> tuple[int, list[str]]:
+    """An ``O_PATH`` handle of ``path`` inside ``root_fd`` and its resolved root-relative components.
+
+    Missing directories are made (``mode``) when ``create``. Raises OSError
+    (ENOENT, ENOTDIR, ELOOP past 40 links, ...).
+    """
     parts = deque(_components(path))
     stack = [os.dup(root_fd)]  # stack[0] is the root; ".." pops but never past it
+    names: list[str] = []  # the components of stack[1:]
     links = 0
     try:
         while parts:
@@ -55,6 +73,7 @@ def _resolve_walk(root_fd: int, path: str, follow: bool, *, create: bool = False
             if name == "..":
                 if len(stack) > 1:
                     os.close(stack.pop())
+                    names.pop()
                 continue
             cur = stack[-1]
             last = not parts
@@ -80,18 +99,24 @@ def _resolve_walk(root_fd: int, path: str, follow: bool, *, create: bool = False
                     # An absolute target is relative to the container root.
                     while len(stack) > 1:
                         os.close(stack.pop())
+                    names.clear()
                 parts.extendleft(reversed(_components(target)))
                 continue
             if last:
-                return fd
+                return fd, [*names, name]
             if not stat.S_ISDIR(st.st_mode):
                 os.close(fd)
                 raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
             stack.append(fd)
-        return os.dup(stack[-1])
+            names.append(name)
+        return os.dup(stack[-1]), names
     finally:
         for fd in stack:
             os.close(fd)
+
+
+def _resolve_walk(root_fd: int, path: str, follow: bool, *, create: bool = False, mode: int = 0o755) -> int:
+    return walk(root_fd, path, follow, create=create, mode=mode)[0]
 
 
 _openat2: Callable[[int, bytes, int, int], int] | None = None
@@ -171,7 +196,7 @@ class ContainerRoot:
         try:
             self.fd = os.open(path, _O_PATH_FLAGS | os.O_DIRECTORY)
         except OSError as e:
-            raise HookError(f"cannot open container root {path}: {e.strerror}", path=path) from e
+            raise RootfsError(f"cannot open container root {path}: {e.strerror}", path=path) from e
         if resolver == "auto":
             resolver = "openat2" if openat2_available() else "walk"
         if resolver not in ("openat2", "walk"):
@@ -216,9 +241,93 @@ class ContainerRoot:
         """
         parts = _components(path)
         if not parts or parts[-1] == "..":
-            raise HookError(f"{path!r} does not name an entry inside the container", field=path)
+            raise RootfsError(f"{path!r} does not name an entry inside the container", field=path)
         return self.open_dir("/".join(parts[:-1]), create=create), parts[-1]
 
     def host_path(self, fd: int) -> str:
         """The host path of a handle (for messages and for chroot'ed tools only)."""
         return os.readlink(f"/proc/self/fd/{fd}")
+
+
+class Root:
+    """A host directory used as ``/`` for discovery; paths handed around are root-relative.
+
+    The reference resolves symlinks inside a driver root with the *host's*
+    ``EvalSymlinks``, so an absolute link in ``/run/nvidia/driver`` escapes to
+    the host. :meth:`resolve` uses :func:`walk`, the hooks' walk, instead:
+    absolute targets (and ``..`` at the top) re-anchor at the root, the way
+    the kernel would after ``chroot``. A root-relative path ("/usr/lib/x") is
+    also the path a container sees; :meth:`host` turns one into a host path.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = os.path.normpath(os.path.abspath(path or "/"))
+
+    def __repr__(self) -> str:
+        return f"Root({self.path!r})"
+
+    @property
+    def is_host(self) -> bool:
+        return self.path == "/"
+
+    def host(self, rel: str) -> str:
+        """The host path of the root-relative path ``rel``."""
+        rel = "/" + rel.lstrip("/")
+        if self.is_host:
+            return rel
+        return self.path if rel == "/" else self.path + rel
+
+    def relative(self, host_path: str) -> str:
+        """The root-relative form of a host path inside this root."""
+        host_path = os.path.normpath(host_path)
+        if self.is_host:
+            return host_path
+        if host_path == self.path:
+            return "/"
+        return host_path[len(self.path) :] if host_path.startswith(self.path + "/") else host_path
+
+    def lstat(self, rel: str) -> os.stat_result | None:
+        try:
+            return os.lstat(self.host(rel))
+        except OSError:
+            return None
+
+    def resolve(self, rel: str) -> str | None:
+        """Follow every symlink in ``rel`` without leaving the root; ``None`` if missing."""
+        try:
+            root_fd = os.open(self.path, _O_PATH_FLAGS | os.O_DIRECTORY)
+        except OSError:
+            return None
+        try:
+            fd, names = walk(root_fd, rel, True)
+        except OSError:
+            return None
+        finally:
+            os.close(root_fd)
+        os.close(fd)
+        return "/" + "/".join(names)
+
+    def glob(self, pattern: str) -> list[str]:
+        """Root-relative paths matching the root-relative glob ``pattern``, sorted."""
+        import glob as _glob
+
+        base = "" if self.is_host else _glob.escape(self.path)
+        return sorted(self.relative(p) for p in _glob.glob(base + "/" + pattern.lstrip("/")))
+
+    def is_file(self, rel: str) -> bool:
+        """``rel`` resolves (inside the root) to a regular file."""
+        resolved = self.resolve(rel)
+        if resolved is None:
+            return False
+        st = self.lstat(resolved)
+        return st is not None and stat.S_ISREG(st.st_mode)
+
+    def is_symlink(self, rel: str) -> bool:
+        st = self.lstat(rel)
+        return st is not None and stat.S_ISLNK(st.st_mode)
+
+    def readlink(self, rel: str) -> str | None:
+        try:
+            return os.readlink(self.host(rel))
+        except OSError:
+            return None

@@ -82,6 +82,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from cdikit.cli._common import add_global_options, honour_global_options
+
+    # "cdi -d DIR configure X" and "cdi configure X -d DIR": the spec dirs the engine reads.
+    add_global_options(parser, sub=True)
+    honour_global_options(parser, ("spec-dirs",), spec_dirs_dest="spec_dir")
     parser.add_argument("consumer", choices=_CONSUMERS, help="the engine whose config file to edit")
     parser.add_argument("--config", metavar="PATH", help="the config file (default: the engine's usual one)")
     parser.add_argument(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cdikit.producers.nvidia.generate import GenerateOptions
+    from cdikit.producers.nvidia.refresh import RefreshOutcome
 
 __all__ = ["ENV_VARS", "add_generate_options", "options_from_args", "register"]
 
@@ -251,6 +252,17 @@ def options_from_args(args: argparse.Namespace) -> tuple[GenerateOptions, str | 
     return options, output, args.format
 
 
+def report_outcome(outcome: RefreshOutcome, reason: str, output: str) -> None:
+    """Print one refresh outcome the way ``cdikit-refresh`` and ``generate --watch`` report it."""
+    if outcome.error:
+        extra = f"; removed stale {output}" if outcome.removed else ""
+        print(f"cdikit-refresh: {reason}: generation failed: {outcome.error}{extra}", file=sys.stderr)
+    elif outcome.written:
+        print(f"cdikit-refresh: {reason}: wrote {output}", file=sys.stderr)
+    if outcome.result is not None and outcome.result.missing:
+        print(f"cdikit-refresh: {len(outcome.result.missing)} optional file(s) not found", file=sys.stderr)
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     from cdikit.producers.nvidia import refresh
     from cdikit.producers.nvidia._output import encode, format_for_path, write_if_changed
@@ -265,7 +277,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                 output,
                 fmt=fmt,
                 interval=args.interval,
-                on_refresh=lambda o, r: refresh._report(o, r, output),
+                on_refresh=lambda o, r: report_outcome(o, r, output),
             )
         except KeyboardInterrupt:
             pass
@@ -317,7 +329,7 @@ def _cmd_transform_root(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``generate`` (``nvidia``) and ``transform`` (``root``) to the ``cdi`` command."""
-    from cdikit.cli._common import add_command, add_command_group
+    from cdikit.cli._common import add_command, add_command_group, honour_global_options
 
     gen_sub = add_command_group(
         subparsers,
@@ -336,6 +348,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_generate_options(nvidia)
     nvidia.set_defaults(func=_cmd_generate)
+    honour_global_options(nvidia, ("output",), format_dest="format")
 
     tr_sub = add_command_group(
         subparsers,
@@ -371,3 +384,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--format", choices=("json", "yaml"), help="output format (default: from --output, else yaml)"
     )
     root.set_defaults(func=_cmd_transform_root)
+    honour_global_options(root, ("output",), format_dest="format")

@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``cdi request``; returns the exit status."""
     from cdikit.cli._common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, open_registry, output_format
     from cdikit.cli._output import Table, emit, error, warn
+    from cdikit.producers import default_providers
     from cdikit.requests import (
         AllowPolicy,
         DeviceNotAllowedError,
@@ -108,7 +109,6 @@ def run(args: argparse.Namespace) -> int:
         OnDemandProviders,
         RequestError,
         Resolver,
-        default_providers,
         parse_request,
     )
 

@@ -1,0 +1,362 @@
+"""``cdi completion bash|zsh|fish`` and ``cdi man``: generated from the argparse tree, never hand-written.
+
+Both walk the same parser ``cdi`` runs with, so a new command or option shows
+up in the completion scripts and the manual pages without anyone editing them.
+They are built only when asked for: other commands never pay for the walk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from cdikit.cli._common import EXIT_OK, UsageError
+
+__all__ = ["cmd_completion", "cmd_man", "command_tree", "render_completion", "render_man"]
+
+SHELLS = ("bash", "zsh", "fish")
+
+
+@dataclass
+class Option:
+    flags: list[str]
+    help: str
+    takes_value: bool
+    choices: list[str]
+    paths: bool = False  # the value is a file or directory (its metavar says DIR, FILE or PATH)
+
+
+@dataclass
+class Command:
+    """One parser of the tree: ``path`` is ``("cdi", "generate", "nvidia")``."""
+
+    path: tuple[str, ...]
+    parser: argparse.ArgumentParser
+    help: str = ""
+    options: list[Option] = field(default_factory=list)
+    subcommands: dict[str, Command] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)  # alias -> name
+    positionals: list[argparse.Action] = field(default_factory=list)
+
+    def walk(self) -> Iterator[Command]:
+        yield self
+        for sub in self.subcommands.values():
+            yield from sub.walk()
+
+
+def _help(text: str | None) -> str:
+    if not text or text == argparse.SUPPRESS:
+        return ""
+    return " ".join(text.split())
+
+
+def command_tree(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ("cdi",), help_text: str = ""
+) -> Command:
+    """The commands, aliases and options of ``parser`` and everything below it."""
+    node = Command(path, parser, help_text)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: _help(a.help) for a in action._choices_actions}
+            seen: dict[int, str] = {}
+            for name, sub in action.choices.items():
+                if id(sub) in seen:
+                    node.aliases[name] = seen[id(sub)]
+                    continue
+                seen[id(sub)] = name
+                node.subcommands[name] = command_tree(sub, (*path, name), helps.get(name, ""))
+        elif action.option_strings:
+            if action.help == argparse.SUPPRESS:
+                continue
+            node.options.append(
+                Option(
+                    list(action.option_strings),
+                    _help(action.help),
+                    action.nargs != 0,
+                    [str(c) for c in action.choices or ()],
+                    bool(re.search(r"DIR|FILE|PATH|SPEC", str(action.metavar or action.dest).upper())),
+                )
+            )
+        else:
+            node.positionals.append(action)
+    return node
+
+
+def _full_tree() -> Command:
+    from cdikit.cli._parser import build_parser
+
+    parser, _unavailable = build_parser([])
+    return command_tree(parser)
+
+
+# --------------------------------------------------------------------------- shells
+
+
+def _q(text: str) -> str:
+    """Single-quoted for sh/bash/zsh/fish."""
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _value_options(tree: Command) -> dict[str, list[str] | None]:
+    """Every option that takes a value -> its choices ([]: file names; None: free text)."""
+    found: dict[str, list[str] | None] = {}
+    for cmd in tree.walk():
+        for opt in cmd.options:
+            if opt.takes_value:
+                for flag in opt.flags:
+                    found.setdefault(flag, opt.choices or ([] if opt.paths else None))
+    return found
+
+
+def _bash(tree: Command) -> str:
+    cmds = list(tree.walk())
+    known = [" ".join(c.path) for c in cmds]
+    steps = []
+    for cmd in cmds:
+        for name in (*cmd.subcommands, *cmd.aliases):
+            target = cmd.aliases.get(name, name)
+            steps.append(
+                f"            {_q(' '.join((*cmd.path, name)))}) path={_q(' '.join((*cmd.path, target)))} ;;"
+            )
+    words = []
+    for cmd in cmds:
+        items = [*cmd.subcommands, *cmd.aliases, *(f for o in cmd.options for f in o.flags)]
+        words.append(f"        {_q(' '.join(cmd.path))}) words={_q(' '.join(items))} ;;")
+    values = []
+    for flag, choices in sorted(_value_options(tree).items()):
+        if choices:
+            reply = "COMPREPLY=($(compgen -W " + _q(" ".join(choices)) + ' -- "$cur"))'
+        elif choices is None:
+            reply = "COMPREPLY=()"  # free text: nothing to offer
+        else:
+            reply = 'COMPREPLY=($(compgen -f -- "$cur"))'
+        values.append(f"        {flag}) {reply}; return ;;")
+    return f"""# bash completion for cdi (generated by "cdi completion bash"; cdikit)
+# Install: cdi completion bash > /usr/share/bash-completion/completions/cdi
+_cdi() {{
+    local cur="${{COMP_WORDS[COMP_CWORD]}}" prev="${{COMP_WORDS[COMP_CWORD-1]}}"
+    local path=cdi words="" i w
+    case "$prev" in
+{chr(10).join(values)}
+    esac
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        w="${{COMP_WORDS[i]}}"
+        case "$path $w" in
+{chr(10).join(steps)}
+        esac
+    done
+    case "$path" in
+{chr(10).join(words)}
+    esac
+    COMPREPLY=($(compgen -W "$words" -- "$cur"))
+}}
+complete -o default -o bashdefault -F _cdi cdi
+# known command paths: {len(known)}
+"""
+
+
+def _zsh_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(":", "\\:")
+
+
+def _zsh(tree: Command) -> str:
+    cmds = list(tree.walk())
+    steps = []
+    for cmd in cmds:
+        for name in (*cmd.subcommands, *cmd.aliases):
+            target = cmd.aliases.get(name, name)
+            steps.append(
+                f"            {_q(' '.join((*cmd.path, name)))}) path={_q(' '.join((*cmd.path, target)))} ;;"
+            )
+    cases = []
+    for cmd in cmds:
+        entries = [f"{_zsh_escape(n)}:{_zsh_escape(s.help)}" for n, s in cmd.subcommands.items()]
+        entries += [f"{_zsh_escape(a)}:{_zsh_escape('alias of ' + t)}" for a, t in cmd.aliases.items()]
+        opts = [f"{_zsh_escape(f)}:{_zsh_escape(o.help)}" for o in cmd.options for f in o.flags]
+        cases.append(
+            f"        {_q(' '.join(cmd.path))})\n"
+            f"            cmds=({' '.join(_q(e) for e in entries)})\n"
+            f"            opts=({' '.join(_q(e) for e in opts)}) ;;"
+        )
+    values = []
+    for flag, choices in sorted(_value_options(tree).items()):
+        if choices:
+            action = "compadd -- " + " ".join(_q(c) for c in choices)
+        else:
+            action = "_files" if choices is not None else "_message value"
+        values.append(f"        {flag}) {action}; return ;;")
+    return f"""#compdef cdi
+# zsh completion for cdi (generated by "cdi completion zsh"; cdikit)
+# Install: cdi completion zsh > "${{fpath[1]}}/_cdi"
+_cdi() {{
+    local path=cdi w i
+    local -a cmds opts
+    case "${{words[CURRENT-1]}}" in
+{chr(10).join(values)}
+    esac
+    for ((i = 2; i < CURRENT; i++)); do
+        w="${{words[i]}}"
+        case "$path $w" in
+{chr(10).join(steps)}
+        esac
+    done
+    case "$path" in
+{chr(10).join(cases)}
+    esac
+    if [[ "${{words[CURRENT]}}" == -* ]]; then
+        _describe -t options option opts
+    elif (( ${{#cmds}} )); then
+        _describe -t commands command cmds
+    else
+        _files
+    fi
+}}
+compdef _cdi cdi
+"""
+
+
+def _fish(tree: Command) -> str:
+    lines = [
+        '# fish completion for cdi (generated by "cdi completion fish"; cdikit)',
+        "# Install: cdi completion fish > ~/.config/fish/completions/cdi.fish",
+        "function __cdi_path",
+        "    set -l path cdi",
+        "    for w in (commandline -opc)[2..-1]",
+        '        switch "$path $w"',
+    ]
+    for cmd in tree.walk():
+        for name in (*cmd.subcommands, *cmd.aliases):
+            target = cmd.aliases.get(name, name)
+            lines.append(f"            case {_q(' '.join((*cmd.path, name)))}")
+            lines.append(f"                set path {' '.join(_q(p) for p in (*cmd.path, target))}")
+    lines += ["        end", "    end", '    echo "$path"', "end", "complete -c cdi -f"]
+    for cmd in tree.walk():
+        cond = f"-n {_q('test (__cdi_path) = ' + _q(' '.join(cmd.path)))}"
+        for name, sub in cmd.subcommands.items():
+            lines.append(f"complete -c cdi {cond} -a {_q(name)} -d {_q(sub.help)}")
+        for opt in cmd.options:
+            spec = []
+            for flag in opt.flags:
+                spec.append(f"-l {flag[2:]}" if flag.startswith("--") else f"-s {flag[1:]}")
+            extra = ""
+            if opt.takes_value:
+                if opt.choices:
+                    extra = " -x -a " + _q(" ".join(opt.choices))
+                else:
+                    extra = " -r -F" if opt.paths else " -x"
+            lines.append(f"complete -c cdi {cond} {' '.join(spec)}{extra} -d {_q(opt.help)}")
+    return "\n".join(lines) + "\n"
+
+
+def render_completion(shell: str, tree: Command | None = None) -> str:
+    """The completion script of ``cdi`` for ``shell`` (bash, zsh or fish)."""
+    tree = tree or _full_tree()
+    if shell == "bash":
+        return _bash(tree)
+    if shell == "zsh":
+        return _zsh(tree)
+    if shell == "fish":
+        return _fish(tree)
+    raise UsageError(f"unknown shell {shell!r} (choose from {', '.join(SHELLS)})")
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    sys.stdout.write(render_completion(args.shell))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- man pages
+
+
+def _roff(text: str) -> str:
+    """Text safe in a roff line: escape backslashes and hyphens, no leading dot or quote."""
+    text = text.replace("\\", "\\e").replace("-", "\\-")
+    return re.sub(r"^([.'])", r"\\&\1", text, flags=re.MULTILINE)
+
+
+def _page_name(path: tuple[str, ...]) -> str:
+    return "-".join(path)
+
+
+def render_man(cmd: Command, *, version: str, date: str) -> str:
+    """One manual page (section 1) for ``cmd``."""
+    name = _page_name(cmd.path)
+    parser = cmd.parser
+    usage = " ".join(parser.format_usage().split())
+    usage = usage.removeprefix("usage: ")
+    description = parser.description or cmd.help
+    out = [
+        f'.TH {name.upper()} 1 "{date}" "cdikit {version}" "cdikit manual"',
+        ".SH NAME",
+        f"{_roff(name)} \\- {_roff(cmd.help or (description or '').split(chr(10))[0])}",
+        ".SH SYNOPSIS",
+        f".B {_roff(usage)}",
+    ]
+    if description:
+        out += [".SH DESCRIPTION", ".nf", _roff(description.strip()), ".fi"]
+    if cmd.subcommands:
+        out.append(".SH COMMANDS")
+        for sub_name, sub in cmd.subcommands.items():
+            aliases = [a for a, t in cmd.aliases.items() if t == sub_name]
+            label = sub_name + (f" ({', '.join(aliases)})" if aliases else "")
+            out += [
+                ".TP",
+                f"\\fB{_roff(label)}\\fR",
+                f"{_roff(sub.help.rstrip('.'))}. See \\fB{_roff(_page_name(sub.path))}\\fR(1).",
+            ]
+    positionals = [a for a in cmd.positionals if not isinstance(a, argparse._SubParsersAction)]
+    if positionals:
+        out.append(".SH ARGUMENTS")
+        for action in positionals:
+            out += [".TP", f"\\fI{_roff(str(action.metavar or action.dest))}\\fR", _roff(_help(action.help))]
+    if cmd.options:
+        out.append(".SH OPTIONS")
+        for opt in cmd.options:
+            flags = ", ".join(f"\\fB{_roff(f)}\\fR" for f in opt.flags)
+            if opt.choices:
+                flags += " \\fI" + _roff("|".join(opt.choices)) + "\\fR"
+            elif opt.takes_value:
+                flags += " \\fIVALUE\\fR"
+            out += [".TP", flags, _roff(opt.help)]
+    if parser.epilog:
+        out += [".SH NOTES", ".nf", _roff(parser.epilog.strip()), ".fi"]
+    see = sorted(
+        {_page_name(c.path) for c in cmd.subcommands.values()} | ({"cdi"} if len(cmd.path) > 1 else set())
+    )
+    see_also = [f"\\fB{_roff(s)}\\fR(1)" for s in see if s != name]
+    if see_also:
+        out += [".SH SEE ALSO", ", ".join(see_also)]
+    return "\n".join(out) + "\n"
+
+
+def man_pages(tree: Command | None = None) -> dict[str, str]:
+    """Every manual page: ``cdi.1``, ``cdi-devices.1``, ``cdi-generate-nvidia.1``, ..."""
+    from cdikit._version import __version__
+
+    tree = tree or _full_tree()
+    # SOURCE_DATE_EPOCH: reproducible pages when a package build generates them.
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    import time
+
+    date = time.strftime("%Y-%m-%d", time.gmtime(int(epoch) if epoch and epoch.isdigit() else None))
+    return {f"{_page_name(c.path)}.1": render_man(c, version=__version__, date=date) for c in tree.walk()}
+
+
+def cmd_man(args: argparse.Namespace) -> int:
+    pages = man_pages()
+    if not args.dir:
+        wanted = "cdi" + "".join("-" + part for part in args.command) + ".1"
+        if wanted not in pages:
+            raise UsageError(f"no manual page for 'cdi {' '.join(args.command)}'")
+        sys.stdout.write(pages[wanted])
+        return EXIT_OK
+    os.makedirs(args.dir, exist_ok=True)
+    for name, text in pages.items():
+        with open(os.path.join(args.dir, name), "w", encoding="utf-8") as handle:
+            handle.write(text)
+    sys.stderr.write(f"cdi: wrote {len(pages)} manual pages to {args.dir}\n")
+    return EXIT_OK

@@ -1,0 +1,226 @@
+"""Running a host binary *inside* a container root, unable to reach the host.
+
+``update-ldcache`` must run the host's ``ldconfig`` on the container's files,
+and everything ldconfig reads there is the image's: ``/etc/ld.so.conf``
+lines, ``/var/cache/ldconfig``, symlinks. ``ldconfig -r ROOT`` is only a
+``chroot``, and at ``createContainer`` time the container's ``/proc`` is
+mounted in the root with ``/proc/1/root`` still the *host* root (runc's init
+has not pivoted yet): an image's ``/var/cache/ldconfig ->
+/proc/1/root/<host dir>`` made host ldconfig write host directories.
+
+:func:`run_in_root` does what NVIDIA's hook does, and a little more:
+
+1. the binary is opened on the host first, and must be statically linked
+   (a dynamic one would load the *image's* libc as root);
+2. a child unshares mount, PID, IPC and UTS namespaces, makes every mount
+   private, detaches every ``proc`` mount under the root, bind-mounts the
+   root onto itself and pivots (``pivot_root``) into it, detaching the old root:
+   no path, ``..`` or symlink can name a host file any more (where the host
+   root is the initial ramfs and cannot be pivoted away, the root is moved
+   over ``/`` and chrooted into instead, as ``runc --no-pivot`` does);
+3. a grandchild, PID 1 of the new PID namespace (killed with its parent),
+   mounts a fresh ``/proc`` (its own: ``/proc/1/root`` is the new root),
+   drops every capability but ``CAP_DAC_OVERRIDE`` and ``CAP_FOWNER`` from
+   its bounding set (no mount, mknod, ptrace, open_by_handle_at...), sets
+   ``no_new_privs`` and resource limits (address space, CPU, file size,
+   open files), and executes the binary through the descriptor opened
+   in step 1, with ``PATH`` as its whole environment;
+4. the hook waits at most ``timeout`` seconds, then kills it.
+
+Only :mod:`os`, :mod:`ctypes` and :mod:`select`: this is the hook's start path.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from cdikit.integrations.hooks._errors import HookError
+
+__all__ = ["SAFE_ENV", "run_in_root"]
+
+SAFE_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWUTS = 0x04000000
+_CLONE_NEWIPC = 0x08000000
+_CLONE_NEWPID = 0x20000000
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 0x2, 0x4, 0x8
+_MS_BIND, _MS_MOVE, _MS_REC, _MS_PRIVATE = 0x1000, 0x2000, 0x4000, 1 << 18
+_MNT_DETACH = 2
+_PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 24, 38
+_CAP_DAC_OVERRIDE, _CAP_FOWNER = 1, 3
+_KEEP_CAPS = frozenset({_CAP_DAC_OVERRIDE, _CAP_FOWNER})
+_USE_PIVOT_ROOT = True  # tests turn it off to exercise the fallback
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
+
+# Limits of the confined process: generous for ldconfig on the biggest images.
+_LIMITS = (
+    ("RLIMIT_AS", 1 << 30),
+    ("RLIMIT_CPU", 60),
+    ("RLIMIT_FSIZE", 256 << 20),
+    ("RLIMIT_NOFILE", 1024),
+)
+
+
+def _mount_points_under(root: str) -> list[bytes]:
+    """Mount points of ``proc`` file systems at or under ``root`` (deepest first)."""
+    import re
+
+    top = os.fsencode(root.rstrip("/") or "/")
+    found: list[bytes] = []
+    with open("/proc/self/mountinfo", "rb") as f:
+        for line in f:
+            fields = line.split()
+            try:
+                fstype = fields[fields.index(b"-") + 1]
+            except (ValueError, IndexError):
+                continue
+            if fstype != b"proc" or len(fields) < 5:
+                continue
+            # Spaces, tabs, newlines and backslashes are written as \ooo octal escapes.
+            point = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8) & 0xFF]), fields[4])
+            if point == top or point.startswith(top + b"/"):
+                found.append(point)
+    return sorted(found, key=len, reverse=True)
+
+
+def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
+    """The namespaced side (never returns): steps 2 and 3 of the module docstring."""
+    import ctypes
+    import platform
+    import resource
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def check(result: int, what: str) -> None:
+        if result != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"{what}: {os.strerror(err)}")
+
+    def mount(src: str | None, target: str, fstype: str | None, flags: int) -> None:
+        enc = [None if v is None else os.fsencode(v) for v in (src, target, fstype)]
+        check(libc.mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), None), f"mount {target}")
+
+    check(libc.unshare(_CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWUTS), "unshare")
+    mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+    for point in _mount_points_under(root):
+        check(libc.umount2(point, _MNT_DETACH), f"umount {os.fsdecode(point)}")
+    mount(root, root, None, _MS_BIND | _MS_REC)
+    os.chdir(root)
+    number = _SYS_PIVOT_ROOT.get(platform.machine())
+    if _USE_PIVOT_ROOT and number is not None and libc.syscall(ctypes.c_long(number), b".", b".") == 0:
+        check(libc.umount2(b".", _MNT_DETACH), "umount the old root")
+    else:
+        # No pivot_root where the host root is the initial ramfs (EINVAL; runc --no-pivot):
+        # move the root over / and chroot, as runc does. A chroot can be left only with
+        # CAP_SYS_CHROOT, which the grandchild drops before it runs the binary.
+        err = ctypes.get_errno()
+        if _USE_PIVOT_ROOT and number is not None and err != errno.EINVAL:
+            check(-1, "pivot_root")
+        mount(root, "/", None, _MS_MOVE)
+        check(libc.chroot(b"."), "chroot")
+    os.chdir("/")
+    last_cap = 40
+    pid = os.fork()
+    if pid:
+        _, status = os.waitpid(pid, 0)
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    # PID 1 of the new namespace.
+    check(libc.prctl(_PR_SET_PDEATHSIG, 9, 0, 0, 0), "prctl(PDEATHSIG)")
+    try:
+        os.mkdir("/proc", 0o555)
+    except OSError:
+        pass
+    try:
+        mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+        with open("/proc/sys/kernel/cap_last_cap", "rb") as f:
+            last_cap = int(f.read())
+    except (OSError, ValueError):
+        pass  # no /proc at all is fine too: the container's one is gone either way
+    for cap in range(last_cap + 1):
+        if cap not in _KEEP_CAPS and libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            check(-1, f"prctl(CAPBSET_DROP {cap})")
+    check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+    for name, value in _LIMITS:
+        resource.setrlimit(getattr(resource, name), (value, value))
+    null = os.open("/dev/null", os.O_RDONLY) if os.path.exists("/dev/null") else -1
+    if null >= 0:
+        os.dup2(null, 0)
+    os.dup2(err_w, 1)
+    os.dup2(err_w, 2)
+    os.execve(exe_fd, argv, SAFE_ENV)
+
+
+def run_in_root(root: str, binary: str, args: list[str], *, timeout: float = 60.0) -> tuple[int, str]:
+    """Run host ``binary`` with ``args`` confined to the container root ``root``.
+
+    Returns (exit code, output). Raises :class:`HookError` when the binary
+    is unusable or the confinement cannot be set up, or on timeout.
+    """
+    from cdikit._elf import has_interpreter
+
+    dynamic = has_interpreter(binary)
+    if dynamic is None:
+        raise HookError(f"{binary} is not an executable ELF file", path=binary)
+    if dynamic:
+        raise HookError(
+            f"{binary} is dynamically linked: inside the container root it would load the image's "
+            "libraries as root; use a statically linked ldconfig (glibc's is)",
+            path=binary,
+        )
+    exe_fd = os.open(binary, os.O_RDONLY | os.O_CLOEXEC)
+    root = os.path.realpath(root)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    try:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(err_r)
+                _child(root, exe_fd, [os.path.basename(binary), *args], err_w)
+            except BaseException as e:  # report whatever failed, never return into the hook
+                try:
+                    os.write(err_w, f"cdi-hook: cannot confine {binary} to {root}: {e}\n".encode())
+                finally:
+                    os._exit(127)
+        os.close(err_w)
+        err_w = -1
+        output, code = _wait(pid, err_r, timeout)
+    finally:
+        os.close(exe_fd)
+        os.close(err_r)
+        if err_w >= 0:
+            os.close(err_w)
+    if code is None:
+        raise HookError(f"{binary} in {root} did not finish within {timeout:g}s: killed", path=root)
+    text = output.decode(errors="replace").strip()
+    if code == 127 and "cannot confine" in text:
+        raise HookError(text.removeprefix("cdi-hook: "), path=root)
+    return code, text
+
+
+def _wait(pid: int, out_fd: int, timeout: float) -> tuple[bytes, int | None]:
+    """Collect ``pid``'s output (bounded) and exit code; (output, None) after a kill on timeout."""
+    import select
+    import time
+
+    chunks: list[bytes] = []
+    size = 0
+    deadline = time.monotonic() + timeout
+    open_ = True
+    while open_:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            os.kill(pid, 9)  # its child, PID 1 of the new namespace, dies with it (PDEATHSIG)
+            os.waitpid(pid, 0)
+            return b"".join(chunks), None
+        ready, _, _ = select.select([out_fd], [], [], left)
+        if ready:
+            chunk = os.read(out_fd, 65536)
+            if not chunk:
+                open_ = False
+            elif size < 1 << 20:
+                chunks.append(chunk)
+                size += len(chunk)
+    _, status = os.waitpid(pid, 0)
+    return b"".join(chunks), os.waitstatus_to_exitcode(status)
