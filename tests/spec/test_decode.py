@@ -290,3 +290,15 @@ def test_json_with_zero_values_takes_the_fast_path(spec: msgspec.Struct) -> None
     fast = _fast(data)
     assert fast is not None
     assert fast == _faithful(data, None)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    ["{1: a, '1': b}", "{1.0: a, 1: b}", "{true: a, 'true': b}", "{0x10: a, 16: b}"],
+)
+def test_keys_that_become_one_json_key_are_a_duplicate(keys: str) -> None:
+    # Policy rule 6: Go keeps one of the two at random (its map order); cdikit refuses.
+    data = (HEAD + "devices: [{name: d, containerEdits: {env: [A=1]}}]\nannotations: " + keys + "\n").encode()
+    with pytest.raises(ParseError, match="already set in map") as info:
+        parse_spec(data)
+    assert str(info.value).startswith("failed to unmarshal CDI Spec: error converting YAML to JSON: yaml: ")
