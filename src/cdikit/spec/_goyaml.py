@@ -332,6 +332,9 @@ def _compose(work: str, original: str, restore: dict[str, str]) -> Composed:
             else:  # stream start
                 continue
             if not stack:
+                # go-yaml v2 then expects the document's end, which scans the next token:
+                # a tab or a "- " after a root flow collection fails there.
+                events.get_event()
                 return Composed(node, alias_values)
             frame = stack[-1]
             if via_alias:
