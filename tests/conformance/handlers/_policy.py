@@ -34,7 +34,9 @@ relaxes a comparison.
    ``ReadSpec`` and the cache) panics. cdikit rejects such a document when
    decoding it (a ``ParseError`` with ``go_panics`` true). The runner treats the
    reference's panic, or its ParseSpec result holding such a ``null``, as
-   matched by that rejection.
+   matched by that rejection; ``ReadSpec`` then matches whatever error Go gave
+   (its validation may meet an old ``cdiVersion`` or an empty vendor before the
+   nil entry), as long as both reject.
 6. AMBIGUOUS KEYS. Two YAML keys that become the same JSON key (``1`` and
    ``"1"``, ``1.0`` and ``1``, ``true`` and ``"true"``) give a random winner in
    Go (its map iteration order); cdikit rejects the document as a duplicate key
