@@ -54,6 +54,9 @@ relaxes a comparison.
    file name (``/``, ``.``, ``..``, empty, NUL) with ``InvalidSpecNameError``.
    For such an op the runner requires that error and that nothing was
    written; the rest of the case is compared as usual.
+9. SPEC FILE MODE. cdikit writes spec files 0644 (rootless engines and users
+   must read them; nvidia-ctk made the same change); the reference's temporary
+   file leaves them 0600. The runner calls ``write_spec(..., mode=0o600)``.
 """
 
 import contextlib
@@ -64,6 +67,7 @@ from cdikit.spec.types import Spec
 PANIC_IS_REJECTION = True
 TRANSACTIONAL_INJECTION = True
 WRITE_VERSION_FOR_REFERENCE = "keep"
+WRITE_MODE_FOR_REFERENCE = 0o600
 MINIMUM_VERSION_OVER_ALL_DEVICES = True
 NIL_ENTRY_IS_GO_PANIC = True
 
