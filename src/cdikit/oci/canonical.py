@@ -109,10 +109,7 @@ _MOUNT = (
     _Field("gidMappings", ("list", ("val", _ID_MAPPING)), True),
 )
 _HOOK = (_s("path", omit=False), _strs("args"), _strs("env"), _Field("timeout", ("ptrv",), True))
-_HOOKS = tuple(
-    _Field(n, ("list", ("val", _HOOK)), True)
-    for n in HOOK_NAMES
-)
+_HOOKS = tuple(_Field(n, ("list", ("val", _HOOK)), True) for n in HOOK_NAMES)
 _DEVICE = (
     _s("path", omit=False),
     _s("type", omit=False),
