@@ -120,6 +120,20 @@ def test_refused_characters_only_in_the_reads_go_yaml_makes(pad: int) -> None:
         parse_spec(_dev("first") + b"#" * pad + b"\x0c")
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xef\xbb\xbf\xef\xbb\xbf" + _dev("x"),
+        codecs.BOM_UTF16_LE + "\ufeff{}".encode("utf-16-le"),
+        codecs.BOM_UTF16_BE + "\ufeffkind: a.com/b".encode("utf-16-be"),
+    ],
+)
+def test_two_byte_order_marks_are_refused(data: bytes) -> None:
+    # go-yaml v2 would drop the first character of each early line (policy rule 10).
+    with pytest.raises(ParseError, match="starts with two byte-order marks"):
+        parse_spec(data)
+
+
 def test_case_insensitive_keys() -> None:
     spec = parse_spec(
         b'{"CDIVERSION": "0.3.0", "Kind": "a.com/b", "DEVICES": [{"NAME": "d", "containeredits": {"ENV": ["A=1"]}}]}'

@@ -85,19 +85,34 @@ def _go_utf16_error(exc: UnicodeDecodeError) -> str:
     return "incomplete UTF-16 surrogate pair" if exc.end >= len(exc.object) else "expected low surrogate area"
 
 
+_REPEATED_BOM = (
+    "the file starts with two byte-order marks: go-yaml v2 then drops the first character"
+    " of each of its first lines (refused)"
+)
+
+
 def decode_text(data: bytes) -> str:
-    """The document text, read as go-yaml v2's reader reads it (UTF-8, or UTF-16 after a BOM)."""
+    """The document text, read as go-yaml v2's reader reads it (UTF-8, or UTF-16 after a BOM).
+
+    A second BOM right after the first is refused (policy rule 10, docs/decoding.md):
+    go-yaml v2's scanner tests for a BOM at its buffer's start, not at the current
+    character, so it would drop the first character of every line in its first read.
+    """
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         codec = "utf-16-le" if data[:2] == b"\xff\xfe" else "utf-16-be"
         try:
-            return data[2:].decode(codec)
+            text = data[2:].decode(codec)
         except UnicodeDecodeError as exc:
             raise YamlError(_go_utf16_error(exc)) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise YamlError(f"invalid UTF-8 at byte {exc.start}") from None
-    return text[1:] if text.startswith("\ufeff") else text
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise YamlError(f"invalid UTF-8 at byte {exc.start}") from None
+        text = text[1:] if text.startswith("\ufeff") else text
+    if text.startswith("\ufeff"):
+        raise YamlError(_REPEATED_BOM, line=1, column=1)
+    return text
 
 
 _GO_READ = 512  # go-yaml v2's raw input buffer: it decodes and checks the input this much at a time

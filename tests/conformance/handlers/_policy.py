@@ -65,11 +65,12 @@ relaxes a comparison.
    first character of every line it starts, whatever that is (an indent, a key's
    first letter, a ``}``). A pretty-printed JSON file loses only spaces; a YAML
    file is silently re-indented; which characters near the 512-byte mark go
-   depends on the scanner's lookahead. cdikit reads a second BOM as content and
-   rejects the file (``error converting YAML to JSON``). The runner accepts that
-   rejection where the file starts with two BOMs and the reference decoded it; in a
-   cache refresh it then requires the whole case to match with the second BOM of
-   each such file removed (Go's view when the characters it drops are harmless).
+   depends on the scanner's lookahead. cdikit rejects such a file when decoding it
+   (``yaml: the file starts with two byte-order marks ...``). For a file starting
+   with two BOMs the runner requires that rejection, whatever the reference did;
+   in a cache refresh where the reference loaded such a file, it requires the whole
+   case to match with the second BOM of each such file removed (Go's view when the
+   characters it drops are harmless).
 """
 
 import contextlib
@@ -139,4 +140,6 @@ def spec_name_refused(name: str) -> bool:
 
 def repeated_bom(data: bytes) -> bool:
     """Rule 10: whether a spec file starts with two byte-order marks (UTF-8 or UTF-16)."""
-    return (data[:2] in (b"\xff\xfe", b"\xfe\xff") and data[2:4] == data[:2]) or data[:6] == b"\xef\xbb\xbf" * 2
+    return (data[:2] in (b"\xff\xfe", b"\xfe\xff") and data[2:4] == data[:2]) or data[
+        :6
+    ] == b"\xef\xbb\xbf" * 2

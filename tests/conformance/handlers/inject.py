@@ -93,6 +93,16 @@ def _nil_entry_rejection(path: str) -> bool:
     return False
 
 
+def _repeated_bom_rejection(path: str, error: str) -> bool:
+    """Rule 10: cdikit refuses a file starting with two BOMs (Go rejects it too, here)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+    except OSError:
+        return False
+    return _policy.repeated_bom(head) and "starts with two byte-order marks" in error
+
+
 def _diff_cache_errors(
     expected: dict[str, list[str]], actual: dict[str, list[str]], problems: list[str]
 ) -> None:
@@ -100,11 +110,13 @@ def _diff_cache_errors(
 
     Rule 5: where Go's validation rejects a file for what it meets before a nil entry (an
     empty vendor, an old cdiVersion), cdikit's decode-time rejection of that entry matches.
+    Rule 10: so does cdikit's rejection of a file starting with two BOMs that Go rejects.
     """
     same = expected.keys() == actual.keys() and all(
         len(expected[p]) == len(actual[p])
         and all(
-            errors_match(want, got) or (len(actual[p]) == 1 and _nil_entry_rejection(p))
+            errors_match(want, got)
+            or (len(actual[p]) == 1 and (_nil_entry_rejection(p) or _repeated_bom_rejection(p, got)))
             for want, got in zip(expected[p], actual[p], strict=True)
         )
         for p in expected
