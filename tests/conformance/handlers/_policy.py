@@ -41,7 +41,8 @@ relaxes a comparison.
    ``"1"``, ``1.0`` and ``1``, ``true`` and ``"true"``) give a random winner in
    Go (its map iteration order); cdikit rejects the document as a duplicate key
    (``error converting YAML to JSON``) unless both values decode to the same Go value (then
-   the pick cannot matter and both accept). No recorded case depends on the winner.
+   the pick cannot matter and both accept). No recorded case depends on the winner;
+   for a fuzzed one (Go may accept) the runner requires that rejection alone.
 7. HOSTILE SPEC-DIR ENTRIES. A FIFO, a device (``/dev/zero`` through a
    symlink), a socket, or a file over 16 MiB named ``*.json``/``*.yaml`` in a
    spec directory hangs the reference or exhausts its memory; cdikit reports
@@ -85,6 +86,8 @@ WRITE_MODE_FOR_REFERENCE = 0o600
 MINIMUM_VERSION_OVER_ALL_DEVICES = True
 NIL_ENTRY_IS_GO_PANIC = True
 REPEATED_BOM_IS_REJECTED = True
+# Rule 6: the words cdikit's duplicate-key error adds for keys that become one JSON key.
+AMBIGUOUS_KEY_MARK = "(as another key written differently, with another value)"
 
 
 @contextlib.contextmanager
