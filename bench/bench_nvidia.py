@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.producers import fakeroot
 
-from cdikit.producers.nvidia._output import encode
 from cdikit.producers.nvidia.generate import GenerateOptions, generate
 from cdikit.producers.nvidia.nvml import FakeBackend
+from cdikit.producers.output import encode
 
 GPUS = 8
 MIGS = 7

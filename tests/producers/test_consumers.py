@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from cdikit.producers.nvidia._output import encode
 from cdikit.producers.nvidia.generate import generate
 from cdikit.producers.nvidia.nvml import FakeBackend
+from cdikit.producers.output import encode
 from cdikit.registry import Registry
 from cdikit.specfile import read_spec
 from tests.producers import fakeroot

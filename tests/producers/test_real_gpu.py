@@ -56,8 +56,8 @@ def _smi_devices() -> list[tuple[str, str]]:
 
 
 def test_generated_devices_match_nvidia_smi(tmp_path: Path) -> None:
-    from cdikit.producers.nvidia._output import encode
     from cdikit.producers.nvidia.generate import GenerateOptions, generate
+    from cdikit.producers.output import encode
     from cdikit.specfile import read_spec
 
     result = generate(GenerateOptions(mode="auto"))

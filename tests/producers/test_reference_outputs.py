@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 import yaml
 
-from cdikit.producers.nvidia._output import encode
 from cdikit.producers.nvidia.generate import generate
 from cdikit.producers.nvidia.nvml import FakeBackend
+from cdikit.producers.output import encode
 from tests._shared import require_shared
 from tests.producers import fakeroot
 from tests.producers.conftest import root_options

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from cdikit.producers.nvidia._output import encode
 from cdikit.producers.nvidia.transform import TransformError, transform_root
+from cdikit.producers.output import encode
 from cdikit.spec import parse_spec
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Hook, Mount, Spec
 from tests._shared import require_shared

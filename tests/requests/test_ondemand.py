@@ -208,3 +208,33 @@ def test_fake_nvml_variable_matches_the_nvml_module() -> None:
     from cdikit.producers.nvidia.ondemand import _FAKE_NVML_ENV
 
     assert _FAKE_NVML_ENV == FAKE_NVML_ENV
+
+
+# -- AMD, Intel and Gaudi: the same providers, on fake sysfs roots -------------------------
+
+
+def test_vendor_providers_generate_on_first_request(
+    tmp_path: Path, spec_dir: Path, open_registry: OpenRegistry
+) -> None:
+    from cdikit.producers import vendor_providers
+    from tests.producers import fakesys
+
+    root = tmp_path / "host"
+    fakesys.amd_gpu(root, "0000:03:00.0", card=1, render=128, location_id=0x300, unique_id=0xAB, node_index=1)
+    fakesys.intel_gpu(root, "0000:00:02.0", "0x4680", driver="xe", card=0, render=200, bypath=False)
+    providers = OnDemandProviders()
+    for provider in vendor_providers(str(root)):
+        providers.add(provider)
+    resolver = Resolver(open_registry(), policy=AllowPolicy(), providers=providers)
+    listed = {row.name: row.on_demand for row in resolver.list_devices()}
+    # Gaudi's driver is not bound under this root: not offered.
+    assert listed == {"amd.com/gpu": True, "intel.com/gpu": True}
+
+    resolution = resolver.resolve(["amd.com/gpu", "intel.com/gpu=*"])
+    assert resolution.devices == ["amd.com/gpu=0", "intel.com/gpu=0000-00-02-0-0x4680", "intel.com/gpu=all"]
+    assert sorted(os.path.basename(p) for p in resolution.written) == [
+        "amd.com-gpu.yaml",
+        "intel.com-gpu.yaml",
+    ]
+    with pytest.raises(OnDemandError):
+        resolver.resolve(["intel.com/gaudi"])

@@ -281,8 +281,8 @@ def warn_missing_hooks(spec: Any, prog: str) -> None:
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from cdikit.producers.nvidia import refresh
-    from cdikit.producers.nvidia._output import encode, format_for_path, write_if_changed
     from cdikit.producers.nvidia.generate import generate
+    from cdikit.producers.output import encode, format_for_path, write_if_changed
 
     options, output, fmt = options_from_args(args)
     if args.watch:
@@ -326,8 +326,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _cmd_transform_root(args: argparse.Namespace) -> int:
     from cdikit.cli._common import UsageError, read_source
-    from cdikit.producers.nvidia._output import encode, format_for_path, write_if_changed
     from cdikit.producers.nvidia.transform import transform_root
+    from cdikit.producers.output import encode, format_for_path, write_if_changed
     from cdikit.spec import parse_spec
 
     path = args.input
@@ -366,6 +366,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_generate_options(nvidia)
     nvidia.set_defaults(func=_cmd_generate)
     honour_global_options(nvidia, ("output",), format_dest="format")
+    from cdikit.cli._vendors import register_generators
+
+    register_generators(gen_sub)
 
     tr_sub = add_command_group(
         subparsers,

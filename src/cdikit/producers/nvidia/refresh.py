@@ -20,12 +20,13 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cdikit.errors import CDIError
 from cdikit.producers.nvidia.generate import DriverNotFoundError, GenerateOptions, GenerateResult, generate
 from cdikit.producers.nvidia.nvml import NvmlBackend, NvmlError, open_backend
+from cdikit.producers.watch import ChangeWaiter, mtimes
 
 __all__ = [
     "DEFAULT_OUTPUT",
@@ -81,7 +82,7 @@ def refresh_once(
     absent removes ``output``: a spec for GPUs whose driver was uninstalled only makes
     containers fail later and more confusingly.
     """
-    from cdikit.producers.nvidia._output import encode, format_for_path, write_if_changed
+    from cdikit.producers.output import encode, format_for_path, write_if_changed
 
     try:
         result = generate(options)
@@ -107,58 +108,6 @@ def watched_paths(options: GenerateOptions) -> list[str]:
     return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
 
 
-def _mtimes(paths: Sequence[str]) -> tuple[float, ...]:
-    out = []
-    for p in paths:
-        try:
-            out.append(os.stat(p).st_mtime)
-        except OSError:
-            out.append(-1.0)
-    return tuple(out)
-
-
-class _Inotify:
-    """inotify over ``paths`` when available; ``wait`` returns True on a relevant event."""
-
-    def __init__(self, paths: Sequence[str]) -> None:
-        self._ino = None
-        try:
-            from inotify_simple import INotify, flags  # type: ignore[import-untyped]
-
-            ino = INotify()
-            mask = (
-                flags.CREATE
-                | flags.DELETE
-                | flags.MOVED_TO
-                | flags.MOVED_FROM
-                | flags.CLOSE_WRITE
-                | flags.ATTRIB
-            )
-            for p in paths:
-                try:
-                    ino.add_watch(p, mask)
-                except OSError:
-                    continue
-            self._ino = ino
-        except (ImportError, OSError):
-            self._ino = None
-
-    def wait(self, timeout: float) -> bool:
-        if self._ino is None:
-            threading.Event().wait(timeout)
-            return False
-        events = self._ino.read(timeout=int(timeout * 1000))
-        if events:
-            # Installers touch many files: let the burst settle, then regenerate once.
-            while self._ino.read(timeout=300):
-                pass
-        return bool(events)
-
-    def close(self) -> None:
-        if self._ino is not None:
-            self._ino.close()
-
-
 def watch(
     options: GenerateOptions,
     output: str,
@@ -172,7 +121,7 @@ def watch(
     """Refresh now, then whenever the driver or the MIG layout changes, until ``stop`` is set."""
     stop = stop or threading.Event()
     paths = watched_paths(options)
-    ino = _Inotify(paths)
+    ino = ChangeWaiter(paths)
 
     def run(reason: str) -> None:
         outcome = refresh_once(options, output, fmt=fmt, remove_when_driver_gone=True)
@@ -181,18 +130,17 @@ def watch(
 
     try:
         last_fp = fingerprint(backend_factory)
-        last_mtimes = _mtimes(paths)
+        last_mtimes = mtimes(paths)
         run("start")
         while not stop.is_set():
             event = ino.wait(interval)
             if stop.is_set():
                 break
             fp = fingerprint(backend_factory)
-            mtimes = _mtimes(paths)
-            if event or fp != last_fp or mtimes != last_mtimes:
-                reason = "driver files changed" if event or mtimes != last_mtimes else "NVML state changed"
-                last_fp, last_mtimes = fp, mtimes
+            now = mtimes(paths)
+            if event or fp != last_fp or now != last_mtimes:
+                reason = "driver files changed" if event or now != last_mtimes else "NVML state changed"
+                last_fp, last_mtimes = fp, now
                 run(reason)
     finally:
         ino.close()
-
