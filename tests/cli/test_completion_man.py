@@ -36,7 +36,7 @@ def bash_script() -> str:
     [
         (("cdi", "gen"), {"generate"}, {"devices"}),
         (("cdi", ""), {"devices", "dirs", "completion", "man", "generate", "kube", "--version"}, set()),
-        (("cdi", "generate", ""), {"nvidia"}, {"devices"}),
+        (("cdi", "generate", ""), {"nvidia"}, {"inject"}),
         (("cdi", "-d", "/x", "generate", "nvidia", "--mo"), {"--mode"}, set()),
         (("cdi", "kube", "dra-plugin", "--kube"), {"--kubeconfig"}, set()),
         (("cdi", "devices", "-o", ""), {"table", "json", "yaml"}, set()),
