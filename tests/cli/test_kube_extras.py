@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.cli._helpers import SRC
+from tests.cli._helpers import run_code
 
 
 def _cdi(*args: str, hide: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -18,15 +16,7 @@ def _cdi(*args: str, hide: str = "", env: dict[str, str] | None = None) -> subpr
         f"import sys\nfor name in {hide.split()!r}: sys.modules[name] = None\n"
         "from cdikit.cli import main\nsys.exit(main())"
     )
-    full_env = {**os.environ, "PYTHONPATH": SRC, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=60,
-        check=False,
-    )
+    return run_code(code, *args, env=env)
 
 
 @pytest.mark.parametrize(
