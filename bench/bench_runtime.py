@@ -116,7 +116,11 @@ def main() -> int:
         names = _spec(work / "cdi")
         state = work / "state"
         config = work / "runtime.toml"
-        config.write_text(f'runtime = "{runc}"\nspec-dirs = ["{work / "cdi"}"]\n')
+        # The bench asks in the env (CDI_DEVICES) from an unprivileged bundle: accept that.
+        config.write_text(
+            f'runtime = "{runc}"\nspec-dirs = ["{work / "cdi"}"]\n'
+            "accept-env-requests-when-unprivileged = true\n"
+        )
         env["CDIKIT_RUNTIME_CONFIG"] = str(config)
         # Timestamps younger than the racy window are never cached: let the spec file age.
         time.sleep(2.1)

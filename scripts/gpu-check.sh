@@ -27,4 +27,4 @@ $PY -m cdikit -d /tmp/cdi devices | tee $OUT/cdi-devices.txt
 $PY -m cdikit -d /tmp/cdi validate | tee $OUT/cdi-validate.txt
 $PY -m cdikit -d /tmp/cdi lint | tee $OUT/cdi-lint.txt || true
 # the installed package, not the source tree, runs the real-GPU tests
-cd /tmp && $PY -m pytest -q -p no:cacheprovider -rs "$OLDPWD/tests/producers/test_real_gpu.py" "$OLDPWD/tests/e2e/test_real_gpu.py" "$OLDPWD/tests/e2e/test_gpu_generated_spec.py" 2>&1 | tail -60 | tee $OUT/pytest.txt
+cd /tmp && $PY -m pytest -q -p no:cacheprovider -rs "$OLDPWD/tests/producers/test_real_gpu.py" "$OLDPWD/tests/e2e/test_real_gpu.py" "$OLDPWD/tests/e2e/test_gpu_generated_spec.py" "$OLDPWD/tests/e2e/test_gpu_jit_cdi.py" 2>&1 | tail -60 | tee $OUT/pytest.txt

@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Callable
+from typing import TypeVar
 
 from cdikit._elf import read_notes
 
-__all__ = ["elf_with_note", "note_bomb", "notes_of"]
+__all__ = ["elf_with_note", "in_memfd", "note_bomb", "notes_of"]
+
+_T = TypeVar("_T")
 
 
-def notes_of(data: bytes) -> list[tuple[str, int, bytes]]:
-    """``read_notes`` of a file holding ``data`` (an anonymous memory file)."""
+def in_memfd(data: bytes, read: Callable[[int], _T]) -> _T:
+    """``read(fd)`` of a file holding ``data`` (an anonymous memory file)."""
     fd = os.memfd_create("elf")
     try:
         os.write(fd, data)
-        return read_notes(fd)
+        return read(fd)
     finally:
         os.close(fd)
+
+
+def notes_of(data: bytes) -> list[tuple[str, int, bytes]]:
+    """``read_notes`` of a file holding ``data``."""
+    return in_memfd(data, read_notes)
 
 
 def elf_with_note(desc: bytes, name: bytes = b"NVIDIA\0") -> bytes:

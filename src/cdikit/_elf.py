@@ -25,7 +25,7 @@ import struct
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["MAX_FILE", "has_interpreter", "read_notes", "read_soname"]
+__all__ = ["MAX_FILE", "dynamic_tags", "has_interpreter", "read_notes", "read_soname"]
 
 MAX_FILE = 1 << 30  # 1 GiB: real libcuda builds are ~100 MB
 _MAX_TABLE = 1 << 20  # bytes of one header table
@@ -122,19 +122,41 @@ def read_soname(path: str) -> str | None:
     return _with_elf(path, _soname)
 
 
-def _soname(h: _Header) -> str | None:
-    segments = _segments(h)
+def _dynamic(h: _Header, segments: list[tuple[int, int, int, int]]) -> list[tuple[int, int]] | None:
+    """(tag, value) of the dynamic segment's entries up to DT_NULL; None without one."""
     dynamic = next(((off, size) for t, off, _v, size in segments if t == _PT_DYNAMIC), None)
     if dynamic is None:
         return None
     dyn_fmt = h.end + ("qQ" if h.is64 else "iI")
     entsize = struct.calcsize(dyn_fmt)
     blob = h.read(dynamic[0], min(dynamic[1], entsize * _MAX_DYN, h.size - dynamic[0]))
-    strtab = soname = None
+    out = []
     for off in range(0, len(blob) - entsize + 1, entsize):
         tag, val = struct.unpack_from(dyn_fmt, blob, off)
         if tag == _DT_NULL:
             break
+        out.append((tag, val))
+    return out
+
+
+def dynamic_tags(path: str) -> tuple[int, int, frozenset[int]] | None:
+    """``(e_type, e_machine, dynamic tags)`` of the ELF file at ``path``; None if it is not one."""
+
+    def read(h: _Header) -> tuple[int, int, frozenset[int]] | None:
+        e_type, e_machine = struct.unpack(h.end + "HH", h.read(16, 4))
+        entries = _dynamic(h, _segments(h))
+        return None if entries is None else (e_type, e_machine, frozenset(tag for tag, _ in entries))
+
+    return _with_elf(path, read)
+
+
+def _soname(h: _Header) -> str | None:
+    segments = _segments(h)
+    entries = _dynamic(h, segments)
+    if entries is None:
+        return None
+    strtab = soname = None
+    for tag, val in entries:
         if tag == _DT_STRTAB:
             strtab = val
         elif tag == _DT_SONAME:

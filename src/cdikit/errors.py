@@ -15,6 +15,7 @@ __all__ = [
     "DeviceNotAllowedError",
     "InjectionError",
     "InvalidNameError",
+    "InvalidSpecNameError",
     "OnDemandError",
     "ParseError",
     "RegistryError",
@@ -151,6 +152,15 @@ class InjectionError(CDIError):
 
 class WriteError(CDIError):
     """Writing or removing a spec file failed (no torn file is ever left)."""
+
+
+class InvalidSpecNameError(WriteError):
+    """A spec file name a producer may not write or remove (``..``, ``a/b``, ``""``, NUL).
+
+    The name must stay a plain file name inside the spec directory: the Go
+    reference joins it to the directory unchecked, so ``../x`` lands outside
+    it and ``sub/x`` in a subdirectory no scanner reads.
+    """
 
 
 class RequestError(CDIError):

@@ -173,7 +173,12 @@ def write_spec(spec_dir: Path, name: str, spec: dict[str, Any]) -> Path:
     return path
 
 
-def write_runtime_config(path: Path, spec_dir: Path, **extra: str) -> Path:
+# The runtime config setting that lets an unprivileged test container ask for devices in its env
+# (off by default: docs/security.md, "Request policy").
+ENV_REQUESTS: dict[str, object] = {"accept-env-requests-when-unprivileged": True}
+
+
+def write_runtime_config(path: Path, spec_dir: Path, **extra: object) -> Path:
     lines = [
         f"spec-dirs = [{json.dumps(str(spec_dir))}]",
         f"log-file = {json.dumps(str(path.with_suffix('.log')))}",
@@ -190,4 +195,5 @@ def hooks_device(tmp_path: Path, hooks: list[dict[str, Any]]) -> Path:
         "cdiVersion": "0.5.0", "kind": "example.com/hooks",
         "devices": [{"name": "all", "containerEdits": {"env": ["HOOKED=1"], "hooks": hooks}}],
     })  # fmt: skip
-    return write_runtime_config(tmp_path / "runtime.toml", spec_dir)
+    # The hook tests ask through the container's env (CDI_DEVICES) from unprivileged bundles.
+    return write_runtime_config(tmp_path / "runtime.toml", spec_dir, **ENV_REQUESTS)

@@ -104,7 +104,7 @@ SCRIPT = "echo VEND=$VEND; [ -c /dev/cdi-fuse ] && (exec 3<>/dev/cdi-fuse) && ec
     "request_args",
     [
         ["--annotation", "cdi.k8s.io/e2e=example.com/test=dev0"],
-        ["--env", "CDI_DEVICES=example.com/test=dev0"],
+        ["--privileged", "--env", "CDI_DEVICES=example.com/test=dev0"],  # env requests: privileged only
     ],
     ids=["annotation", "cdi-env"],
 )
@@ -148,7 +148,7 @@ def test_ctr_run_unresolvable_device_fails(
     rootfs = _rootfs(tmp_path, rootfs_template)
 
     done = daemon.ctr("run", "--rm", "--runc-binary", str(tools["cdi-runtime"]),
-                      "--env", "CDI_DEVICES=example.com/test=missing",
+                      "--privileged", "--env", "CDI_DEVICES=example.com/test=missing",
                       "--rootfs", str(rootfs), f"c-{uuid.uuid4().hex[:8]}", "/bin/sh", "-c", "echo RAN")  # fmt: skip
 
     assert done.returncode != 0

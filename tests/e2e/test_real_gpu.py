@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e._support import Bundle, run_runtime, write_runtime_config, write_spec
+from tests.e2e._support import ENV_REQUESTS, Bundle, run_runtime, write_runtime_config, write_spec
 
 pytestmark = [
     pytest.mark.e2e,
@@ -63,7 +63,7 @@ def test_real_gpu_nodes_reach_the_container(
         "containerEdits": {"deviceNodes": [_node(p) for p in control], "env": ["NVIDIA_VISIBLE_DEVICES=void"]},
         "devices": devices,
     })  # fmt: skip
-    config = write_runtime_config(tmp_path / "runtime.toml", spec_dir)
+    config = write_runtime_config(tmp_path / "runtime.toml", spec_dir, **ENV_REQUESTS)
     value = {"index": "0", "uuid": uuid or "", "all": "all"}[request_kind]
     checks = " ".join(f"{p}" for p in ["/dev/nvidia0", *control])
     bundle.set_script(

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from cdikit.integrations.runtime._launcher import install_launcher
-from tests.e2e._support import EXTRA_DEVICES, Bundle, run_runtime, write_runtime_config, write_spec
+from tests.e2e._support import (
+    ENV_REQUESTS,
+    EXTRA_DEVICES,
+    Bundle,
+    run_runtime,
+    write_runtime_config,
+    write_spec,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +33,9 @@ def test_launcher_injects_cold_then_from_edit_cache(
         "devices": [{"name": "d0", "containerEdits": {"env": ["FAST=d0"],
                      "deviceNodes": [{"path": "/dev/fast-fuse", "hostPath": fuse}]}}],
     })  # fmt: skip
-    config = write_runtime_config(tmp_path / "runtime.toml", spec_dir, **{"log-level": "debug"})
+    config = write_runtime_config(
+        tmp_path / "runtime.toml", spec_dir, **{"log-level": "debug"}, **ENV_REQUESTS
+    )
     launcher = install_launcher(str(tmp_path / "bin" / "cdi-runtime-fast"))
     # Spec stamps younger than the racy window are never cached: let the file age once.
     time.sleep(2.1)

@@ -133,8 +133,6 @@ CASES: list[tuple[str, dict[str, str], list[str], dict[str, Any], str, set[str]]
      "VEND=dev0 COMMON=1 GPU0= GPU1=", {"/dev/cdi-null", "/dev/cdi-fuse"}),
     ("nvidia-void", {}, ["NVIDIA_VISIBLE_DEVICES=void"], {},
      "VEND= COMMON= GPU0= GPU1=", set()),
-    ("nvidia-none-without-spec", {}, ["NVIDIA_VISIBLE_DEVICES=none"], {},
-     "VEND= COMMON= GPU0= GPU1=", set()),
 ]  # fmt: skip
 
 
@@ -146,6 +144,13 @@ def _not_allowed_node(bundle: Bundle) -> None:
         {"path": "/dev/not-allowed", "type": "c", "major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev),
          "fileMode": 0o666, "uid": 0, "gid": 0}
     )  # fmt: skip
+    bundle.config = cfg
+
+
+def _privileged(bundle: Bundle) -> None:
+    """CAP_SYS_ADMIN in the bounding set: the shim then honours env requests (the default policy)."""
+    cfg = bundle.config
+    cfg["process"]["capabilities"]["bounding"].append("CAP_SYS_ADMIN")
     bundle.config = cfg
 
 
@@ -177,6 +182,7 @@ def test_request_sources_reach_the_container(
         for key, value in extra.items():
             f.write(f"{key} = {_toml_value(value)}\n")
     bundle.set_script(SCRIPT, env=env)
+    _privileged(bundle)  # env requests need it (tests/e2e/test_runtime_policy_runc.py: without)
     _not_allowed_node(bundle)
     cfg = bundle.config
     cfg["annotations"] = annotations
@@ -211,6 +217,7 @@ def test_unresolvable_request_fails_before_runc(
     config = write_runtime_config(tmp_path / "runtime.toml", spec_dir)
     marker = tmp_path / "prestart-ran"
     bundle.set_script("echo CONTAINER_RAN", env=["CDI_DEVICES=example.com/test=dev0,example.com/test=nope"])
+    _privileged(bundle)
     cfg = bundle.config
     cfg["hooks"] = {"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", f"touch {marker}"]}]}
     bundle.config = cfg
@@ -240,6 +247,7 @@ def test_injection_keeps_config_mode(bundle: Bundle, tools: dict[str, Path], tmp
     (tmp_path / "f").write_text("x\n", encoding="utf-8")
     config = write_runtime_config(tmp_path / "runtime.toml", spec_dir)
     bundle.set_script("true", env=["NVIDIA_VISIBLE_DEVICES=1"])
+    _privileged(bundle)
     os.chmod(bundle.config_path, 0o640)
 
     done = run_runtime([str(tools["cdi-runtime"])], bundle, config=config)
@@ -269,6 +277,7 @@ def test_passthrough_lifecycle(bundle: Bundle, tools: dict[str, Path], tmp_path:
     _specs(spec_dir, tmp_path / "f", tmp_path)
     config = write_runtime_config(tmp_path / "runtime.toml", spec_dir)
     bundle.set_script("sleep 30", env=["NVIDIA_VISIBLE_DEVICES=1"])
+    _privileged(bundle)
     env = {**os.environ, "CDIKIT_RUNTIME_CONFIG": str(config)}
     shim = str(tools["cdi-runtime"])
     root = ["--root", str(bundle.state)]
@@ -309,3 +318,19 @@ def test_shim_uses_configured_runtime_path(bundle: Bundle, tools: dict[str, Path
     args = seen.read_text(encoding="utf-8").splitlines()
     assert args == ["--root", str(bundle.state), "--log", str(bundle.dir / "runc-log.json"), "--log-format",
                     "json", "run", "--bundle", str(bundle.dir), bundle.id]  # fmt: skip
+
+
+def test_nvidia_none_without_a_none_device_fails_like_nvidia(
+    bundle: Bundle, tools: dict[str, Path], tmp_path: Path
+) -> None:
+    """nvidia's runtime fails the create: "unresolvable CDI devices nvidia.com/gpu=none"."""
+    spec_dir = tmp_path / "cdi"
+    _specs(spec_dir, tmp_path / "host-file.txt", tmp_path)
+    config = write_runtime_config(tmp_path / "runtime.toml", spec_dir)
+    bundle.set_script(SCRIPT, env=["NVIDIA_VISIBLE_DEVICES=none"])
+    _privileged(bundle)
+    before = bundle.config_path.read_bytes()
+    done = run_runtime([str(tools["cdi-runtime"])], bundle, config=config)
+    assert done.returncode == 1
+    assert "unresolvable CDI devices nvidia.com/gpu=none" in done.stderr
+    assert bundle.config_path.read_bytes() == before

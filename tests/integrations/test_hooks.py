@@ -9,14 +9,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks import HookError, parse_hook_args
 from cdikit.integrations.hooks._chmod import chmod_paths, parse_mode
-from cdikit.integrations.hooks._cudacompat import compat_decision, enable_cuda_compat
+from cdikit.integrations.hooks._cudacompat import compat_decision, decode_compat_note, enable_cuda_compat
 from cdikit.integrations.hooks._state import container_root_from_state
 from cdikit.integrations.hooks._symlinks import create_symlinks, parse_link_spec
-from tests._elfcraft import elf_with_note, notes_of
+from tests._elfcraft import elf_with_note, in_memfd, notes_of
 
 HOOK = [sys.executable, "-c", "import sys; from cdikit.integrations.hooks import main; sys.exit(main())"]
 
@@ -212,6 +214,18 @@ def test_update_ldcache_refuses_host_root() -> None:
         update_ldcache(root, ["/usr/lib"])
 
 
+def _elf_with_note(desc: bytes, name: bytes = b"NVIDIA Corporation\0") -> bytes:
+    """A compat-library-like ELF: one note of NVIDIA's owner name (tests._elfcraft's writer)."""
+    return elf_with_note(desc, name)
+
+
+def _compat_note_of(data: bytes) -> dict[str, object] | None:
+    """The hook's ``_compat_note`` of a library holding ``data`` (an anonymous memory file)."""
+    from cdikit.integrations.hooks._cudacompat import _compat_note
+
+    return in_memfd(data, _compat_note)
+
+
 def test_read_elf_notes() -> None:
     data = elf_with_note(b'{"driver": [535, 550, 590]}')
     assert notes_of(data) == [("NVIDIA", 1, b'{"driver": [535, 550, 590]}')]
@@ -229,9 +243,19 @@ def test_read_elf_notes() -> None:
         ("590.44.01", {"driver": [535, 550, 580, 590]}, "580.65.06", None, True),
         ("590.44.01", {"driver": [535, 550, 590]}, "580.65.06", None, False),  # host branch not listed
         ("590.44.01", {"driver": [535, 550, 590]}, "590.44.01", None, False),  # not newer
-        ("590.44.01", {"cuda": "13.1"}, None, "12.8", True),
-        ("590.44.01", {"cuda": "13.1"}, None, "13.1", False),
+        ("590.44.01", {"cuda version": "13.1"}, None, "12.8", True),
+        ("590.44.01", {"cuda version": "13.1"}, None, "13.1", False),
         ("garbage", None, "580", None, False),
+        # nvidia-cdi-hook's TestUseCompat table (cuda-elf-header_test.go, v1.20.0)
+        ("", {"cuda version": "12.9", "driver": [535, 575]}, None, "12.8", True),
+        ("", {"cuda version": "12.9", "driver": [535, 575]}, None, "12.9", False),
+        ("", {"cuda version": "12.9", "driver": [535, 575]}, None, "12.10", False),  # semver, not decimals
+        ("575.57.08", {"cuda version": "12.9", "driver": [535, 575]}, "575.57.07", None, True),
+        ("575.57.08", {"cuda version": "12.9", "driver": [535, 575]}, "575.57.08", None, False),
+        ("575.57.08", {"cuda version": "12.9", "driver": [535, 575]}, "570.1.1", None, False),
+        ("575.57.08", {"cuda version": "12.9"}, "575.57.07", "12.8", False),  # versions known: drivers decide
+        ("575.57.08", {"cuda version": "12.9"}, "bad", "12.8", True),  # host driver unknown: CUDA decides
+        ("1.1", {"format": 1, "cuda version": "13.2"}, None, "13.0", True),  # Orin compat library
     ],
 )
 def test_compat_decision(compat: str, note: dict[str, object] | None, driver: str | None, cuda: str | None,
@@ -239,17 +263,70 @@ def test_compat_decision(compat: str, note: dict[str, object] | None, driver: st
     assert compat_decision(compat, note, driver, cuda) is use
 
 
+@pytest.mark.parametrize(
+    ("desc", "note"),
+    [
+        (b'{"format":1,"CUDA version":"12.9","driver":[535,575],"device":[1,2]}',
+         {"format": 1, "cuda version": "12.9", "driver": [535, 575], "device": [1, 2]}),
+        (b'{"format":1,"CUDA Version":"13.2"}\0\0', {"format": 1, "cuda version": "13.2"}),  # any key case
+        (b'{"Driver":[580],"extra":true}', {"driver": [580]}),  # unknown keys ignored
+        (b'{"driver":["580"]}', None),  # wrongly typed: as Go's json.Unmarshal error
+        (b'{"format":"1"}', None),
+        (b'{"format":1,', None),  # the toolkit's libcuda.invalid.json fixture: invalid JSON
+        (b"[1, 2]", None),
+    ],
+)  # fmt: skip
+def test_decode_compat_note(desc: bytes, note: dict[str, object] | None) -> None:
+    assert decode_compat_note(desc) == note
+
+
+def test_compat_note_needs_the_nvidia_owner() -> None:
+    desc = b'{"format":1,"CUDA version":"13.1","driver":[580]}'
+    assert _compat_note_of(_elf_with_note(desc)) == {"format": 1, "cuda version": "13.1", "driver": [580]}
+    assert _compat_note_of(_elf_with_note(desc, b"GNU\0")) is None
+
+
+_TOOLKIT = Path("/work/.mirror/NVIDIA+nvidia-container-toolkit/repo")
+_FIXTURES = {  # nvidia-container-toolkit v1.20.0 testdata/compat and what its tests expect
+    "575.57.08/libcuda.so.575.57.08": {"format": 1, "cuda version": "12.9",
+        "driver": [535, 550, 560, 565, 570, 575], "device": [1, 2, 7, 8, 9, 10, 11, 12, 13, 14]},
+    "590.44.01/libcuda.so.590.44.01": {"format": 1, "cuda version": "13.1",
+        "driver": [535, 550, 570, 575, 580, 590], "device": [1, 2, 7, 8, 9, 10, 11, 12, 13, 14]},
+    "libcuda.orin.13.2.1.so.1.1": {"format": 1, "cuda version": "13.2"},
+    "libcuda.invalid.json.so.99.88": None,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(_FIXTURES))
+def test_compat_note_of_the_toolkits_own_fixtures(name: str) -> None:
+    """The real note layout: the toolkit's test libraries, read from a local checkout when present.
+
+    They are third-party files and stay out of this repository; set
+    ``CDIKIT_NVIDIA_TOOLKIT_GIT`` to a (bare) clone of NVIDIA/nvidia-container-toolkit.
+    """
+    import subprocess
+
+    git_dir = Path(os.environ.get("CDIKIT_NVIDIA_TOOLKIT_GIT", str(_TOOLKIT)))
+    if not git_dir.is_dir():
+        pytest.skip("no nvidia-container-toolkit clone (set CDIKIT_NVIDIA_TOOLKIT_GIT)")
+    done = subprocess.run(["git", "--git-dir", str(git_dir), "show", f"v1.20.0:testdata/compat/{name}"],
+                          capture_output=True, check=False)  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"v1.20.0:testdata/compat/{name} not in {git_dir}")
+    assert _compat_note_of(done.stdout) == _FIXTURES[name]
+
+
 def test_enable_cuda_compat_reads_the_note_without_running_anything(tmp_path: Path) -> None:
     compat = tmp_path / "usr/local/cuda/compat"
     compat.mkdir(parents=True)
     lib = compat / "libcuda.so.590.44.01"
-    lib.write_bytes(elf_with_note(b'{"driver": [535, 550, 590]}'))
+    lib.write_bytes(_elf_with_note(b'{"driver": [535, 550, 590]}'))
     lib.chmod(0o644)  # not even executable: it is only read
     drop_in = tmp_path / "etc/ld.so.conf.d/00-cdikit-compat.conf"
     with ContainerRoot(str(tmp_path)) as root:
         assert enable_cuda_compat(root, host_driver_version="580.65.06") is False  # 580 not in the note
         assert not drop_in.exists()
-        lib.write_bytes(elf_with_note(b'{"driver": [535, 550, 580, 590]}'))
+        lib.write_bytes(_elf_with_note(b'{"driver": [535, 550, 580, 590]}'))
         assert enable_cuda_compat(root, host_driver_version="580.65.06") is True
     assert drop_in.read_text(encoding="utf-8") == "/usr/local/cuda/compat\n"
 
@@ -286,3 +363,19 @@ def test_create_symlinks_library_dedupes(tmp_path: Path) -> None:
     with ContainerRoot(str(tmp_path)) as root:
         create_symlinks(root, ["a::/x", "a::/x"])
     assert os.readlink(tmp_path / "x") == "a"
+
+
+@given(st.binary(max_size=300))
+def test_decode_compat_note_never_raises(desc: bytes) -> None:
+    note = decode_compat_note(desc)
+    assert note is None or set(note) <= {"format", "cuda version", "driver", "device"}
+
+
+@given(st.tuples(st.integers(0, 999), st.integers(0, 999), st.integers(0, 999)),
+       st.tuples(st.integers(0, 999), st.integers(0, 999), st.integers(0, 999)))  # fmt: skip
+def test_compat_versions_order_as_numbers(a: tuple[int, int, int], b: tuple[int, int, int]) -> None:
+    from cdikit.integrations.hooks._cudacompat import _version
+
+    va, vb = (_version(f"{x}.{y}.{z:02d}") for x, y, z in (a, b))
+    assert va is not None and vb is not None
+    assert (va < vb) == (a < b) and (va == vb) == (a == b)

@@ -31,6 +31,8 @@ def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert cfg.annotation_prefixes == ["cdi.k8s.io/"]
     assert (cfg.env_var, cfg.nvidia_env_var, cfg.log_file) == ("CDI_DEVICES", "NVIDIA_VISIBLE_DEVICES", "")
     assert cfg.source is None
+    # The request policy is secure by default: env requests only from privileged containers.
+    assert (cfg.accept_env_unprivileged, cfg.accept_volume_mounts, cfg.allowed_kinds) == (False, False, [])
     assert read_runtime_setting() == ["runc", "crun"]
 
 
@@ -54,6 +56,19 @@ def test_full_config(tmp_path: Path) -> None:
     assert cfg.source == str(path)
 
 
+def test_request_policy_keys(tmp_path: Path) -> None:
+    path = tmp_path / "rt.toml"
+    path.write_text(
+        "accept-env-requests-when-unprivileged = true\naccept-volume-mount-requests = true\n"
+        'allowed-kinds = ["nvidia.com/gpu", "example.com/*"]\n',
+        encoding="utf-8",
+    )
+    assert _parse_simple(path.read_text(encoding="utf-8")) is not None  # booleans need no tomllib
+    cfg = load_config(str(path))
+    assert (cfg.accept_env_unprivileged, cfg.accept_volume_mounts) == (True, True)
+    assert cfg.allowed_kinds == ["nvidia.com/gpu", "example.com/*"]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -64,6 +79,13 @@ def test_full_config(tmp_path: Path) -> None:
         ("spec_dirs = []\n", "unknown key 'spec_dirs'"),
         ("runtime = \n", "is not valid TOML"),
         ("default-kind = 1\n", "'default-kind' must be a string"),
+        ('accept-env-requests-when-unprivileged = "yes"\n', "must be true or false"),
+        ("accept-volume-mount-requests = 1\n", "must be true or false"),
+        ('allowed-kinds = "nvidia.com/gpu"\n', "'allowed-kinds' must be a list of strings"),
+        ('allowed-kinds = ["nvidia.com"]\n', "'allowed-kinds' entry 'nvidia.com' is not a kind"),
+        ('allowed-kinds = ["nvidia.com/gpu=0"]\n', "is not a kind"),
+        ('allowed-kinds = ["*/gpu"]\n', "is not a kind"),
+        ('allowed-kinds = ["nvidia.com/*x"]\n', "is not a kind"),
     ],
 )
 def test_bad_config(tmp_path: Path, text: str, message: str) -> None:

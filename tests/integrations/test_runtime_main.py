@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+# Env requests count only for a privileged container (CAP_SYS_ADMIN in the bounding set).
+PRIVILEGED = {"capabilities": {"bounding": ["CAP_SYS_ADMIN"]}}
 SHIM = [sys.executable, "-c", "import sys; from cdikit.integrations.runtime import main; sys.exit(main())"]
 
 
@@ -85,11 +87,15 @@ def test_create_without_requests_leaves_config_untouched(
         ("", None, "cannot read bundle config"),
         ("", '["CDI_DEVICES=x"]', "is not a JSON object"),
         ("", '{"process": {"env": ["CDI_DEVICES=vendor.com/xy=1"]', "is not valid JSON"),
-        ("", {"process": {"env": ["CDI_DEVICES=bad"]}}, "CDI_DEVICES: invalid CDI device name 'bad'"),
+        (
+            "",
+            {"process": {"env": ["CDI_DEVICES=bad"], **PRIVILEGED}},
+            "CDI_DEVICES: invalid CDI device name 'bad'",
+        ),
         ("", {"annotations": {"cdi.k8s.io/x": "bad"}}, "invalid CDI device name"),
         (
             "",
-            {"process": {"env": ["CDI_DEVICES=vendor.com/xy=1"]}},
+            {"process": {"env": ["CDI_DEVICES=vendor.com/xy=1"], **PRIVILEGED}},
             "unresolvable CDI devices vendor.com/xy=1",
         ),
     ],
@@ -123,3 +129,34 @@ def test_missing_runtime_is_reported(tmp_path: Path) -> None:
     done = _run(["state", "c1"], config)
     assert done.returncode == 1
     assert "no OCI runtime found: tried /nonexistent/runc, no-such-runtime-xyz" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        ["NVIDIA_VISIBLE_DEVICES=all"],
+        ["CDI_DEVICES=vendor.com/xy=*"],
+        ["CDI_DEVICES=nope"],
+        ["CUDA_VERSION=12.4"],
+    ],
+)
+def test_env_requests_of_an_unprivileged_container_are_ignored_and_logged(
+    tmp_path: Path, fake_runtime: tuple[Path, Path], env: list[str]
+) -> None:
+    """The default request policy: the image's env asks for nothing, the runtime still starts."""
+    fake, record = fake_runtime
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    original = json.dumps({"process": {"user": {"uid": 1000, "gid": 1000}, "env": ["PATH=/bin", *env]}})
+    (bundle / "config.json").write_text(original, encoding="utf-8")
+    config = tmp_path / "rt.toml"
+    config.write_text(f'runtime = "{fake}"\nspec-dirs = ["{tmp_path / "cdi"}"]\n', encoding="utf-8")
+    log = tmp_path / "engine.log"
+    done = _run(["--log", str(log), "create", "--bundle", str(bundle), "c1"], config)
+    assert done.returncode == 7, done.stderr  # the runtime ran
+    assert record.read_text(encoding="utf-8").splitlines()[-1] == "c1"
+    assert done.stderr == ""
+    assert (bundle / "config.json").read_text(encoding="utf-8") == original
+    (line,) = log.read_text(encoding="utf-8").splitlines()
+    assert "level=warning" in line and "unprivileged container" in line
+    assert env[0].split("=")[0] in line

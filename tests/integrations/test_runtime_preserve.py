@@ -35,7 +35,11 @@ def _create(tmp_path: Path, fake: Path, config_text: str) -> tuple[subprocess.Co
     spec_dir.mkdir()
     (spec_dir / "dev.json").write_text(json.dumps(SPEC), encoding="utf-8")
     config = tmp_path / "rt.toml"
-    config.write_text(f'runtime = "{fake}"\nspec-dirs = ["{spec_dir}"]\n', encoding="utf-8")
+    # The bundles ask through their env (CDI_DEVICES) and are not privileged: accept that here.
+    config.write_text(
+        f'runtime = "{fake}"\nspec-dirs = ["{spec_dir}"]\naccept-env-requests-when-unprivileged = true\n',
+        encoding="utf-8",
+    )
     env = {**os.environ, "CDIKIT_RUNTIME_CONFIG": str(config), "CDIKIT_CACHE_DIR": "off"}
     done = subprocess.run(
         [*SHIM, "create", "--bundle", str(bundle), "c1"], capture_output=True, text=True, env=env, timeout=60

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import struct
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -263,3 +265,59 @@ def build_tegra_root(path: Path) -> FakeRoot:
         "this line is ignored\n",
     )
     return FakeRoot(r, real)
+
+
+def containerised_driver_root(base: Path) -> FakeRoot:
+    """A GPU Operator style driver container root at ``base/run/nvidia/driver``.
+
+    It has its own ``libnvidia-ml.so.1`` (the host has none: pair it with a fake NVML
+    description saying ``"host_library": false``); ``base`` plays the host's ``/``.
+    """
+    return build_nvidia_root(base / "run/nvidia/driver")
+
+
+def coherent_nvml() -> dict[str, object]:
+    """Two full GPUs: GPU0 in ATS addressing mode (cache-coherent), GPU1 not."""
+    desc = harness_nvml()
+    gpus = [dict(g) for g in desc["gpus"]]  # type: ignore[attr-defined]
+    gpus[0]["addressing_mode"] = "ats"
+    gpus[1] = {k: v for k, v in gpus[1].items() if k not in ("mig_mode", "mig_devices")}
+    gpus[1]["addressing_mode"] = "hmm"
+    return {**desc, "gpus": gpus}
+
+
+def jit_host(base: Path, *, hook_path: str, jit_table: str = "") -> tuple[FakeRoot, dict[str, str]]:
+    """A JIT-CDI host: containerised driver root, fake NVML, the toolkit's config.toml naming both.
+
+    Returns the root and the environment the shim needs (set it with monkeypatch);
+    ``jit_table`` is the body of ``[nvidia-container-runtime.modes.jit-cdi]``.
+    """
+    root = containerised_driver_root(base / "host")
+    nvml = write_nvml(base / "nvml.json", {**harness_nvml(), "host_library": False})
+    config = base / "config.toml"
+    config.write_text(
+        f'[nvidia-container-cli]\nroot = "{root.path}"\n[nvidia-ctk]\npath = "{hook_path}"\n'
+        f"[nvidia-container-runtime.modes.jit-cdi]\n{jit_table}"
+    )
+    return root, {
+        "CDIKIT_FAKE_NVML": str(nvml),
+        "NVIDIA_CTK_CONFIG_FILE_PATH": str(config),
+        # the fake /sys (DRM names) and /proc (MIG caps minors) are in the root
+        "CDIKIT_NVIDIA_SYSFS_ROOT": str(root.path),
+        "CDIKIT_NVIDIA_PROCFS_ROOT": str(root.path),
+    }
+
+
+def compile_shared(source: str, dest: Path, *flags: str) -> Path | None:
+    """Compile C ``source`` into the shared object ``dest`` (fake driver libraries); ``None`` without cc."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        return None
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    src = dest.with_suffix(".c")
+    src.write_text(source, encoding="utf-8")
+    done = subprocess.run(
+        [cc, "-shared", "-fPIC", "-O1", *flags, "-o", str(dest), str(src)], capture_output=True, check=False
+    )
+    src.unlink()
+    return dest if done.returncode == 0 else None

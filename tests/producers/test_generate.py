@@ -112,9 +112,7 @@ def test_explicit_spec_version_above_minimum_is_kept(options: OptionsFactory, ba
     assert generate(options(), backend=backend).spec.cdi_version == "0.7.0"
 
 
-def test_default_hook_is_cdikit_and_omits_nvidia_only_hooks(
-    options: OptionsFactory, backend: FakeBackend
-) -> None:
+def test_default_hook_is_cdikit_with_every_hook(options: OptionsFactory, backend: FakeBackend) -> None:
     spec = generate(options(hook_path=None), backend=backend).spec
     hooks = spec.edits.hooks or []
     assert hooks and all(os.path.basename(h.path) == "cdi-hook" for h in hooks)
@@ -123,6 +121,8 @@ def test_default_hook_is_cdikit_and_omits_nvidia_only_hooks(
         "create-symlinks",
         "enable-cuda-compat",
         "update-ldcache",
+        "disable-device-node-modification",  # cdi-hook implements these two too (issue 16)
+        "update-application-profile",
     ]
 
 

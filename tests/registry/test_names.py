@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import os
 
-from cdikit.errors import CDIError
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cdikit.errors import CDIError, InvalidSpecNameError, WriteError
 from cdikit.registry import (
     generate_name_for_spec,
     generate_name_for_transient_spec,
@@ -23,12 +27,37 @@ from cdikit.spec import Spec
         ("/etc/cdi", "x", "/etc/cdi/x.yaml"),
         ("/etc/cdi", "x.yml", "/etc/cdi/x.yml.yaml"),
         ("/etc/cdi", "x.JSON", "/etc/cdi/x.JSON.yaml"),
-        ("/etc/cdi/", "sub/../x.json", "/etc/cdi/x.json"),
-        ("dirs/1", "sub/x.json", "dirs/1/sub/x.json"),
+        ("/etc/cdi/", "x.json", "/etc/cdi/x.json"),
+        ("dirs/1", "..x.json", "dirs/1/..x.json"),
+        ("dirs/1", "...", "dirs/1/....yaml"),
+        ("dirs/1", ".hidden", "dirs/1/.hidden.yaml"),
     ],
 )
 def test_spec_file_path(directory: str, name: str, expected: str) -> None:
     assert spec_file_path(directory, name) == expected
+
+
+# The reference joins these to the directory unchecked: outside it, or where no scanner looks.
+BAD_NAMES = ["", ".", "..", "../x", "../../etc/cdi/x.json", "sub/x.json", "sub/../x.json", "/abs.json", "x/",
+             "a\0b", "\0", "x.json\0.yaml"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_spec_names_that_leave_the_directory_are_refused(name: str) -> None:
+    with pytest.raises(InvalidSpecNameError, match="invalid Spec file name") as info:
+        spec_file_path("/etc/cdi", name)
+    assert isinstance(info.value, WriteError) and info.value.field == "name"
+
+
+@given(st.text(max_size=40))
+def test_a_valid_name_stays_in_the_directory(name: str) -> None:
+    try:
+        path = spec_file_path("/etc/cdi", name)
+    except InvalidSpecNameError:
+        assert name in ("", ".", "..") or "/" in name or "\0" in name
+        return
+    assert os.path.dirname(path) == "/etc/cdi"
+    assert os.path.basename(path) in (name, name + ".yaml")
 
 
 @pytest.mark.parametrize(

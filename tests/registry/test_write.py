@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import random
+import signal
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from cdikit.errors import CDIError, VersionError, WriteError
+from cdikit import _atomic
+from cdikit.errors import CDIError, InvalidSpecNameError, VersionError, WriteError
 from cdikit.registry import Registry
-from cdikit.spec import ContainerEdits, Device, Spec, parse_spec
+from cdikit.spec import ContainerEdits, Device, Spec, parse_spec, write_spec_file
 
 
 def _spec(version: str = "1.1.0", *, gids: bool = False) -> Spec:
@@ -99,3 +106,111 @@ def test_remove_failure_is_reported(tmp_path: Path) -> None:
     reg = Registry([str(tmp_path)], auto_refresh=False)
     with pytest.raises(CDIError, match=r"^remove .*full\.json: directory not empty$"):
         reg.remove_spec("full.json")
+
+
+# -- spec names and temporary files (issue 11) ----------------------------------------------------
+
+
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    "name", ["", ".", "..", "../x", "../x.json", "sub/x.json", "a/../b", "x\0y", "/etc/x"]
+)
+def test_names_outside_the_spec_dir_are_refused(tmp_path: Path, name: str) -> None:
+    spec_dir = tmp_path / "cdi" / "hi"
+    spec_dir.mkdir(parents=True)
+    reg = Registry([str(tmp_path / "cdi" / "lo"), str(spec_dir)], auto_refresh=False)
+    before = _tree(tmp_path)
+    with pytest.raises(InvalidSpecNameError, match="invalid Spec file name"):
+        reg.write_spec(_spec(), name)
+    with pytest.raises(InvalidSpecNameError, match="invalid Spec file name"):
+        reg.remove_spec(name)
+    assert _tree(tmp_path) == before  # nothing written, nothing removed
+
+
+def test_write_spec_file_refuses_a_nul_path_with_a_cdikit_error(tmp_path: Path) -> None:
+    with pytest.raises(WriteError, match="NUL"):
+        write_spec_file(_spec(), f"{tmp_path}/x\0.yaml")
+
+
+@pytest.mark.parametrize("tmpfile", [True, False], ids=["O_TMPFILE", "named-temp"])
+def test_writes_leave_no_temp_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmpfile: bool) -> None:
+    monkeypatch.setattr(_atomic, "_USE_O_TMPFILE", tmpfile)
+    reg = Registry([str(tmp_path)], auto_refresh=False)
+    for i in range(5):
+        reg.write_spec(_spec(), f"x{i}.json")
+    assert sorted(os.listdir(tmp_path)) == [f"x{i}.json" for i in range(5)]
+
+
+def test_stale_temp_files_are_removed_live_ones_kept(tmp_path: Path) -> None:
+    stale = tmp_path / f"{_atomic.TEMP_PREFIX}x.json.0123456789ab{_atomic.TEMP_SUFFIX}"
+    stale.write_text("half a spec")
+    live = tmp_path / f"{_atomic.TEMP_PREFIX}y.json.0123456789ab{_atomic.TEMP_SUFFIX}"
+    live.write_text("being written")
+    foreign = tmp_path / ".x.json.0123456789ab.tmp"  # not ours: never touched
+    foreign.write_text("")
+    with open(live, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # a live writer holds its lock
+        Registry([str(tmp_path)], auto_refresh=False).write_spec(_spec(), "z.json")
+        assert sorted(os.listdir(tmp_path)) == sorted([live.name, foreign.name, "z.json"])
+    assert _atomic.remove_stale_temp_files(str(tmp_path)) == 1
+    assert sorted(os.listdir(tmp_path)) == sorted([foreign.name, "z.json"])
+
+
+_WRITER = r"""
+import sys
+from cdikit import _atomic
+_atomic._USE_O_TMPFILE = sys.argv[2] == "1"
+from cdikit.registry import Registry
+from cdikit.spec import ContainerEdits, Device, Spec
+devices = [Device(name=f"d{i}", container_edits=ContainerEdits(env=[f"A{i}=" + "x" * 4000])) for i in range(64)]
+spec = Spec(cdi_version="0.3.0", kind="vendor.com/device", devices=devices)
+reg = Registry([sys.argv[1]], auto_refresh=False)
+print("ready", flush=True)
+i = 0
+while True:
+    reg.write_spec(spec, "s.json")
+    i += 1
+"""
+
+
+@pytest.mark.parametrize("tmpfile", [True, False], ids=["O_TMPFILE", "named-temp"])
+def test_sigkill_during_writes_leaves_no_temp_file_after_the_next_write(
+    tmp_path: Path, tmpfile: bool
+) -> None:
+    """A real writer process killed with SIGKILL over and over, at random points of its writes."""
+    spec_dir = tmp_path / "cdi"
+    spec_dir.mkdir()
+    rng = random.Random(11)
+    leftovers = 0
+    for _ in range(25):
+        proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(spec_dir), "1" if tmpfile else "0"],
+                                stdout=subprocess.PIPE, text=True)  # fmt: skip
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        time.sleep(rng.uniform(0.0, 0.05))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        names = os.listdir(spec_dir)
+        leftovers += sum(_atomic.is_temp_name(n) for n in names)
+        assert all(n.endswith(".json") or _atomic.is_temp_name(n) for n in names), names
+        # The scanner never loads a temp file: every loaded spec is complete.
+        reg = Registry([str(spec_dir)], auto_refresh=False)
+        reg.refresh()
+        assert reg.get_errors() == {}
+        assert len(reg.list_devices()) in (0, 64)
+        reg.close()
+    if not tmpfile:
+        assert leftovers > 0  # the kills did hit writes in progress: the test can fail
+    Registry([str(spec_dir)], auto_refresh=False).write_spec(_spec(), "after.json")
+    assert [n for n in os.listdir(spec_dir) if not n.endswith(".json")] == []
+
+
+def test_nvidia_writer_refuses_a_nul_path_with_a_cdikit_error(tmp_path: Path) -> None:
+    from cdikit.producers.output import write_if_changed
+
+    with pytest.raises(WriteError, match="NUL"):
+        write_if_changed(f"{tmp_path}/nvidia\0.yaml", b"x")
+    assert os.listdir(tmp_path) == []

@@ -497,9 +497,8 @@ def test_write_spec_file_explicit_format_and_mode(tmp_path: Path) -> None:
 def test_one_extension_rule_for_every_writer(tmp_path: Path, name: str, fmt: str) -> None:
     # The reference's rule, case-sensitive: only exactly ".json" is JSON. The library
     # writer and the generators' format choice read it from one place.
-    from cdikit.producers.nvidia._output import format_for_path
-
     from cdikit._paths import spec_format
+    from cdikit.producers.output import format_for_path
 
     assert spec_format(name) == fmt
     assert format_for_path(name, None) == fmt

@@ -34,6 +34,8 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "device_id": ("CDIKIT_NVIDIA_DEVICE_ID", "NVIDIA_CTK_CDI_GENERATE_DEVICE_IDS"),
     "no_all_device": ("CDIKIT_NVIDIA_NO_ALL_DEVICE", "NVIDIA_CTK_CDI_GENERATE_NO_ALL_DEVICE"),
     "driver_root": ("CDIKIT_NVIDIA_DRIVER_ROOT", "NVIDIA_CTK_DRIVER_ROOT"),
+    # nvidia-ctk's global --config; NVIDIA_CTK_CONFIG_FILE_PATH is read by toolkit_config_path
+    "toolkit_config": ("CDIKIT_NVIDIA_TOOLKIT_CONFIG", "NVIDIA_CTK_CONFIG"),
     "dev_root": ("CDIKIT_NVIDIA_DEV_ROOT", "NVIDIA_CTK_DEV_ROOT"),
     "sysfs_root": ("CDIKIT_NVIDIA_SYSFS_ROOT",),
     "procfs_root": ("CDIKIT_NVIDIA_PROCFS_ROOT",),
@@ -47,6 +49,13 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "class_": ("CDIKIT_NVIDIA_CLASS", "NVIDIA_CTK_CDI_GENERATE_CLASS"),
     "spec_version": ("CDIKIT_NVIDIA_SPEC_VERSION",),
     "csv_file": ("CDIKIT_NVIDIA_CSV_FILE", "NVIDIA_CTK_CDI_GENERATE_CSV_FILES"),
+    "csv_ignore_pattern": ("CDIKIT_NVIDIA_CSV_IGNORE_PATTERN", "NVIDIA_CTK_CDI_GENERATE_CSV_IGNORE_PATTERNS"),
+    "csv_compat_container_root": (
+        "CDIKIT_NVIDIA_CSV_COMPAT_CONTAINER_ROOT",
+        "NVIDIA_CTK_CDI_GENERATE_CSV_CONTAINER_COMPAT_ROOT",
+    ),
+    "config_search_path": ("CDIKIT_NVIDIA_CONFIG_SEARCH_PATH", "NVIDIA_CTK_CDI_GENERATE_CONFIG_SEARCH_PATHS"),
+    "feature_flag": ("CDIKIT_NVIDIA_FEATURE_FLAG", "NVIDIA_CTK_CDI_GENERATE_FEATURE_FLAGS"),
     "disable_hook": ("CDIKIT_NVIDIA_DISABLE_HOOK", "NVIDIA_CTK_CDI_GENERATE_DISABLED_HOOKS"),
     "enable_hook": ("CDIKIT_NVIDIA_ENABLE_HOOK", "NVIDIA_CTK_CDI_GENERATE_ENABLED_HOOKS"),
     "interval": ("CDIKIT_NVIDIA_REFRESH_INTERVAL",),
@@ -56,6 +65,9 @@ _LISTS = (
     "device_id",
     "library_search_path",
     "csv_file",
+    "csv_ignore_pattern",
+    "config_search_path",
+    "feature_flag",
     "disable_hook",
     "enable_hook",
 )
@@ -72,6 +84,13 @@ examples:
   cdi generate nvidia --mode management --driver-root /run/nvidia/driver
   cdi generate nvidia --mode gds --output /var/run/cdi/nvidia-gds.yaml
   cdi generate nvidia --watch --output /var/run/cdi/nvidia.yaml
+  cdi generate nvidia --feature-flag no-additional-gids-for-device-nodes  # cdiVersion <= 0.6.0
+  cdi generate nvidia --feature-flag enable-coherent-annotations --output /var/run/cdi/nvidia.yaml
+    (also writes nvidia.coherent.yaml / nvidia.noncoherent.yaml: nvidia.com/gpu.coherent=...)
+
+The driver root defaults to nvidia-container-cli.root of the NVIDIA toolkit's
+config.toml ($NVIDIA_CTK_CONFIG_FILE_PATH, else /etc/nvidia-container-runtime/config.toml),
+else /. NVML is loaded from libnvidia-ml.so.1 inside the driver root when it has one.
 """
 
 
@@ -97,6 +116,8 @@ def add_generate_options(parser: argparse.ArgumentParser, *, default_output: str
     a(
         "--device-id",
         "--device-ids",
+        "--device",
+        "--devices",
         dest="device_id",
         action="append",
         metavar="ID",
@@ -109,7 +130,19 @@ def add_generate_options(parser: argparse.ArgumentParser, *, default_output: str
         default=None,
         help="do not add the merged 'all' device",
     )
-    a("--driver-root", dest="driver_root", metavar="DIR", help="root of the driver files (default: /)")
+    a(
+        "--driver-root",
+        dest="driver_root",
+        metavar="DIR",
+        help="root of the driver files (default: nvidia-container-cli.root of the toolkit config, else /)",
+    )
+    a(
+        "--toolkit-config",
+        dest="toolkit_config",
+        metavar="FILE",
+        help="the NVIDIA toolkit's config.toml read for the driver root "
+        "(default: $NVIDIA_CTK_CONFIG_FILE_PATH, else /etc/nvidia-container-runtime/config.toml)",
+    )
     a("--dev-root", dest="dev_root", metavar="DIR", help="root of the /dev nodes (default: the driver root)")
     a("--sysfs-root", dest="sysfs_root", metavar="DIR", help="root holding /sys (default: /)")
     a("--procfs-root", dest="procfs_root", metavar="DIR", help="root holding /proc (default: /)")
@@ -123,6 +156,7 @@ def add_generate_options(parser: argparse.ArgumentParser, *, default_output: str
     a(
         "--hook-path",
         "--nvidia-cdi-hook-path",
+        "--nvidia-ctk-path",
         dest="hook_path",
         metavar="PATH",
         help="hook binary recorded in the spec (default: the cdi-hook beside this program, else from PATH, "
@@ -152,7 +186,38 @@ def add_generate_options(parser: argparse.ArgumentParser, *, default_output: str
         help="CSV mount spec for csv mode; repeatable",
     )
     a(
+        "--csv.ignore-pattern",
+        dest="csv_ignore_pattern",
+        action="append",
+        metavar="GLOB",
+        help="csv mode: skip 'sym' entries matching GLOB ('**/NAME-GLOB' matches the file name); repeatable",
+    )
+    a(
+        "--csv.compat-container-root",
+        dest="csv_compat_container_root",
+        metavar="DIR",
+        help="csv mode on Orin: the container's CUDA compat dir (default: /usr/local/cuda/compat_orin)",
+    )
+    a(
+        "--config-search-path",
+        dest="config_search_path",
+        action="append",
+        metavar="DIR",
+        help="host dirs searched for driver config files instead of /etc and XDG_DATA_DIRS; repeatable",
+    )
+    a(
+        "--feature-flag",
+        "--feature-flags",
+        dest="feature_flag",
+        action="append",
+        metavar="FLAG",
+        help="nvidia-ctk feature flags: no-additional-gids-for-device-nodes, enable-coherent-annotations, "
+        "enable-explicit-driver-libraries, disable-ipc-discoverer, disable-nvsandboxutils, "
+        "disable-multiple-csv-devices; repeatable",
+    )
+    a(
         "--disable-hook",
+        "--disable-hooks",
         dest="disable_hook",
         action="append",
         metavar="NAME",
@@ -160,6 +225,7 @@ def add_generate_options(parser: argparse.ArgumentParser, *, default_output: str
     )
     a(
         "--enable-hook",
+        "--enable-hooks",
         dest="enable_hook",
         action="append",
         metavar="NAME",
@@ -168,8 +234,8 @@ def add_generate_options(parser: argparse.ArgumentParser, *, default_output: str
     a(
         "--format",
         dest="format",
-        choices=("json", "yaml"),
-        help="output format (default: from the file name, else yaml)",
+        metavar="json|yaml",
+        help="output format, any case (default: from the file name, else yaml)",
     )
     a(
         "--output",
@@ -228,12 +294,13 @@ def options_from_args(args: argparse.Namespace) -> tuple[GenerateOptions, str | 
     from cdikit.producers.nvidia.generate import GenerateOptions
 
     _fill_from_env(args)
+    driver_root = args.driver_root or _toolkit_driver_root(getattr(args, "toolkit_config", None))
     options = GenerateOptions(
         mode=(args.mode or "auto").lower(),
         device_name_strategies=_split(args.device_name_strategy) or ("index", "uuid"),
         device_ids=_split(args.device_id) or ("all",),
         no_all_device=bool(args.no_all_device),
-        driver_root=args.driver_root or "/",
+        driver_root=driver_root or "/",
         dev_root=args.dev_root or None,
         sys_root=args.sysfs_root or "/",
         proc_root=args.procfs_root or "/",
@@ -244,13 +311,29 @@ def options_from_args(args: argparse.Namespace) -> tuple[GenerateOptions, str | 
         class_=args.class_,
         spec_version=args.spec_version,
         csv_files=_split(args.csv_file),
+        csv_ignore_patterns=_split(args.csv_ignore_pattern),
+        csv_compat_container_root=args.csv_compat_container_root or None,
+        config_search_paths=_split(args.config_search_path),
+        feature_flags=_split(args.feature_flag),
         disabled_hooks=_split(args.disable_hook),
         enabled_hooks=_split(args.enable_hook),
     )
     output = os.path.abspath(args.output_file) if args.output_file else None
     if args.interval is None:
         args.interval = 10.0
+    if args.format:
+        from cdikit.producers.output import format_for_path
+
+        format_for_path(output, args.format)  # invalid output format: exit 1, as nvidia-ctk
     return options, output, args.format
+
+
+def _toolkit_driver_root(path: str | None) -> str | None:
+    """``nvidia-container-cli.root`` of the NVIDIA toolkit's config.toml (nvidia-ctk's fallback)."""
+    from cdikit.producers.nvidia.toolkit_config import load_toolkit_config, toolkit_setting
+
+    value = toolkit_setting(load_toolkit_config(path), "nvidia-container-cli.root")
+    return value if isinstance(value, str) and value else None
 
 
 def report_outcome(outcome: RefreshOutcome, reason: str, output: str) -> None:
@@ -282,7 +365,7 @@ def warn_missing_hooks(spec: Any, prog: str) -> None:
 def _cmd_generate(args: argparse.Namespace) -> int:
     from cdikit.producers.nvidia import refresh
     from cdikit.producers.nvidia.generate import generate
-    from cdikit.producers.output import encode, format_for_path, write_if_changed
+    from cdikit.producers.output import encode, format_for_path, with_infix, write_if_changed
 
     options, output, fmt = options_from_args(args)
     if args.watch:
@@ -300,12 +383,16 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         return 0
     result = generate(options)
     warn_missing_hooks(result.spec, "cdi")
-    data = encode(result.spec, format_for_path(output, fmt))
-    if output:
-        write_if_changed(output, data)
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+    for warning in result.warnings:
+        print(f"cdi: warning: {warning}", file=sys.stderr)
+    specs = [("", result.spec), *result.extra_specs]
+    for infix, spec in specs:
+        data = encode(spec, format_for_path(output, fmt))
+        if output:
+            write_if_changed(with_infix(output, infix), data)
+        else:
+            sys.stdout.buffer.write(data)
+    sys.stdout.flush()
     if result.missing and not args.quiet:
         verbose = (getattr(args, "verbose", 0) or 0) + (getattr(args, "gen_verbose", 0) or 0)
         if verbose:
@@ -318,9 +405,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     if output:
-        print(
-            f"cdi: wrote {output} ({result.mode} mode, cdiVersion {result.spec.cdi_version})", file=sys.stderr
-        )
+        for infix, spec in specs:
+            print(
+                f"cdi: wrote {with_infix(output, infix)} ({result.mode} mode, cdiVersion {spec.cdi_version})",
+                file=sys.stderr,
+            )
     return 0
 
 

@@ -8,7 +8,7 @@ from cdikit._paths import spec_format
 from cdikit.errors import WriteError
 from cdikit.spec.types import Spec
 
-__all__ = ["encode", "format_for_path", "write_if_changed"]
+__all__ = ["encode", "format_for_path", "with_infix", "write_if_changed"]
 
 Format = Literal["json", "yaml"]
 
@@ -25,6 +25,16 @@ def format_for_path(path: str | None, explicit: str | None) -> Format:
             raise WriteError(f"invalid output format: {explicit}", field="format")
         return "json" if fmt == "json" else "yaml"
     return "json" if path and spec_format(path) == "json" else "yaml"
+
+
+def with_infix(path: str, infix: str) -> str:
+    """``nvidia.yaml`` + ``.coherent`` -> ``nvidia.coherent.yaml`` (nvidia-ctk's split-spec names)."""
+    if not infix:
+        return path
+    import os
+
+    stem, ext = os.path.splitext(path)
+    return stem + infix + ext
 
 
 def encode(spec: Spec, fmt: Format) -> bytes:

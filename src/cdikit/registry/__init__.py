@@ -8,6 +8,7 @@ from cdikit.registry.names import (
     generate_spec_name,
     generate_transient_spec_name,
     spec_file_path,
+    validate_spec_name,
 )
 from cdikit.registry.registry import DEFAULT_SPEC_DIRS, NilOCISpecError, Registry, ResolvedDevice
 
@@ -21,4 +22,5 @@ __all__ = [
     "generate_spec_name",
     "generate_transient_spec_name",
     "spec_file_path",
+    "validate_spec_name",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from cdikit._paths import with_spec_extension
 from cdikit._text import go_quote
-from cdikit.errors import CDIError
+from cdikit.errors import CDIError, InvalidSpecNameError
 from cdikit.names import parse_qualifier
 from cdikit.registry.scan import go_join
 from cdikit.spec.types import Spec
@@ -21,16 +21,40 @@ __all__ = [
     "generate_spec_name",
     "generate_transient_spec_name",
     "spec_file_path",
+    "validate_spec_name",
 ]
+
+
+def validate_spec_name(name: str) -> None:
+    """Raise :class:`~cdikit.errors.InvalidSpecNameError` unless ``name`` is a plain file name.
+
+    Refused: ``""``, ``.``, ``..``, anything with ``/`` and anything with a
+    NUL byte. The Go reference accepts them all and joins them to the spec
+    directory, so ``../x`` writes outside it, ``sub/x`` goes where no scanner
+    looks and ``..`` becomes ``<dir>/../.yaml`` (a deliberate difference).
+    """
+    problem = None
+    if not isinstance(name, str) or not name:
+        problem = "it is empty"
+    elif "/" in name:
+        problem = 'it contains "/" (a spec is a file directly in the spec directory)'
+    elif "\0" in name:
+        problem = "it contains a NUL byte"
+    elif name in (".", ".."):
+        problem = "it names a directory"
+    if problem is not None:
+        raise InvalidSpecNameError(f"invalid Spec file name {go_quote(str(name))}: {problem}", field="name")
 
 
 def spec_file_path(directory: str, name: str) -> str:
     """The file a spec written under ``name`` into ``directory`` goes to.
 
-    ``name`` may contain ``/`` (Go joins and cleans); ``.yaml`` is appended
-    unless the extension is exactly ``.json`` or ``.yaml`` (so ``x.yml`` becomes
-    ``x.yml.yaml``, as the reference does).
+    ``.yaml`` is appended unless the extension is exactly ``.json`` or
+    ``.yaml`` (so ``x.yml`` becomes ``x.yml.yaml``, as the reference does).
+    Raises :class:`~cdikit.errors.InvalidSpecNameError` for a name that is
+    not a plain file name (:func:`validate_spec_name`).
     """
+    validate_spec_name(name)
     return with_spec_extension(go_join(directory, name))
 
 

@@ -84,8 +84,8 @@ def write_spec_data(path: str, data: bytes, *, mode: int = SPEC_FILE_MODE, if_ch
             with open(path, "rb") as f:
                 if f.read() == data:
                     return False
-        except OSError:
-            pass
+        except (OSError, ValueError):
+            pass  # absent or unreadable (a NUL in the path: atomic_write reports it as a WriteError)
     atomic_write(path, data, mode=mode)
     return True
 

@@ -45,6 +45,12 @@ relaxes a comparison.
    it as that file's read error (``failed to read CDI Spec "p": read p: a named
    pipe, not a spec file``) and loads every other spec. No recorded case has
    one (the corpus's FIFOs are device-node sources, where verdicts match).
+8. SPEC NAMES. The reference joins a producer's spec name to the spec
+   directory unchecked: ``../x`` writes outside it, ``sub/x.json`` into a
+   subdirectory no scanner reads. cdikit refuses any name that is not a plain
+   file name (``/``, ``.``, ``..``, empty, NUL) with ``InvalidSpecNameError``.
+   For such an op the runner requires that error and that nothing was
+   written; the rest of the case is compared as usual.
 """
 
 import contextlib
@@ -103,3 +109,8 @@ def has_nil_entry(raw: object) -> bool:
         for e in edits
         for field in ("deviceNodes", "netDevices", "hooks", "mounts")
     )
+
+
+def spec_name_refused(name: str) -> bool:
+    """Rule 8: whether cdikit refuses ``name`` as a spec file name where the reference writes it."""
+    return name in ("", ".", "..") or "/" in name or "\0" in name

@@ -97,10 +97,21 @@ def check(case: Case) -> None:
     spec_dirs: list[str] = args["specDirs"]
     registry = Registry(spec_dirs, auto_refresh=False)
     results = expected["results"]
+    before: dict[str, str] = _files(spec_dirs)[0]
     diff("number of results", len(results), len(args["ops"]), problems)
     for i, (op, want) in enumerate(zip(args["ops"], results, strict=False)):
         label = f"op {i} ({op['op']})"
         got = _run_file_op(registry, op, spec_dirs) if op["op"] in ("write", "remove") else _run_name_op(op)
+        if op["op"] in ("write", "remove") and _policy.spec_name_refused(op["name"]):
+            # Rule 8: refused with a clear error; nothing may have been written.
+            if not (got["error"] or "").startswith("invalid Spec file name"):
+                problems.append(f"{label}: name {op['name']!r} was not refused: error {got['error']!r}")
+            written = [path for path in got["files"] if path not in before]
+            if written:
+                problems.append(f"{label}: refused name {op['name']!r} still wrote {written}")
+            before = got["files"]
+            continue
+        before = got.get("files", before)
         for key, value in got.items():
             if key == "error":
                 error_diff(f"{label} error", want["error"], value, problems)

@@ -7,6 +7,8 @@ Usage (the runtime passes the OCI state JSON on stdin)::
     cdi-hook chmod --mode MODE --path PATH [--path ...]
     cdi-hook enable-cuda-compat --host-driver-version V [--host-cuda-version V]
                                 [--cuda-compat-container-root DIR]
+    cdi-hook disable-device-node-modification
+    cdi-hook update-application-profile
 
 Subcommand and flag names match NVIDIA's ``nvidia-cdi-hook``, so specs made
 by either tool work with either binary. Like it, an unknown subcommand only
@@ -50,6 +52,9 @@ _FLAGS: dict[str, dict[str, bool]] = {
         "cuda-compat-container-root": False,
         **_COMMON,
     },
+    # --nvidia-params: the host params file to read (tests; default /proc/driver/nvidia/params)
+    "disable-device-node-modification": {"nvidia-params": False, **_COMMON},
+    "update-application-profile": dict(_COMMON),
 }
 _BOOL_GLOBALS = frozenset({"debug", "d", "quiet", "q"})
 
@@ -203,6 +208,16 @@ def _run(parsed: HookArgs, warn: Callable[[str], None]) -> None:
                 host_cuda_version=cuda,
                 compat_root=parsed.one("cuda-compat-container-root") or "/usr/local/cuda/compat",
             )
+    elif command == "disable-device-node-modification":
+        from cdikit.integrations.hooks._devicefiles import HOST_PARAMS, disable_device_node_modification
+
+        with ContainerRoot(_root_path(parsed)) as root:
+            disable_device_node_modification(root, parsed.one("nvidia-params") or HOST_PARAMS)
+    elif command == "update-application-profile":
+        from cdikit.integrations.hooks._appprofile import update_application_profile
+
+        with ContainerRoot(_root_path(parsed)) as root:
+            update_application_profile(root, warn)
     elif command == "noop":
         return
     elif command is None:

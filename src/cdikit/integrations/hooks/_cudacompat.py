@@ -9,12 +9,17 @@ to ``/etc/ld.so.conf.d/00-cdikit-compat.conf`` (sorting before the
 ``update-ldcache`` drop-in, which must run after this hook, as in the
 reference).
 
-Decision, as the reference makes it:
+Decision, as nvidia-cdi-hook 1.20 makes it (``cudacompat``; versions are
+semver, ``580.65.06`` = 580.65.6):
 
-* note present with a ``driver`` list: use compat iff the host driver's major
-  is in the list and the compat version is newer than the host driver;
-  with only ``cuda`` in the note: iff that CUDA version is newer than the
-  host's (when given);
+* the note is the first note of an ``NVIDIA Corporation`` owner whose
+  descriptor is a JSON object ``{"format": 1, "CUDA version": "12.9",
+  "driver": [535, ...], "device": [...]}`` (keys matched case-insensitively,
+  as Go's ``encoding/json`` does; a wrongly typed value means "no note");
+* note present: if the compat or host driver version is unknown, use compat
+  iff the note's CUDA version is newer than the host CUDA version (when given);
+  else iff the host driver's major is in ``driver`` and the compat version is
+  newer than the host driver;
 * no note: with a host CUDA version given, don't; else iff the host driver's
   major is older than the compat library's.
 """
@@ -29,7 +34,7 @@ from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks._errors import HookError
 from cdikit.integrations.hooks._ldcache import _write_file
 
-__all__ = ["COMPAT_DROP_IN", "compat_decision", "enable_cuda_compat"]
+__all__ = ["COMPAT_DROP_IN", "compat_decision", "decode_compat_note", "enable_cuda_compat"]
 
 COMPAT_DROP_IN = "00-cdikit-compat.conf"
 _PREFIX = "libcuda.so."
@@ -37,28 +42,63 @@ _MAX_ENTRIES = 4096  # a compat dir holds a dozen files
 
 
 def _version(text: str | None) -> tuple[int, ...] | None:
+    """Masterminds' loose semver as the hook uses it: ``v``, one to three numbers, ``-pre``, ``+build``.
+
+    Returns ``(major, minor, patch, 1)`` for a release and ``(major, minor, patch, 0)``
+    for a pre-release (which sorts before its release); ``None`` when not a version.
+    """
     if not text:
         return None
-    try:
-        return tuple(int(p) for p in text.strip().split("."))
-    except ValueError:
+    core = text.strip().removeprefix("v").split("+", 1)[0]
+    core, dash, _pre = core.partition("-")
+    parts = core.split(".")
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() and p.isascii() for p in parts):
         return None
+    numbers = [int(p) for p in parts] + [0] * (3 - len(parts))
+    return (*numbers, 0 if dash else 1)
 
 
 def _compat_note(fd: int) -> dict[str, Any] | None:
+    """The compat note: the first note owned by ``NVIDIA Corporation`` (bounded reads, :mod:`cdikit._elf`)."""
     from cdikit._elf import read_notes
 
-    for _, _, desc in read_notes(fd):
-        text = desc.rstrip(b"\0")
-        if not text.startswith(b"{"):
-            continue
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            continue
-        if isinstance(doc, dict) and ("driver" in doc or "cuda" in doc):
-            return doc
+    for owner, _, desc in read_notes(fd):
+        if owner == "NVIDIA Corporation":
+            return decode_compat_note(desc)
     return None
+
+
+_NOTE_FIELDS = {"format": int, "cuda version": str, "driver": list, "device": list}
+
+
+def decode_compat_note(desc: bytes) -> dict[str, Any] | None:
+    """The JSON descriptor of the compat note, keys lower-cased; ``None`` if it is not one.
+
+    Go decodes it into ``{Format int; CUDAVersion string "CUDA Version";
+    Driver, Device []int}``: keys match case-insensitively, unknown keys are
+    ignored, and a value of the wrong type is an error (the hook then
+    proceeds as if there were no note).
+    """
+    try:
+        doc = json.loads(desc.strip(b"\0"))
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        field = key.lower()
+        kind = _NOTE_FIELDS.get(field)
+        if kind is None or value is None:
+            continue
+        if kind is int and (type(value) is not int):
+            return None
+        if kind is list and not (isinstance(value, list) and all(type(v) is int for v in value)):
+            return None
+        if kind is str and not isinstance(value, str):
+            return None
+        out[field] = value
+    return out
 
 
 def _compat_libraries(dir_fd: int) -> list[str] | None:
@@ -86,13 +126,11 @@ def compat_decision(
     driver = _version(host_driver)
     cuda = _version(host_cuda)
     if note is not None:
-        drivers = note.get("driver")
-        if compat is not None and driver is not None and isinstance(drivers, list):
-            majors = {_version(str(d)) for d in drivers}
-            return (driver[0],) in majors and compat > driver
-        note_cuda = _version(str(note.get("cuda"))) if note.get("cuda") is not None else None
-        return note_cuda is not None and cuda is not None and note_cuda > cuda
-    if cuda is not None:
+        if compat is None or driver is None:
+            note_cuda = _version(note.get("cuda version"))
+            return note_cuda is not None and cuda is not None and note_cuda > cuda
+        return driver[0] in (note.get("driver") or []) and compat > driver
+    if host_cuda:
         return False
     return compat is not None and driver is not None and driver[0] < compat[0]
 

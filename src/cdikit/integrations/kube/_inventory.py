@@ -113,6 +113,7 @@ class DeviceWatch:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._subscribers: list[Callable[[], None]] = []
         add_listener: Callable[[Callable[..., None]], object] | None = getattr(registry, "add_listener", None)
         self._listening = add_listener is not None
         if add_listener is not None:
@@ -135,10 +136,27 @@ class DeviceWatch:
             _log.warning("reading the registry: %s", err)
             return
         with self._cond:
-            if inventory != self._inventory:
+            changed = inventory != self._inventory
+            if changed:
                 self._inventory = inventory
                 self._version += 1
                 self._cond.notify_all()
+        if changed:
+            self._notify_subscribers()
+
+    def subscribe(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (from the watch's thread; it must not block) after each change and on stop."""
+        with self._cond:
+            self._subscribers.append(callback)
+
+    def _notify_subscribers(self) -> None:
+        with self._cond:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            try:
+                callback()
+            except Exception:  # a subscriber's bug must not stop the watch
+                _log.exception("device watch subscriber failed")
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -163,6 +181,7 @@ class DeviceWatch:
         self._wake.set()
         with self._cond:
             self._cond.notify_all()
+        self._notify_subscribers()
         if self._thread is not None:
             self._thread.join(timeout=5)
 

@@ -5,18 +5,26 @@ configured name), its device names are the kubelet's device IDs, and ``Allocate`
 names in ``cdi_devices`` (the kubelet forwards them to the runtime in CRI ``CDI_devices``; GA since
 Kubernetes 1.31), optionally also as ``cdi.k8s.io/`` annotations for runtimes that only read those.
 
-Each plugin listens on its own socket in the device-plugins directory and registers at ``kubelet.sock``
-there. A kubelet restart wipes that directory and recreates ``kubelet.sock``: the manager notices (socket
-identity changed or our socket gone), restarts the servers and registers again.
+Each plugin listens on its own socket (mode 0600) in the device-plugins directory and registers at
+``kubelet.sock`` there. A kubelet restart wipes that directory and recreates ``kubelet.sock``: the manager
+notices (socket identity changed or our socket gone), restarts the servers and registers again. A dead
+``kubelet.sock`` (the file is there, nobody listens) is noticed with one refused connect per check, made
+outside the manager's lock.
+
+Requests are bounded: ``ListAndWatch`` streams are coroutines (any number of them leaves ``Allocate``
+its workers), a container cannot ask for more device IDs than the resource has, and error texts and log
+lines quote at most a few IDs, each shortened.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -26,7 +34,7 @@ from cdikit.errors import CDIError
 from cdikit.names import parse_qualifier
 
 from ._inventory import DeviceWatch, RegistryLike, take_inventory
-from ._sockets import SocketId, connect, remove_socket, serve, socket_id
+from ._sockets import Server, SocketId, connect, probe, remove_socket, serve, socket_id
 from ._supervise import Supervised
 from .protos import deviceplugin_v1beta1_pb2 as pb
 from .protos import deviceplugin_v1beta1_pb2_grpc as pb_grpc
@@ -45,6 +53,11 @@ API_VERSION = "v1beta1"
 DEFAULT_PLUGIN_DIR = "/var/lib/kubelet/device-plugins"
 KUBELET_SOCKET = "kubelet.sock"
 HEALTHY = "Healthy"
+# Bounds on what one request may make the plugin do, say or log.
+MAX_CONTAINER_REQUESTS = 128
+MAX_PREFERRED_SLACK = 64
+MAX_QUOTED_IDS = 5
+MAX_QUOTED_ID_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,49 @@ class DevicePluginConfig:
     register_timeout: float = 5.0
 
 
+def _quote_ids(ids: Sequence[str]) -> str:
+    """At most a few IDs, each shortened: error texts and logs stay small whatever the request."""
+    shown = [repr(i if len(i) <= MAX_QUOTED_ID_CHARS else i[:MAX_QUOTED_ID_CHARS] + "...") for i in ids]
+    text = ", ".join(shown[:MAX_QUOTED_IDS])
+    return text + (f" and {len(ids) - MAX_QUOTED_IDS} more" if len(ids) > MAX_QUOTED_IDS else "")
+
+
+class _Changes:
+    """Wakes ``ListAndWatch`` coroutines (on a server's event loop) when the device watch changes."""
+
+    def __init__(self, watch: DeviceWatch) -> None:
+        self._watch = watch
+        self._waiters: dict[asyncio.Future[None], asyncio.AbstractEventLoop] = {}
+        self._lock = threading.Lock()
+        watch.subscribe(self._on_change)
+
+    def _on_change(self) -> None:  # the watch's thread
+        with self._lock:
+            waiters = list(self._waiters.items())
+        for future, loop in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop is closed: its server is gone
+                loop.call_soon_threadsafe(_resolve, future)
+
+    async def wait(self, version: int, timeout: float) -> None:
+        """Return once the watch is past ``version``, or after ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            self._waiters[future] = loop
+        try:
+            if self._watch.current()[0] == version and not self._watch.stopped:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(future, timeout)
+        finally:
+            with self._lock:
+                self._waiters.pop(future, None)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class _DevicePluginServicer(pb_grpc.DevicePluginServicer):
     """The DevicePlugin service for one resource."""
 
@@ -95,6 +151,12 @@ class _DevicePluginServicer(pb_grpc.DevicePluginServicer):
         self._resource = resource
         self._watch = watch
         self._annotations = annotations
+        self._changes = _Changes(watch)
+
+    def _refuse(self, context: grpc.ServicerContext, message: str) -> None:
+        text = f"{self._resource.resource_name}: {message}"
+        _log.warning("refused request: %s", text)
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, text)
 
     def _devices(self) -> tuple[str, ...]:
         return self._watch.current()[1].devices(self._resource.kind)
@@ -104,17 +166,19 @@ class _DevicePluginServicer(pb_grpc.DevicePluginServicer):
     ) -> pb.DevicePluginOptions:
         return pb.DevicePluginOptions(pre_start_required=False, get_preferred_allocation_available=True)
 
-    def ListAndWatch(
-        self, request: pb.Empty, context: grpc.ServicerContext
-    ) -> Iterator[pb.ListAndWatchResponse]:
+    async def ListAndWatch(  # type: ignore[override]
+        self, request: pb.Empty, context: grpc.aio.ServicerContext[pb.Empty, pb.ListAndWatchResponse]
+    ) -> AsyncIterator[pb.ListAndWatchResponse]:
+        # A coroutine, not a worker thread: a waiting stream costs nothing, so streams never starve
+        # Allocate. A cancelled stream or a stopping server ends it with CancelledError.
         kind = self._resource.kind
         version, inventory = self._watch.current()
         sent = inventory.devices(kind)
         _log.info("ListAndWatch %s: %d devices", self._resource.resource_name, len(sent))
         yield _list_response(sent)
-        # A bounded wait keeps the loop responsive to a cancelled stream and to shutdown.
-        while context.is_active() and not self._watch.stopped:
-            version, inventory = self._watch.wait(version, timeout=0.5)
+        while not self._watch.stopped:
+            await self._changes.wait(version, timeout=1.0)
+            version, inventory = self._watch.current()
             devices = inventory.devices(kind)
             if devices != sent:
                 sent = devices
@@ -124,6 +188,20 @@ class _DevicePluginServicer(pb_grpc.DevicePluginServicer):
     def GetPreferredAllocation(
         self, request: pb.PreferredAllocationRequest, context: grpc.ServicerContext
     ) -> pb.PreferredAllocationResponse:
+        if len(request.container_requests) > MAX_CONTAINER_REQUESTS:
+            self._refuse(context, f"{len(request.container_requests)} container requests in one call")
+        # The kubelet offers what we advertised; a little slack for devices that went away meanwhile.
+        limit = len(self._devices()) + MAX_PREFERRED_SLACK
+        for creq in request.container_requests:
+            for what, ids in (
+                ("available", creq.available_deviceIDs),
+                ("must-include", creq.must_include_deviceIDs),
+            ):
+                if len(ids) > limit:
+                    self._refuse(
+                        context,
+                        f"{len(ids)} {what} device IDs, the resource has {limit - MAX_PREFERRED_SLACK}",
+                    )
         response = pb.PreferredAllocationResponse()
         for creq in request.container_requests:
             chosen = list(dict.fromkeys(creq.must_include_deviceIDs))
@@ -138,13 +216,19 @@ class _DevicePluginServicer(pb_grpc.DevicePluginServicer):
 
     def Allocate(self, request: pb.AllocateRequest, context: grpc.ServicerContext) -> pb.AllocateResponse:
         known = set(self._devices())
-        response = pb.AllocateResponse()
+        if len(request.container_requests) > MAX_CONTAINER_REQUESTS:
+            self._refuse(context, f"{len(request.container_requests)} container requests in one Allocate")
         for creq in request.container_requests:
+            # More IDs than devices cannot be a real allocation: refuse before looking at them.
+            if len(creq.devices_ids) > len(known):
+                self._refuse(
+                    context, f"{len(creq.devices_ids)} device IDs asked, the resource has {len(known)}"
+                )
             unknown = [d for d in creq.devices_ids if d not in known]
             if unknown:
-                message = f"{self._resource.resource_name}: unknown devices {', '.join(unknown)}"
-                _log.warning("Allocate: %s", message)
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
+                self._refuse(context, f"unknown devices {_quote_ids(unknown)}")
+        response = pb.AllocateResponse()
+        for creq in request.container_requests:
             names = [f"{self._resource.kind}={d}" for d in creq.devices_ids]
             cresp = response.container_responses.add()
             cresp.cdi_devices.extend(pb.CDIDevice(name=n) for n in names)
@@ -181,7 +265,7 @@ class _Plugin:
         self.path = os.path.join(config.plugin_dir, resource.socket_name)
         self._config = config
         self._servicer = _DevicePluginServicer(resource, watch, config.annotations)
-        self._server: grpc.Server | None = None
+        self._server: Server | None = None
         self.registered_with: SocketId | None = None
         self.serving_on: SocketId | None = None
 
@@ -196,7 +280,7 @@ class _Plugin:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.stop(grace=0.5).wait(timeout=5)
+            self._server.stop(grace=0.5)
             self._server = None
             # Only remove the socket file if it is still ours (not a successor's).
             if socket_id(self.path) == self.serving_on:
@@ -240,6 +324,8 @@ class DevicePluginManager(Supervised):
         )
         self._plugins = [_Plugin(r, config, self._watch) for r in resources]
         self._lock = threading.Lock()
+        self._register_lock = threading.Lock()
+        self._dead_kubelet: SocketId | None = None
 
     @property
     def resources(self) -> list[Resource]:
@@ -255,23 +341,39 @@ class DevicePluginManager(Supervised):
         self._start_monitor()
 
     def check(self) -> None:
-        """Restart servers whose socket vanished and (re-)register where the kubelet socket is new."""
+        """Restart servers whose socket vanished and (re-)register where the kubelet socket is new.
+
+        Registering dials the kubelet, which may be dead or slow: it happens outside the lock (``stop``
+        never waits for it), after one plain connect shows the socket accepts connections at all.
+        """
         with self._lock:
             kubelet = socket_id(self._kubelet_path)
             for plugin in self._plugins:
                 if socket_id(plugin.path) != plugin.serving_on:
                     _log.info("socket %s is gone (kubelet restart?), restarting the plugin", plugin.path)
                     plugin.start()
-                if kubelet is None or plugin.registered_with == kubelet:
-                    continue
+            pending = [p for p in self._plugins if kubelet is not None and p.registered_with != kubelet]
+        if not pending:
+            return
+        with self._register_lock:
+            try:
+                probe(self._kubelet_path, self._config.register_timeout)
+            except OSError as err:
+                if self._dead_kubelet != kubelet:  # once per kubelet socket, not every poll
+                    _log.warning("kubelet socket %s does not accept connections: %s", self._kubelet_path, err)
+                self._dead_kubelet = kubelet
+                return
+            self._dead_kubelet = None
+            for plugin in pending:
                 try:
                     plugin.register(self._kubelet_path)
-                except (grpc.RpcError, grpc.FutureTimeoutError) as err:
+                except (grpc.RpcError, grpc.FutureTimeoutError, OSError) as err:
                     _log.warning(
                         "registering %s with the kubelet: %s", plugin.resource.resource_name, _rpc_text(err)
                     )
                     continue
-                plugin.registered_with = kubelet
+                with self._lock:
+                    plugin.registered_with = kubelet
                 _log.info(
                     "registered %s with the kubelet at %s", plugin.resource.resource_name, self._kubelet_path
                 )
@@ -289,4 +391,6 @@ def _rpc_text(err: BaseException) -> str:
     if isinstance(err, grpc.RpcError):
         details = getattr(err, "details", None)
         return str(details()) if callable(details) else str(err)
+    if isinstance(err, OSError):
+        return str(err)
     return "timed out waiting for the kubelet socket"

@@ -16,11 +16,9 @@ so prepare and unprepare are idempotent and survive a plugin restart in between.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,7 +31,7 @@ from cdikit.names import parse_qualified_name, parse_qualifier
 from cdikit.spec.types import ContainerEdits, Device, Spec
 
 from ._inventory import CLAIM_ANNOTATION, DeviceWatch, RegistryLike, dra_device_names
-from ._sockets import SocketId, remove_socket, serve, socket_id
+from ._sockets import Server, SocketId, remove_socket, serve, socket_id
 from ._supervise import Supervised
 from .protos import dra_v1_pb2 as dra_pb
 from .protos import dra_v1_pb2_grpc as dra_grpc
@@ -180,23 +178,6 @@ class DRAPluginConfig:
         return os.path.join(self.plugin_dir, "checkpoint.json")
 
 
-def _write_atomic(path: str, data: bytes) -> None:
-    # A torn checkpoint would lose track of prepared claims: write a temp file, fsync, rename.
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".checkpoint-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 class Preparer:
     """Prepares and unprepares claims: transient CDI specs plus the checkpoint. Calls are serialized."""
 
@@ -238,7 +219,10 @@ class Preparer:
 
     def _save_checkpoint(self) -> None:
         doc = {"version": _CHECKPOINT_VERSION, "claims": {uid: asdict(r) for uid, r in self._records.items()}}
-        _write_atomic(self._config.checkpoint_path, json.dumps(doc, indent=1, sort_keys=True).encode())
+        from cdikit._atomic import atomic_write
+
+        # A torn checkpoint would lose track of prepared claims: replaced atomically, no temp file left.
+        atomic_write(self._config.checkpoint_path, json.dumps(doc, indent=1, sort_keys=True).encode())
 
     def prepared_claims(self) -> list[str]:
         with self._lock:
@@ -345,6 +329,33 @@ class _RegistrationServicer(reg_grpc.RegistrationServicer):
         return reg_pb.RegistrationStatusResponse()
 
 
+# Bounds on one request: the kubelet prepares the claims of one pod per call.
+MAX_CLAIMS_PER_CALL = 128
+_MAX_UID = 128  # Kubernetes UIDs are 36-character UUIDs
+_MAX_NAME = 253  # DNS subdomain names
+
+
+def _claim_problem(claim: dra_pb.Claim) -> str | None:
+    """Why ``claim`` cannot be a real claim reference (its UID names files), or None."""
+    uid = claim.uid
+    if not uid or len(uid) > _MAX_UID or not all(c.isascii() and (c.isalnum() or c == "-") for c in uid):
+        return f"invalid claim UID {_short(uid)} (want a Kubernetes UID)"
+    if not claim.name or len(claim.name) > _MAX_NAME or len(claim.namespace) > _MAX_NAME:
+        return f"invalid claim name {_short(claim.namespace)}/{_short(claim.name)}"
+    return None
+
+
+def _short(text: str, limit: int = 64) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _check_claim_count(context: grpc.ServicerContext, count: int) -> None:
+    if count > MAX_CLAIMS_PER_CALL:
+        message = f"{count} claims in one call (at most {MAX_CLAIMS_PER_CALL})"
+        _log.warning("refused request: %s", message)
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
 class _DRAServicer(dra_grpc.DRAPluginServicer):
     def __init__(self, preparer: Preparer) -> None:
         self._preparer = preparer
@@ -352,9 +363,15 @@ class _DRAServicer(dra_grpc.DRAPluginServicer):
     def NodePrepareResources(
         self, request: dra_pb.NodePrepareResourcesRequest, context: grpc.ServicerContext
     ) -> dra_pb.NodePrepareResourcesResponse:
+        _check_claim_count(context, len(request.claims))
         response = dra_pb.NodePrepareResourcesResponse()
         for claim in request.claims:
             entry = response.claims[claim.uid]
+            problem = _claim_problem(claim)
+            if problem is not None:
+                _log.error("NodePrepareResources: %s", problem)
+                entry.error = problem
+                continue
             try:
                 devices = self._preparer.prepare(ClaimRef(claim.namespace, claim.name, claim.uid))
             except (CDIError, OSError) as err:
@@ -379,9 +396,15 @@ class _DRAServicer(dra_grpc.DRAPluginServicer):
     def NodeUnprepareResources(
         self, request: dra_pb.NodeUnprepareResourcesRequest, context: grpc.ServicerContext
     ) -> dra_pb.NodeUnprepareResourcesResponse:
+        _check_claim_count(context, len(request.claims))
         response = dra_pb.NodeUnprepareResourcesResponse()
         for claim in request.claims:
             entry = response.claims[claim.uid]
+            problem = _claim_problem(claim)
+            if problem is not None:
+                _log.error("NodeUnprepareResources: %s", problem)
+                entry.error = problem
+                continue
             try:
                 self._preparer.unprepare(claim.uid)
             except (CDIError, OSError) as err:
@@ -412,7 +435,7 @@ class DRAPlugin(Supervised):
         self.preparer = Preparer(registry, claims, config, watch)
         self._dra_servicer = _DRAServicer(self.preparer)
         self._reg_servicer = _RegistrationServicer(config, self)
-        self._servers: dict[str, tuple[grpc.Server, SocketId | None]] = {}
+        self._servers: dict[str, tuple[Server, SocketId | None]] = {}
         self._lock = threading.Lock()
         self.registered = threading.Event()
         self.registration_error = ""
@@ -430,7 +453,7 @@ class DRAPlugin(Supervised):
     def _start_server(self, path: str) -> None:
         old = self._servers.pop(path, None)
         if old is not None:
-            old[0].stop(grace=0.5).wait(timeout=5)
+            old[0].stop(grace=0.5)
         if path == self._config.dra_socket:
             server = serve(path, lambda s: dra_grpc.add_DRAPluginServicer_to_server(self._dra_servicer, s))
         else:
@@ -463,7 +486,7 @@ class DRAPlugin(Supervised):
                 entry = self._servers.pop(path, None)
                 if entry is None:
                     continue
-                entry[0].stop(grace=0.5).wait(timeout=5)
+                entry[0].stop(grace=0.5)
                 if socket_id(path) == entry[1]:
                     remove_socket(path)
         _log.info("DRA plugin %s stopped", self._config.driver_name)

@@ -8,9 +8,21 @@ default-kind = "nvidia.com/gpu"      # kind given to bare NVIDIA_VISIBLE_DEVICES
 annotation-prefixes = ["cdi.k8s.io/"]
 env-var = "CDI_DEVICES"              # "" switches the source off
 nvidia-env-var = "NVIDIA_VISIBLE_DEVICES"   # "" switches the source off
+amd-env-var = "AMD_VISIBLE_DEVICES"         # ROCm's variable (amd.com/gpu); "" switches it off
 log-file = "/var/log/cdi-runtime.log"       # "" (default): no log file
 log-level = "info"                   # debug | info | warning | error
+
+# Request policy (docs/security.md, "Request policy"). Annotations are set by whoever
+# creates the container (the engine, the kubelet), never by the image: always honoured.
+accept-env-requests-when-unprivileged = false  # CDI_DEVICES, NVIDIA_VISIBLE_DEVICES, CUDA_VERSION
+accept-volume-mount-requests = false           # /dev/null bound at /var/run/nvidia-container-devices/ID
+allowed-kinds = []                   # e.g. ["nvidia.com/gpu", "example.com/*"]; [] = every kind
 ```
+
+The env of a container is the image's: a request found there is honoured
+only for a privileged container (``CAP_SYS_ADMIN`` in the bounding set, the
+NVIDIA runtime's rule) unless ``accept-env-requests-when-unprivileged`` says
+otherwise. ``allowed-kinds`` applies to every request, whatever its source.
 
 Passthrough subcommands (``state``, ``start``, ``kill``, ...) only need the
 real runtime's path, and importing :mod:`tomllib` costs more than the rest of
@@ -24,6 +36,7 @@ from __future__ import annotations
 import os
 
 from cdikit._paths import DEFAULT_SPEC_DIRS
+from cdikit.errors import CDIError
 from cdikit.integrations.runtime._errors import ConfigError, ShimError
 
 __all__ = [
@@ -34,6 +47,7 @@ __all__ = [
     "find_runtime",
     "load_config",
     "read_runtime_setting",
+    "validate_kind_pattern",
 ]
 
 CONFIG_ENV = "CDIKIT_RUNTIME_CONFIG"
@@ -54,6 +68,10 @@ class RuntimeConfig:
     """The settings of one shim invocation (defaults when no file exists)."""
 
     __slots__ = (
+        "accept_env_unprivileged",
+        "accept_volume_mounts",
+        "allowed_kinds",
+        "amd_env_var",
         "annotation_prefixes",
         "default_kind",
         "env_var",
@@ -72,9 +90,15 @@ class RuntimeConfig:
         self.annotation_prefixes: list[str] = ["cdi.k8s.io/"]
         self.env_var = "CDI_DEVICES"
         self.nvidia_env_var = "NVIDIA_VISIBLE_DEVICES"
+        self.amd_env_var = "AMD_VISIBLE_DEVICES"
         self.log_file = ""
         self.log_level = "info"
         self.source: str | None = None
+        # The request policy: secure defaults (the NVIDIA runtime accepts env requests
+        # from unprivileged containers by default; cdikit does not).
+        self.accept_env_unprivileged = False
+        self.accept_volume_mounts = False
+        self.allowed_kinds: list[str] = []
 
 
 def _str_list(path: str, key: str, value: object, *, allow_str: bool) -> list[str]:
@@ -90,6 +114,28 @@ def _str(path: str, key: str, value: object) -> str:
     if not isinstance(value, str):
         raise ConfigError(f"{path}: {key!r} must be a string", path=path, field=key)
     return value
+
+
+def _bool(path: str, key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}: {key!r} must be true or false", path=path, field=key)
+    return value
+
+
+def validate_kind_pattern(pattern: str) -> str | None:
+    """Why ``pattern`` is not an ``allowed-kinds`` entry (``vendor/class`` or ``vendor/*``), or None."""
+    from cdikit.names import parse_qualifier, validate_class_name, validate_vendor_name
+
+    vendor, cls = parse_qualifier(pattern)
+    if not vendor or not cls or "=" in pattern:
+        return "want vendor.com/class or vendor.com/*"
+    try:
+        validate_vendor_name(vendor)
+        if cls != "*":
+            validate_class_name(cls)
+    except CDIError as e:
+        return str(e)
+    return None
 
 
 def load_config(path: str | None = None) -> RuntimeConfig:
@@ -143,6 +189,22 @@ def load_config(path: str | None = None) -> RuntimeConfig:
             cfg.env_var = _str(path, key, value)
         elif key == "nvidia-env-var":
             cfg.nvidia_env_var = _str(path, key, value)
+        elif key == "amd-env-var":
+            cfg.amd_env_var = _str(path, key, value)
+        elif key == "accept-env-requests-when-unprivileged":
+            cfg.accept_env_unprivileged = _bool(path, key, value)
+        elif key == "accept-volume-mount-requests":
+            cfg.accept_volume_mounts = _bool(path, key, value)
+        elif key == "allowed-kinds":
+            cfg.allowed_kinds = _str_list(path, key, value, allow_str=False)
+            for pattern in cfg.allowed_kinds:
+                why = validate_kind_pattern(pattern)
+                if why is not None:
+                    raise ConfigError(
+                        f"{path}: 'allowed-kinds' entry {pattern!r} is not a kind: {why}",
+                        path=path,
+                        field=key,
+                    )
         elif key == "log-file":
             cfg.log_file = _str(path, key, value)
         elif key == "log-level":
@@ -169,14 +231,14 @@ def _simple_string(text: str) -> str | None:
     return None
 
 
-def _parse_simple(raw: str) -> dict[str, str | list[str]] | None:
-    """The keys of a config file made only of ``key = "string"`` and one-line string arrays.
+def _parse_simple(raw: str) -> dict[str, str | list[str] | bool] | None:
+    """The keys of a config file made only of ``key = "string"``, ``true``/``false`` and one-line string arrays.
 
     Returns None for anything else (tables, multi-line values, escapes,
     numbers, ...): :mod:`tomllib` then reads the file and gives the precise
     error where there is one.
     """
-    found: dict[str, str | list[str]] = {}
+    found: dict[str, str | list[str] | bool] = {}
     for line in raw.splitlines():
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
@@ -206,6 +268,8 @@ def _parse_simple(raw: str) -> dict[str, str | list[str]] | None:
             if len(strings) != len(parsed):
                 return None
             found[key] = strings
+        elif value in ("true", "false"):
+            found[key] = value == "true"
         else:
             single = _simple_string(value)
             if single is None:
@@ -220,6 +284,8 @@ def _parse_simple_runtime(raw: str) -> list[str] | None:
     if simple is None:
         return None
     value = simple.get("runtime", [])
+    if isinstance(value, bool):
+        return None  # a wrong type: load_config reports it
     return [value] if isinstance(value, str) else value
 
 

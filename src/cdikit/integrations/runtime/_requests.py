@@ -1,18 +1,30 @@
 """Which CDI devices a container asks for, read from its OCI runtime spec.
 
-Three sources, in this order of precedence:
+Four sources, in this order of precedence:
 
 1. annotations whose key starts with one of the configured prefixes
    (``cdi.k8s.io/`` by default), with the reference library's verdicts;
-2. the container env var ``CDI_DEVICES`` (comma-separated qualified names);
-3. the NVIDIA-compatible ``NVIDIA_VISIBLE_DEVICES`` (``all``, ``none``,
-   ``void``, indices, UUIDs, MIG ``gpu:mig``, qualified names), whose bare ids
-   get the default kind (``nvidia.com/gpu=<id>``).
+2. volume-mount requests (when accepted): ``/dev/null`` bound at
+   ``/var/run/nvidia-container-devices/<id>``, as the NVIDIA device plugin
+   asks for GPUs (``<id>`` is a bare id, or ``cdi/vendor/class/name``);
+3. the container env var ``CDI_DEVICES`` (comma-separated qualified names);
+4. the vendors' variables: the NVIDIA-compatible ``NVIDIA_VISIBLE_DEVICES``
+   (``all``, ``none``, ``void``, indices, UUIDs, MIG ``gpu:mig``, qualified
+   names), whose bare ids get the default kind (``nvidia.com/gpu=<id>``), and
+   ROCm's ``AMD_VISIBLE_DEVICES`` (``all``, indices, ranges ``a-b``, unique
+   ids), which name ``amd.com/gpu`` devices as ``cdi generate amd`` writes them.
 
-Sources 1 and 2 are explicit CDI requests and are combined. Source 3 is read
-only when they are both empty: CUDA images set ``NVIDIA_VISIBLE_DEVICES=all``
+Sources 1 to 3 are explicit requests and are combined. Source 4 is read
+only when they are all empty: CUDA images set ``NVIDIA_VISIBLE_DEVICES=all``
 in their env, and that must not add every GPU to a container that asked for
 specific CDI devices (the NVIDIA runtime gives annotations the same priority).
+
+The request policy: annotations and mounts are set by whoever creates the
+container (engine, kubelet), the env by the image. Env requests (sources 3
+and 4, and the legacy ``CUDA_VERSION`` rule) are honoured only for a
+privileged container (:func:`is_privileged`) unless the configuration
+accepts them from every container; ignored ones are reported in
+:attr:`DeviceRequests.ignored` so the shim can log them.
 """
 
 from __future__ import annotations
@@ -28,30 +40,51 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = [
+    "VOLUME_MOUNT_ROOT",
     "DeviceRequests",
     "collect_requests",
     "env_lookup",
+    "from_amd_env",
     "from_annotations",
     "from_cdi_env",
     "from_nvidia_env",
+    "from_volume_mounts",
+    "is_privileged",
+    "kind_allowed",
+    "not_allowed",
 ]
+
+# Where the NVIDIA device plugin (volume-mounts strategy) asks for devices: /dev/null bound here.
+VOLUME_MOUNT_ROOT = "/var/run/nvidia-container-devices"
+_CAP_SYS_ADMIN = "CAP_SYS_ADMIN"
+# A container's env var can be megabytes: logs quote at most this much of a value.
+_LOG_VALUE_MAX = 80
 
 
 class DeviceRequests:
     """The requested device names, in order and without duplicates.
 
     ``optional`` names are dropped (not an error) when the registry does not
-    know them: ``NVIDIA_VISIBLE_DEVICES=none`` asks for ``<kind>=none`` if a
-    spec provides it (driver files without GPUs) and for nothing otherwise.
+    know them (no source marks any today: ``NVIDIA_VISIBLE_DEVICES=none`` asks
+    for ``<kind>=none`` and fails when no spec provides it, as nvidia's runtime).
     ``source`` says where they came from (for the log).
     """
 
-    __slots__ = ("names", "optional", "source")
+    __slots__ = ("ignored", "names", "optional", "source")
 
-    def __init__(self, names: Sequence[str] = (), *, optional: Sequence[str] = (), source: str = "") -> None:
+    def __init__(
+        self,
+        names: Sequence[str] = (),
+        *,
+        optional: Sequence[str] = (),
+        source: str = "",
+        ignored: Sequence[str] = (),
+    ) -> None:
         self.names: list[str] = list(dict.fromkeys(names))
         self.optional: set[str] = set(optional)
         self.source = source if self.names else ""
+        # Env requests the policy refused (``VAR=value`` shortened for the log).
+        self.ignored: list[str] = list(ignored)
 
     def __bool__(self) -> bool:
         return bool(self.names)
@@ -124,7 +157,7 @@ def from_nvidia_env(
     unset                  nothing (``all`` for a legacy CUDA image: ``legacy_all``)
     ``""``, any ``void``   nothing
     ``all``                ``<kind>=all``
-    ``none``               ``<kind>=none`` if a spec has it, else nothing
+    ``none``               ``<kind>=none`` (unresolvable unless a spec has it)
     ``0,1``, ``0:1``       ``<kind>=0``, ``<kind>=1``; ``<kind>=0:1`` (MIG)
     ``GPU-…``, ``MIG-…``   ``<kind>=GPU-…`` (UUIDs)
     ``vendor.com/c=x``     passed through
@@ -143,10 +176,152 @@ def from_nvidia_env(
         if item == "all":
             return DeviceRequests([f"{default_kind}=all"], source="nvidia-env")
         if item == "none":
-            none = f"{default_kind}=none"
-            return DeviceRequests([none], optional=[none], source="nvidia-env")
+            # A spec (or JIT-CDI) must provide <kind>=none, else the container fails
+            # to start with "unresolvable CDI devices", exactly as nvidia's runtime.
+            return DeviceRequests([f"{default_kind}=none"], source="nvidia-env")
     names = [item if "/" in item else f"{default_kind}={item}" for item in ids]
     return DeviceRequests(names, source="nvidia-env")
+
+
+AMD_GPU_KIND = "amd.com/gpu"
+
+
+def _is_hex(text: str) -> bool:
+    return bool(text) and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def from_amd_env(value: str | None, var: str = "AMD_VISIBLE_DEVICES") -> list[str]:
+    """``amd.com/gpu`` names for an ``AMD_VISIBLE_DEVICES`` value, read as ROCm's runtime reads it.
+
+    ``all``/``All``/``ALL``; a comma list of indices, ranges ``a-b`` and
+    unique ids (``0x…`` or more than 8 hex digits, any case), which become
+    the ``0x<HEX>`` names ``cdi generate amd`` gives each GPU. Unset or empty:
+    nothing. Anything else is an error naming the entry (ROCm's runtime
+    refuses such a container too).
+    """
+    if not value:
+        return []
+    if value in ("all", "All", "ALL"):
+        return [f"{AMD_GPU_KIND}=all"]
+    names: list[str] = []
+    for item in value.split(","):
+        start, dash, end = item.partition("-")
+        if item[:2] in ("0x", "0X") or (len(item) > 8 and _is_hex(item)):
+            digits = item[2:] if item[:2] in ("0x", "0X") else item
+            if not _is_hex(digits):
+                names = []
+                break
+            names.append(f"{AMD_GPU_KIND}=0x{(digits.lstrip('0') or '0').upper()}")
+        elif dash and start.isdigit() and end.isdigit() and int(start) <= int(end) <= int(start) + 1024:
+            names += [f"{AMD_GPU_KIND}={i}" for i in range(int(start), int(end) + 1)]
+        elif item.isdigit():
+            names.append(f"{AMD_GPU_KIND}={int(item)}")
+        else:
+            names = []
+            break
+    if not names:
+        raise ShimError(
+            f"env {var}: invalid AMD GPU list {_shorten(value)} (want all, indices, ranges a-b or unique ids)",
+            field=f"process.env[{var}]",
+        )
+    return names
+
+
+def is_privileged(oci: Mapping[str, Any]) -> bool:
+    """Whether the container may have device requests honoured from its env.
+
+    The NVIDIA runtime's rule (``internal/config/image/privileged.go``):
+    ``CAP_SYS_ADMIN`` in ``process.capabilities.bounding``. Only the engine
+    sets capabilities (``--privileged``, ``--cap-add``), never the image;
+    the bounding set is checked so a non-root user in a privileged container
+    still counts.
+    """
+    process = oci.get("process")
+    caps = process.get("capabilities") if isinstance(process, dict) else None
+    bounding = caps.get("bounding") if isinstance(caps, dict) else None
+    return isinstance(bounding, list) and _CAP_SYS_ADMIN in bounding
+
+
+def _volume_mount_id(mount: object) -> str | None:
+    """The device id a mount requests, or None (not ``/dev/null`` under the request root)."""
+    if not isinstance(mount, dict):
+        return None
+    source, destination = mount.get("source"), mount.get("destination")
+    if not isinstance(source, str) or not isinstance(destination, str):
+        return None
+    from cdikit._paths import go_clean
+
+    if go_clean(source) != "/dev/null":
+        return None
+    destination = go_clean(destination)
+    if not destination.startswith(VOLUME_MOUNT_ROOT + "/"):
+        return None
+    return destination[len(VOLUME_MOUNT_ROOT) + 1 :] or None
+
+
+def from_volume_mounts(mounts: object, default_kind: str) -> list[str]:
+    """Device names from ``/dev/null`` mounts at ``/var/run/nvidia-container-devices/<id>``.
+
+    ``<id>`` is ``cdi/vendor/class/name`` or ``cdi/vendor/class=name`` (a
+    qualified name), ``imex/...`` (IMEX channels: not a CDI request, skipped)
+    or a bare id that gets the default kind, as in the NVIDIA runtime. Only
+    the caller can bind ``/dev/null`` there (an image's ``VOLUME`` cannot),
+    so these requests are trusted like annotations.
+    """
+    if not isinstance(mounts, list):
+        return []
+    names: list[str] = []
+    for mount in mounts:
+        device = _volume_mount_id(mount)
+        if device is None or device.startswith("imex/"):
+            continue
+        if device.startswith("cdi/"):
+            from cdikit.names import is_qualified_name
+
+            rest = device[4:]
+            if not is_qualified_name(rest):
+                parts = rest.split("/", 2)
+                rest = f"{parts[0]}/{parts[1]}={parts[2]}" if len(parts) == 3 else rest
+            if not is_qualified_name(rest):
+                raise ShimError(
+                    f"mount {_shorten(VOLUME_MOUNT_ROOT + '/' + device)}: invalid CDI device request "
+                    "(want cdi/vendor.com/class/name or cdi/vendor.com/class=name)",
+                    field="mounts",
+                )
+            names.append(rest)
+        elif "/" in device:
+            raise ShimError(
+                f"mount {_shorten(VOLUME_MOUNT_ROOT + '/' + device)}: invalid device id (a bare id or cdi/...)",
+                field="mounts",
+            )
+        else:
+            names.append(f"{default_kind}={device}")
+    return names
+
+
+def kind_allowed(name: str, allowed_kinds: Sequence[str]) -> bool:
+    """Whether the device ``name`` (``vendor/class=dev``) is of a kind in ``allowed_kinds``.
+
+    An empty list allows every kind; an entry is a kind (``vendor.com/class``)
+    or ``vendor.com/*`` for every class of a vendor.
+    """
+    if not allowed_kinds:
+        return True
+    kind = name.partition("=")[0]
+    vendor = kind.partition("/")[0]
+    return kind in allowed_kinds or f"{vendor}/*" in allowed_kinds
+
+
+def not_allowed(names: Sequence[str], allowed_kinds: Sequence[str]) -> list[str]:
+    """The names in ``names`` whose kind ``allowed_kinds`` does not allow."""
+    return [n for n in names if not kind_allowed(n, allowed_kinds)]
+
+
+def _shorten(text: str) -> str:
+    """``text`` quoted for a log (control characters escaped) and cut to a bounded length."""
+    if len(text) <= _LOG_VALUE_MAX:
+        return repr(text)
+    return repr(text[:_LOG_VALUE_MAX]) + f"...({len(text)} chars)"
 
 
 def collect_requests(
@@ -156,17 +331,41 @@ def collect_requests(
     env_var: str,
     nvidia_env_var: str,
     default_kind: str,
+    accept_env_unprivileged: bool = False,
+    accept_volume_mounts: bool = False,
+    amd_env_var: str = "AMD_VISIBLE_DEVICES",
 ) -> DeviceRequests:
-    """All device requests of one container (see the module docstring for the rules)."""
-    explicit = from_annotations(oci.get("annotations"), annotation_prefixes)
+    """All device requests of one container (see the module docstring for the rules).
+
+    Env requests of a container that is not privileged are dropped unless
+    ``accept_env_unprivileged``; the variables that asked are then listed in
+    the result's ``ignored``. A container's env is never parsed when its
+    requests would be dropped anyway, so a malformed value cannot fail it.
+    """
+    caller = from_annotations(oci.get("annotations"), annotation_prefixes)
+    if accept_volume_mounts:
+        caller += from_volume_mounts(oci.get("mounts"), default_kind)
     process = oci.get("process") or {}
     env = process.get("env") if isinstance(process, dict) else None
+    env_trusted = accept_env_unprivileged or is_privileged(oci)
+    ignored: list[str] = []
+    explicit = list(caller)
     if env_var:
-        explicit += from_cdi_env(env_lookup(env, env_var), env_var)
+        value = env_lookup(env, env_var)
+        if env_trusted:
+            explicit += from_cdi_env(value, env_var)
+        elif value and value.strip(", "):
+            ignored.append(f"{env_var}={_shorten(value)}")
     if explicit:
-        return DeviceRequests(explicit, source="annotations+" + (env_var or "-"))
+        sources = ["annotations"] if not accept_volume_mounts else ["annotations", "mounts"]
+        return DeviceRequests(explicit, source="+".join([*sources, env_var or "-"]), ignored=ignored)
+    amd_value = env_lookup(env, amd_env_var) if amd_env_var else None
+    if amd_value and not env_trusted:
+        ignored.append(f"{amd_env_var}={_shorten(amd_value)}")
+        amd_value = None
+    amd_names = from_amd_env(amd_value, amd_env_var) if amd_value else []
     if not nvidia_env_var:
-        return DeviceRequests()
+        return DeviceRequests(amd_names, source="amd-env", ignored=ignored)
     value = env_lookup(env, nvidia_env_var)
     # An image built for the legacy NVIDIA hook (CUDA_VERSION without
     # NVIDIA_REQUIRE_CUDA) expects every GPU when the variable is unset.
@@ -175,4 +374,19 @@ def collect_requests(
         and env_lookup(env, "CUDA_VERSION") is not None
         and env_lookup(env, "NVIDIA_REQUIRE_CUDA") is None
     )
-    return from_nvidia_env(value, default_kind, legacy_all=legacy)
+    requests = from_nvidia_env(value, default_kind, legacy_all=legacy)
+    if requests and not env_trusted:
+        ignored.append(
+            f"{nvidia_env_var}={_shorten(value)}" if value is not None else "CUDA_VERSION (legacy image)"
+        )
+        return DeviceRequests(amd_names, source="amd-env", ignored=ignored)
+    if amd_names:
+        both = DeviceRequests(
+            requests.names + amd_names,
+            optional=sorted(requests.optional),
+            source="+".join(x for x in (requests.source, "amd-env") if x),
+        )
+        both.ignored = ignored
+        return both
+    requests.ignored = ignored
+    return requests

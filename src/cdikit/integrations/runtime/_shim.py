@@ -18,7 +18,7 @@ import os
 
 from cdikit.errors import CDIError, RegistryError, UnresolvableDevicesError
 from cdikit.integrations.runtime._argv import RuntimeCommand
-from cdikit.integrations.runtime._config import RuntimeConfig
+from cdikit.integrations.runtime._config import DEFAULT_CONFIG_PATH, RuntimeConfig
 from cdikit.integrations.runtime._errors import ShimError
 from cdikit.integrations.runtime._log import ShimLog
 from cdikit.integrations.runtime._requests import DeviceRequests, collect_requests
@@ -57,9 +57,11 @@ def may_request(raw: bytes, cfg: RuntimeConfig) -> bool:
     if b"\\u" in raw or b"\\/" in raw:
         return True
     needles = [p.encode() for p in cfg.annotation_prefixes if p]
-    needles += [f"{var}=".encode() for var in (cfg.env_var, cfg.nvidia_env_var) if var]
+    needles += [f"{var}=".encode() for var in (cfg.env_var, cfg.nvidia_env_var, cfg.amd_env_var) if var]
     if cfg.nvidia_env_var:
         needles.append(b"CUDA_VERSION=")  # legacy images: unset NVIDIA_VISIBLE_DEVICES means all
+    if cfg.accept_volume_mounts:
+        needles.append(b"/nvidia-container-devices")
     return any(needle in raw for needle in needles)
 
 
@@ -125,7 +127,8 @@ def inject_bundle(
     from cdikit.integrations.runtime._editcache import Resolution, edit_views, open_edit_cache, plain_edits
 
     optional = sorted(requests.optional)
-    cache = open_edit_cache(cfg.spec_dirs)
+    jit = _jit_ids(requests)  # JIT-CDI: generated now, nothing to cache by spec dirs
+    cache = open_edit_cache(cfg.spec_dirs) if jit is None else None
     edits: Sequence[ContainerEdits]
     hit = cache.lookup(requests.names, optional) if cache is not None else None
     if hit is not None:
@@ -134,14 +137,14 @@ def inject_bundle(
         log.debug(f"edits of {', '.join(hit.names) or 'nothing'} from the edit cache")
         names, edits = hit.names, edit_views(hit.edits)
     else:
-        names, edits, warning = _resolve(requests, cfg, log)
+        names, edits, warning = _resolve(requests, cfg, log) if jit is None else (*_jit(jit, doc, log), None)
         plain = plain_edits(edits)
         if cache is not None and plain is not None:
             cache.store(requests.names, optional, Resolution(names, plain, warning))
     if not names:
         return []
-    if requests.source == "nvidia-env":
-        _drop_legacy_nvidia_hooks(doc, log)
+    _check_allowed_kinds(names, requests, cfg)
+    _drop_legacy_nvidia_hooks(doc, log)  # whatever the source: it would inject GPUs a second time
     from cdikit.oci import inject_edits
 
     hooks = doc.get("hooks")
@@ -149,6 +152,41 @@ def inject_bundle(
     inject_edits(doc, edits)
     _harden_injected_hooks(doc, before)
     return names
+
+
+def _check_allowed_kinds(names: Sequence[str], requests: DeviceRequests, cfg: RuntimeConfig) -> None:
+    """Refuse the container when a device to inject is of a kind ``allowed-kinds`` leaves out.
+
+    Checked on the resolved names, so a kind-only or class-alias request
+    cannot reach a kind the operator did not allow.
+    """
+    from cdikit.integrations.runtime._requests import not_allowed
+
+    refused = not_allowed(names, cfg.allowed_kinds)
+    if refused:
+        where = cfg.source or DEFAULT_CONFIG_PATH
+        raise ShimError(
+            f"device {', '.join(refused[:5])}{' ...' if len(refused) > 5 else ''} "
+            f"(requested through {requests.source}) is of a kind not in allowed-kinds "
+            f"[{', '.join(cfg.allowed_kinds)}] of {where}",
+            device=refused[0],
+            field="allowed-kinds",
+        )
+
+
+def _jit_ids(requests: DeviceRequests) -> list[str] | None:
+    from cdikit.integrations.runtime._jit import split_jit_requests
+
+    return split_jit_requests(requests.names)
+
+
+def _jit(ids: Sequence[str], doc: dict[str, Any], log: ShimLog) -> tuple[list[str], list[ContainerEdits]]:
+    """JIT-CDI (``runtime.nvidia.com/gpu``): edits generated now, no spec file involved."""
+    from cdikit.integrations.runtime._jit import jit_edits
+
+    names, edits = jit_edits(ids, doc)
+    log.debug(f"generated in memory: {', '.join(names)}")
+    return names, edits
 
 
 def _harden_injected_hooks(doc: dict[str, Any], before: dict[str, int]) -> None:
@@ -224,8 +262,19 @@ def prepare_bundle(cmd: RuntimeCommand, cfg: RuntimeConfig, log: ShimLog) -> Non
         annotation_prefixes=cfg.annotation_prefixes,
         env_var=cfg.env_var,
         nvidia_env_var=cfg.nvidia_env_var,
+        amd_env_var=cfg.amd_env_var,
         default_kind=cfg.default_kind,
+        accept_env_unprivileged=cfg.accept_env_unprivileged,
+        accept_volume_mounts=cfg.accept_volume_mounts,
     )
+    if requests.ignored:
+        log.warning(
+            f"{path}: ignoring device requests from the environment of an unprivileged container "
+            f"({'; '.join(requests.ignored)}): the image sets the env, and only a container with "
+            "CAP_SYS_ADMIN in its bounding set may use it to ask for devices; request devices "
+            "with cdi.k8s.io/ annotations, or set accept-env-requests-when-unprivileged = true "
+            f"in {cfg.source or DEFAULT_CONFIG_PATH} (see docs/security.md)"
+        )
     if not requests:
         log.debug(f"{path}: no CDI devices requested")
         return

@@ -32,9 +32,6 @@ HOOK_NAMES = (
     "disable-device-node-modification",
     "update-application-profile",
 )
-# Hooks only NVIDIA's hook binary implements; emitted only when the spec names it.
-_NVIDIA_ONLY_HOOKS = ("disable-device-node-modification", "update-application-profile")
-_NVIDIA_HOOK_BINARIES = ("nvidia-cdi-hook", "nvidia-ctk")
 
 
 def resolve_hook_path(hook_path: str | None) -> str:
@@ -73,9 +70,8 @@ def _program_dirs() -> list[str]:
 class HookFactory:
     """Builds ``createContainer`` hooks for one hook binary, honouring disabled hooks.
 
-    ``chmod`` is off unless enabled (deprecated upstream); the two hooks only NVIDIA's
-    binary implements are off unless the binary is ``nvidia-cdi-hook``/``nvidia-ctk``.
-    ``make`` returns ``None`` for a disabled hook, ``symlinks`` also for no links.
+    ``chmod`` is off unless enabled (deprecated upstream). ``make`` returns ``None``
+    for a disabled hook, ``symlinks`` also for no links.
     """
 
     def __init__(self, path: str, disabled: Iterable[str], enabled: Iterable[str]) -> None:
@@ -87,8 +83,6 @@ class HookFactory:
         disabled_set = set(disabled)
         if "chmod" not in enabled_set:
             disabled_set.add("chmod")  # deprecated, off by default (as the reference)
-        if self.binary not in _NVIDIA_HOOK_BINARIES:
-            disabled_set.update(h for h in _NVIDIA_ONLY_HOOKS if h not in enabled_set)
         self.disabled = disabled_set
         self.enabled = enabled_set
 

@@ -10,7 +10,10 @@ import os
 import re
 from collections.abc import Sequence
 
+from cdikit._gomatch import BadPatternError
+from cdikit._gomatch import match as go_match
 from cdikit._rootfs import Root
+from cdikit.errors import CDIError
 from cdikit.producers.nvidia import discover as d
 from cdikit.producers.nvidia._assemble import make_edits, node_gids, ro_mount
 from cdikit.producers.nvidia._errors import GenerateError
@@ -139,9 +142,15 @@ def csv_mode(
     csv_files: Sequence[str],
     device_ids: Sequence[str],
     ldconfig_path: str | None,
+    ignore_patterns: Sequence[str] = (),
+    compat_container_root: str = "/usr/local/cuda/compat_orin",
 ) -> tuple[list[tuple[str, ContainerEdits]], ContainerEdits]:
     root = view.driver_root
-    entries = _csv_entries(view, csv_files)
+    entries = [
+        (kind, value)
+        for kind, value in _csv_entries(view, csv_files)
+        if kind != "sym" or not _ignored(value, ignore_patterns)
+    ]
     nodes: list[DeviceNode] = []
     for kind, value in entries:
         if kind != "dev":
@@ -180,9 +189,11 @@ def csv_mode(
     compat = None
     cuda = backend.cuda_driver_version() if backend is not None else None
     if cuda:
-        compat = hooks.make(
-            "enable-cuda-compat", [f"--host-cuda-version={cuda // 1000}.{(cuda % 1000) // 10}"]
-        )
+        compat_args = [f"--host-cuda-version={cuda // 1000}.{(cuda % 1000) // 10}"]
+        if backend is not None and _has_orin(backend):
+            # Orin's compat libraries live elsewhere (nvidia-ctk's --csv.compat-container-root).
+            compat_args.append(f"--cuda-compat-container-root={compat_container_root}")
+        compat = hooks.make("enable-cuda-compat", compat_args)
     common = make_edits(
         hooks=[
             hooks.symlinks(d.library_links(view, sorted(libs, key=lambda lib: lib.path))),
@@ -197,6 +208,27 @@ def csv_mode(
         raise GenerateError(f"csv mode supports only device ids 'all' and '0', not {ids}")
     devices = [("0", make_edits(nodes=nodes, gids=node_gids(nodes)))] if nodes else []
     return devices, common
+
+
+def _ignored(path: str, patterns: Sequence[str]) -> bool:
+    """``--csv.ignore-pattern``: a glob on the path; ``**/glob`` on the file name (nvidia-ctk's rule)."""
+    for pattern in patterns:
+        target = path
+        if pattern.startswith("**/"):
+            target, pattern = os.path.basename(path), pattern[3:]
+        try:
+            if go_match(pattern, target):
+                return True
+        except BadPatternError:
+            continue  # nvidia-ctk ignores Match's error: a malformed pattern matches nothing
+    return False
+
+
+def _has_orin(backend: NvmlBackend) -> bool:
+    try:
+        return any("Orin (nvgpu)" in g.name for g in backend.gpus())
+    except CDIError:
+        return False  # nvidia-ctk: "assuming non-orin devices"
 
 
 def _link_chain(root: Root, rel: str) -> list[tuple[str, str]]:
@@ -231,12 +263,42 @@ _WSL_REQUIRED = (
 )
 
 
-def wsl_mode(view: d.HostView, hooks: HookFactory) -> tuple[list[tuple[str, ContainerEdits]], ContainerEdits]:
+def _driver_stores(view: d.HostView, warnings: list[str]) -> list[str]:
+    """Root-relative driver stores holding ``libcuda.so.1.1``: from dxcore, else a directory search.
+
+    nvidia-ctk asks only dxcore (and fails without it); cdikit falls back to
+    ``/usr/lib/wsl/drivers/*/`` with a warning, so a spec can also be made for a WSL
+    root from outside WSL.
+    """
+    from cdikit.producers.nvidia.dxcore import DxcoreError, driver_store_paths
+
+    root = view.driver_root
+    library = root.host("/usr/lib/wsl/lib/libdxcore.so")
+    try:
+        reported = driver_store_paths(library)
+    except DxcoreError as exc:
+        warnings.append(f"dxcore unavailable ({exc}); searching /usr/lib/wsl/drivers instead")
+    else:
+        stores = [root.relative(p) for p in reported]
+        if len(stores) > 1:
+            warnings.append(f"found multiple driver store paths: {', '.join(stores)}")
+        found = [s for s in stores if root.is_file(os.path.join(s, "libcuda.so.1.1"))]
+        if found:
+            return found
+        warnings.append(
+            f"no driver store reported by dxcore holds libcuda.so.1.1 ({', '.join(stores) or 'none'})"
+        )
+    return sorted({os.path.dirname(p) for p in root.glob("/usr/lib/wsl/drivers/*/libcuda.so.1.1")})
+
+
+def wsl_mode(
+    view: d.HostView, hooks: HookFactory, warnings: list[str] | None = None
+) -> tuple[list[tuple[str, ContainerEdits]], ContainerEdits]:
     root = view.driver_root
     dxg = d.char_device(view, "/dev/dxg")
     if dxg is None:
         raise GenerateError(f"WSL device node /dev/dxg not found below {view.dev_root.path}")
-    stores = sorted({os.path.dirname(p) for p in root.glob("/usr/lib/wsl/drivers/*/libcuda.so.1.1")})
+    stores = _driver_stores(view, warnings if warnings is not None else [])
     if not stores:
         raise GenerateError("no WSL driver store holding libcuda.so.1.1 below /usr/lib/wsl/drivers")
     store = stores[0]

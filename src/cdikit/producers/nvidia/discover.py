@@ -19,7 +19,7 @@ from cdikit._elf import read_soname
 from cdikit._rootfs import Root
 from cdikit.producers.nvidia._errors import DiscoveryError
 from cdikit.producers.nvidia._ldcache import ld_so_cache_dirs
-from cdikit.producers.nvidia.nvml import GpuRecord, MigRecord
+from cdikit.producers.nvidia.nvml import NVML_SONAME, GpuRecord, MigRecord
 from cdikit.spec.types import DeviceNode
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "library_links",
     "mig_cap_nodes",
     "normalize_bus_id",
+    "nvml_library",
 ]
 
 
@@ -178,6 +179,8 @@ class HostView:
     binary_dirs: tuple[str, ...] = DEFAULT_BINARY_DIRS
     xdg_data_dirs: tuple[str, ...] = ("/usr/local/share", "/usr/share")
     library_search_paths: tuple[str, ...] = ()
+    # --config-search-path: host dirs replacing /etc + XDG_DATA_DIRS for config files
+    config_search_paths: tuple[str, ...] = ()
     fake_device_nodes: bool = False
     missing: MissingReport = field(default_factory=MissingReport)
     search_dirs_cache: tuple[str, ...] | None = field(default=None, repr=False)
@@ -401,6 +404,17 @@ def _ld_so_conf_dirs(root: Root) -> list[str]:
     return out
 
 
+def nvml_library(view: HostView) -> str | None:
+    """The host path of ``libnvidia-ml.so.1`` found inside the driver root, else ``None``.
+
+    nvidia-ctk loads NVML from the driver root the same way (its library locator,
+    ld.so.cache of the root included), so a containerised driver
+    (``/run/nvidia/driver``) works on a host that has no NVML of its own.
+    """
+    libs = locate_libraries(view, NVML_SONAME)
+    return view.driver_root.host(libs[0].path) if libs else None
+
+
 def driver_version_from_files(view: HostView) -> str | None:
     """The version suffix of ``libcuda.so.X.Y`` (else ``libnvidia-ml.so.X.Y``)."""
     for stem in ("libcuda", "libnvidia-ml"):
@@ -478,7 +492,7 @@ def graphics_files(
     view: HostView, version: str, lib_dirs: list[str]
 ) -> tuple[list[str], list[tuple[str, str]], list[tuple[str, str]]]:
     """Graphics libraries and X.Org modules (mounted at their own path), graphics
-    links, and config files as ``(host-root-relative, container path)``."""
+    links, and config files as ``(host path, container path)``."""
     root = view.driver_root
     mounts: list[str] = []
     links: list[tuple[str, str]] = []
@@ -524,24 +538,32 @@ def graphics_files(
 
 
 def config_files(view: HostView) -> list[tuple[str, str]]:
-    """Graphics configuration files: ``(root-relative found path, fixed container path)``."""
+    """Graphics configuration files: ``(host path, fixed container path)``.
+
+    Searched in ``/etc`` and the XDG data dirs inside the driver root, or only in
+    the ``--config-search-path`` dirs, which are host paths (as in nvidia-ctk).
+    """
     root = view.driver_root
     search = ["/etc", *view.xdg_data_dirs]
+    if view.config_search_paths:
+        root = Root("/")
+        search = list(view.config_search_paths)
     out: list[tuple[str, str]] = []
     for name, container in _GRAPHICS_CONFIGS:
         hit = _first_file(root, [os.path.join(d, name) for d in search])
         if hit is None:
             view.missing.add(name)
         else:
-            out.append((hit, container))
+            out.append((root.host(hit), container))
     arch = "aarch64" if os.uname().machine in ("aarch64", "arm64") else "x86_64"
     for name in (*_VULKAN_CONFIGS, f"vulkan/icd.d/nvidia_icd.{arch}.json"):
         # Also directly below the driver root: GKE installs the ICD files there.
-        hit = _first_file(root, [*(os.path.join(d, name) for d in search), "/" + name])
+        gke = [] if view.config_search_paths else ["/" + name]
+        hit = _first_file(root, [*(os.path.join(d, name) for d in search), *gke])
         if hit is None:
             view.missing.add(name)
         else:
-            out.append((hit, "/etc/" + name))
+            out.append((root.host(hit), "/etc/" + name))
     return out
 
 

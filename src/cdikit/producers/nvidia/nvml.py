@@ -7,6 +7,13 @@ Two implementations share :class:`NvmlBackend`:
 * :class:`FakeBackend` answers from a JSON description of GPUs, selected by the
   environment variable ``CDIKIT_FAKE_NVML=<path>`` (format in ``docs/nvidia.md``).
 
+Both are opened with the ``libnvidia-ml.so.1`` that the generator found *inside
+the driver root* (as nvidia-ctk does, so a containerised driver in
+``/run/nvidia/driver`` works on a host without NVML), or the bare SONAME for the
+host loader when the root holds none. The fake "loads" the same path: a file
+that exists, or the bare name only when its description says the host loader
+has the library (``"host_library"``, default true).
+
 Backends return *raw* NVML values (PCI bus ids as NVML spells them, every device
 including display-only ones); all interpretation lives in ``discover.py`` so the
 fake drives exactly the same generator code as the real driver.
@@ -16,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -25,6 +32,7 @@ from cdikit.errors import CDIError
 
 __all__ = [
     "FAKE_NVML_ENV",
+    "NVML_SONAME",
     "FakeBackend",
     "GpuRecord",
     "MigRecord",
@@ -35,6 +43,8 @@ __all__ = [
 ]
 
 FAKE_NVML_ENV = "CDIKIT_FAKE_NVML"
+NVML_SONAME = "libnvidia-ml.so.1"
+_LIBRARY_NOT_FOUND = "failed to initialize NVML: NVML Shared Library Not Found"
 
 
 class NvmlError(CDIError):
@@ -68,6 +78,8 @@ class GpuRecord:
     name: str = ""
     mig_enabled: bool = False
     mig_devices: tuple[MigRecord, ...] = field(default_factory=tuple)
+    # ATS addressing mode (NVML's nvmlDeviceGetAddressingMode): a cache-coherent GPU.
+    coherent: bool = False
 
 
 class NvmlBackend(Protocol):
@@ -85,7 +97,15 @@ class NvmlBackend(Protocol):
 class FakeBackend:
     """Answers from a JSON description (``CDIKIT_FAKE_NVML``); no driver needed."""
 
-    def __init__(self, description: dict[str, Any], *, source: str = "<fake>") -> None:
+    def __init__(
+        self, description: dict[str, Any], *, source: str = "<fake>", library: str | None = None
+    ) -> None:
+        self.library = library or NVML_SONAME
+        if "/" in self.library:
+            if not os.path.isfile(self.library):
+                raise NvmlError(f"{_LIBRARY_NOT_FOUND} ({self.library})", path=self.library)
+        elif not description.get("host_library", True):
+            raise NvmlError(_LIBRARY_NOT_FOUND, path=source)
         error = description.get("init_error")
         if error:
             raise NvmlError(f"failed to initialize NVML: {error}", path=source)
@@ -93,7 +113,7 @@ class FakeBackend:
         self._desc = description
 
     @classmethod
-    def from_file(cls, path: str) -> FakeBackend:
+    def from_file(cls, path: str, *, library: str | None = None) -> FakeBackend:
         try:
             with open(path, "rb") as f:
                 data = json.load(f)
@@ -101,7 +121,7 @@ class FakeBackend:
             raise NvmlError(f"cannot read fake NVML description {path}: {exc}", path=path) from exc
         if not isinstance(data, dict):
             raise NvmlError(f"fake NVML description {path} must be a JSON object", path=path)
-        return cls(data, source=path)
+        return cls(data, source=path, library=library)
 
     def driver_version(self) -> str | None:
         value = self._desc.get("driver_version")
@@ -135,6 +155,7 @@ class FakeBackend:
                         name=str(g.get("name", "NVIDIA Fake GPU")),
                         mig_enabled=bool(g.get("mig_mode", False)),
                         mig_devices=migs,
+                        coherent=str(g.get("addressing_mode", "")).lower() == "ats",
                     )
                 )
             except (KeyError, TypeError, ValueError) as exc:
@@ -152,16 +173,36 @@ class FakeBackend:
 class PynvmlBackend:
     """The real driver through ``nvidia-ml-py`` (``import pynvml``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, library: str | None = None) -> None:
         try:
             import pynvml  # type: ignore[import-untyped]
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise NvmlError("nvidia-ml-py is not installed (pip install 'cdikit[nvidia]')") from exc
         self._nvml = pynvml
+        self.library = library or NVML_SONAME
+        if "/" in self.library:
+            self._preload(pynvml, self.library)
         try:
             pynvml.nvmlInit()
         except pynvml.NVMLError as exc:
             raise NvmlError(f"failed to initialize NVML: {exc}") from exc
+
+    @staticmethod
+    def _preload(pynvml: Any, path: str) -> None:
+        """Make ``pynvml`` use the library at ``path`` (it dlopens the bare SONAME otherwise).
+
+        pynvml loads lazily into its module global ``nvmlLib`` unless that is set;
+        a library loaded earlier in this process stays (NVML cannot be unloaded).
+        """
+        from cdikit.producers.nvidia._dlopen import load_library
+
+        with pynvml.libLoadLock:
+            if pynvml.nvmlLib is not None:
+                return
+            try:
+                pynvml.nvmlLib = load_library(path)
+            except OSError as exc:
+                raise NvmlError(f"{_LIBRARY_NOT_FOUND} ({path}: {exc})", path=path) from exc
 
     @staticmethod
     def _text(value: str | bytes) -> str:
@@ -202,8 +243,20 @@ class PynvmlBackend:
             except nv.NVMLError:
                 pass  # not MIG capable
             migs = self._mig_devices(h) if mig_enabled else ()
-            out.append(GpuRecord(i, uuid, minor, bus, name, mig_enabled, migs))
+            out.append(GpuRecord(i, uuid, minor, bus, name, mig_enabled, migs, self._coherent(h)))
         return out
+
+    def _coherent(self, handle: Any) -> bool:
+        """ATS addressing mode, as go-nvlib's ``IsCoherent`` (absent symbol / unsupported: False)."""
+        nv = self._nvml
+        get = getattr(nv, "nvmlDeviceGetAddressingMode", None)
+        if get is None:
+            return False
+        try:
+            mode = get(handle)
+        except (nv.NVMLError, AttributeError):
+            return False
+        return int(getattr(mode, "value", mode)) == 2  # NVML_DEVICE_ADDRESSING_MODE_ATS
 
     def _mig_devices(self, parent: Any) -> tuple[MigRecord, ...]:
         nv = self._nvml
@@ -252,22 +305,26 @@ class PynvmlBackend:
             pass
 
 
-def open_backend(environ: dict[str, str] | None = None) -> NvmlBackend:
+def open_backend(environ: Mapping[str, str] | None = None, *, library: str | None = None) -> NvmlBackend:
     """The fake backend when ``CDIKIT_FAKE_NVML`` is set, else the real driver.
 
-    Raises :class:`NvmlError` when NVML cannot be initialised.
+    ``library`` is the ``libnvidia-ml.so.1`` to load (a path found in the driver
+    root), else the host loader's. Raises :class:`NvmlError` when NVML cannot be
+    initialised.
     """
     env = os.environ if environ is None else environ
     fake = env.get(FAKE_NVML_ENV)
     if fake:
-        return FakeBackend.from_file(fake)
-    return PynvmlBackend()
+        return FakeBackend.from_file(fake, library=library)
+    return PynvmlBackend(library)
 
 
 @contextmanager
-def backend_session(environ: dict[str, str] | None = None) -> Iterator[NvmlBackend]:
+def backend_session(
+    environ: Mapping[str, str] | None = None, *, library: str | None = None
+) -> Iterator[NvmlBackend]:
     """``open_backend`` as a context manager that always shuts NVML down."""
-    backend = open_backend(environ)
+    backend = open_backend(environ, library=library)
     try:
         yield backend
     finally:

@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 DEFAULT_OUTPUT = "/var/run/cdi/nvidia.yaml"
+COHERENT_FLAG = "enable-coherent-annotations"
+SPLIT_INFIXES = (".coherent", ".noncoherent")
 BackendFactory = Callable[[], NvmlBackend]
 
 
@@ -82,20 +84,30 @@ def refresh_once(
     absent removes ``output``: a spec for GPUs whose driver was uninstalled only makes
     containers fail later and more confusingly.
     """
-    from cdikit.producers.output import encode, format_for_path, write_if_changed
+    from cdikit._atomic import atomic_remove
+    from cdikit.producers.output import encode, format_for_path, with_infix, write_if_changed
 
+    # The coherent split files (enable-coherent-annotations) live and go with the main spec.
+    split = [with_infix(output, i) for i in SPLIT_INFIXES] if COHERENT_FLAG in options.features() else []
     try:
         result = generate(options)
     except CDIError as exc:
         removed = False
-        if remove_when_driver_gone and isinstance(exc, DriverNotFoundError) and os.path.exists(output):
-            from cdikit._atomic import atomic_remove
-
-            atomic_remove(output)
-            removed = True
+        if remove_when_driver_gone and isinstance(exc, DriverNotFoundError):
+            for path in [output, *split]:
+                if os.path.exists(path):
+                    atomic_remove(path)
+                    removed = True
         return RefreshOutcome(written=False, removed=removed, error=str(exc))
-    data = encode(result.spec, format_for_path(output, fmt))
-    return RefreshOutcome(written=write_if_changed(output, data), result=result)
+    written = False
+    wanted = {with_infix(output, infix): spec for infix, spec in [("", result.spec), *result.extra_specs]}
+    for path, spec in wanted.items():
+        written = write_if_changed(path, encode(spec, format_for_path(output, fmt))) or written
+    for path in split:
+        if path not in wanted and os.path.exists(path):
+            atomic_remove(path)  # no GPU of that coherence any more: its spec goes
+            written = True
+    return RefreshOutcome(written=written, result=result)
 
 
 def watched_paths(options: GenerateOptions) -> list[str]:
@@ -115,11 +127,19 @@ def watch(
     fmt: str | None = None,
     interval: float = 10.0,
     stop: threading.Event | None = None,
-    backend_factory: BackendFactory = open_backend,
+    backend_factory: BackendFactory | None = None,
     on_refresh: Callable[[RefreshOutcome, str], None] | None = None,
 ) -> None:
-    """Refresh now, then whenever the driver or the MIG layout changes, until ``stop`` is set."""
+    """Refresh now, then whenever the driver or the MIG layout changes, until ``stop`` is set.
+
+    NVML is polled from the driver root's ``libnvidia-ml.so.1`` unless ``backend_factory`` says otherwise.
+    """
     stop = stop or threading.Event()
+    if backend_factory is None:
+        from cdikit.producers.nvidia.discover import nvml_library
+
+        library = nvml_library(options.host_view())
+        backend_factory = lambda: open_backend(library=library)  # noqa: E731
     paths = watched_paths(options)
     ino = ChangeWaiter(paths)
 
