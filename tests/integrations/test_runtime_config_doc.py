@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -35,5 +36,5 @@ def test_every_accepted_key_is_in_the_table(tmp_path: Path) -> None:
         value = tomllib.loads(_reference_block()).get(key)
         if value is None:
             continue
-        config.write_text(f"{key} = {value!r}\n".replace("'", '"'))
+        config.write_text(f"{key} = {json.dumps(value)}\n")  # JSON scalars and arrays are TOML
         load_config(str(config))
