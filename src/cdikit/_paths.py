@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = [
     "DEFAULT_SPEC_DIRS",
+    "RUNTIME_CONFIG_ENV",
+    "RUNTIME_CONFIG_PATH",
     "SPEC_EXTENSIONS",
     "go_clean",
     "has_spec_extension",
@@ -13,6 +15,11 @@ __all__ = [
 
 #: The reference's ``DefaultSpecDirs``, lowest priority first (the one home of this fact).
 DEFAULT_SPEC_DIRS: tuple[str, ...] = ("/etc/cdi", "/var/run/cdi")
+
+#: Where ``cdi-runtime`` reads its settings (``$CDIKIT_RUNTIME_CONFIG`` overrides the path):
+#: the shim reads it, ``cdi configure`` writes it, ``cdi doctor`` checks it.
+RUNTIME_CONFIG_ENV = "CDIKIT_RUNTIME_CONFIG"
+RUNTIME_CONFIG_PATH = "/etc/cdikit/runtime.toml"
 
 
 def go_clean(path: str) -> str:

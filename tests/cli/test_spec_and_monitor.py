@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import queue
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -195,3 +197,111 @@ def test_monitor_rejects_unknown_view(spec_dir: Path) -> None:
     result = run_cdi(*dirs_args(spec_dir), "monitor", "gadgets")
     assert result.rc == 2
     assert "unknown view 'gadgets'" in result.err
+
+
+ANNOTATED = """\
+cdiVersion: 0.6.0
+kind: vendor.com/gpu
+annotations:
+  owner: me
+devices:
+- name: gpu0
+  containerEdits:
+    env: [GPU=0]
+"""
+
+
+def test_install_defaults_minimum_version_and_world_readable(tmp_path: Path) -> None:
+    source = write(tmp_path / "g.yaml", GPU_SPEC)  # declares 0.5.0, needs 0.3.0
+    os.chmod(source, 0o600)
+    result = run_cdi(*dirs_args(tmp_path / "cdi"), "spec", "install", str(source), "-o", "json")
+    assert result.rc == 0, result.err
+    data = json.loads(result.out)
+    assert data["cdiVersion"] == "0.3.0"  # the library's write_spec default, too
+    assert stat.S_IMODE(os.stat(data["path"]).st_mode) == 0o644
+
+
+def test_install_without_dirs_targets_etc_cdi() -> None:
+    from cdikit.cli._spec import target_dir
+
+    given = argparse.Namespace(spec_dirs=["/a", "/b"], spec_dirs_given=True)
+    assert target_dir(given) == (["/a", "/b"], 1)
+    default = argparse.Namespace(spec_dirs=["/etc/cdi", "/var/run/cdi"], spec_dirs_given=False)
+    assert target_dir(default) == (["/etc/cdi", "/var/run/cdi"], 0)
+
+
+def test_install_warns_about_shadowing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cdikit.cli._spec import cmd_install
+
+    low, high = tmp_path / "etc-cdi", tmp_path / "run-cdi"
+    write(high / "gpu.yaml", GPU_SPEC)
+    source = write(tmp_path / "g.yaml", GPU_SPEC)
+    args = argparse.Namespace(
+        spec_dirs=[str(low), str(high)], spec_dirs_given=False, file=str(source), name=None,
+        cdi_version="minimum", buildkit_autoallow=False, schema=None, output=None,
+    )  # fmt: skip
+    assert cmd_install(args) == 0
+    assert (low / "g.yaml").exists()  # no -d: the first (persistent) dir
+    err = capsys.readouterr().err
+    assert f"vendor.com/gpu=gpu0 stays defined by {high / 'gpu.yaml'} (higher priority)" in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "spec_level", "device_level"),
+    [((), {"org.mobyproject.buildkit.device.autoallow": "true", "owner": "me"}, None),
+     (("--device", "gpu0"), {"owner": "me"}, {"org.mobyproject.buildkit.device.autoallow": "true"})],
+)  # fmt: skip
+def test_autoallow(
+    tmp_path: Path, extra: tuple[str, ...], spec_level: dict[str, str], device_level: dict[str, str] | None
+) -> None:
+    cdi = tmp_path / "cdi"
+    assert run_cdi(*dirs_args(cdi), "spec", "install", str(write(tmp_path / "g.yaml", ANNOTATED))).rc == 0
+    result = run_cdi(*dirs_args(cdi), "spec", "autoallow", "g", *extra, "-o", "json")
+    assert result.rc == 0, result.err
+    assert json.loads(result.out)["cdiVersion"] == "0.6.0"
+    specs = json.loads(run_cdi(*dirs_args(cdi), "specs", "-o", "json").out)
+    from cdikit.specfile import read_spec
+
+    spec = read_spec(specs[0]["path"]).spec
+    assert spec.annotations == spec_level
+    assert spec.devices is not None and spec.devices[0].annotations == device_level
+    assert stat.S_IMODE(os.stat(specs[0]["path"]).st_mode) == 0o644
+    # and the real policy now allows it without --allow
+    from cdikit.registry import Registry
+    from cdikit.requests.policy import AllowPolicy
+    from cdikit.requests.resolve import merged_annotations
+
+    def allowed() -> bool:
+        device = Registry([str(cdi)], auto_refresh=False).get_device("vendor.com/gpu=gpu0")
+        return AllowPolicy().is_auto_allowed("vendor.com/gpu=gpu0", merged_annotations(device))
+
+    assert allowed()
+    off = run_cdi(*dirs_args(cdi), "spec", "autoallow", "g", *extra, "--off")
+    assert off.rc == 0, off.err
+    assert not allowed()
+
+
+def test_autoallow_errors(tmp_path: Path) -> None:
+    cdi = tmp_path / "cdi"
+    result = run_cdi(*dirs_args(cdi), "spec", "autoallow", "nope")
+    assert result.rc == 1 and "no single spec file nope" in result.err
+    run_cdi(*dirs_args(cdi), "spec", "install", str(write(tmp_path / "g.yaml", GPU_SPEC)))
+    result = run_cdi(*dirs_args(cdi), "spec", "autoallow", "g", "--device", "gpu9")
+    assert result.rc == 2 and "no device gpu9" in result.err
+
+
+def test_install_warns_when_an_installed_consumer_cannot_load(tmp_path: Path) -> None:
+    from cdikit.integrations.consumers.versions import detect, max_spec_version
+
+    podman = detect("podman")
+    if podman is None or max_spec_version("podman", podman.version) != "0.5.0":
+        pytest.skip("needs a podman that loads cdiVersion 0.5.0 at most (Debian 12's 4.3.1)")
+    result = run_cdi(
+        *dirs_args(tmp_path / "cdi"), "spec", "install", str(write(tmp_path / "a.yaml", ANNOTATED))
+    )
+    assert result.rc == 0
+    assert "podman 4.3.1" in result.err and "loads cdiVersion 0.5.0 at most" in result.err
+    quiet = run_cdi(
+        *dirs_args(tmp_path / "cdi2"), "spec", "install", str(write(tmp_path / "g.yaml", GPU_SPEC))
+    )
+    assert "warning" not in quiet.err

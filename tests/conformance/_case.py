@@ -14,6 +14,12 @@ from tests._shared import shared_path
 
 DEFAULT_ROOT = shared_path("conformance", "cases")
 FUZZ_ROOT = shared_path("conformance", "fuzz")
+# Golden cases of our own: disagreements the differential fuzzer (tests/fuzz/differential.py)
+# found, minimized, with expected.json recorded from the reference.
+REGRESSIONS_ROOT = Path(__file__).resolve().parents[1] / "fuzz" / "regressions"
+# Regression cases cdikit still fails (one "group/case  reason" per line): strict xfails, so
+# a fix turns them red until the line is removed.
+KNOWN_FAILING = REGRESSIONS_ROOT / "known-failing.txt"
 GROUPS = ("parse", "validate", "annotations", "inject", "cache", "write")
 
 
@@ -32,8 +38,8 @@ class Case:
 
 
 def case_roots() -> list[Path]:
-    """The hand-written and the randomized corpus, then any roots in $CDIKIT_CONFORMANCE_CASES."""
-    roots = [DEFAULT_ROOT, FUZZ_ROOT]
+    """The hand-written and the randomized corpus, our fuzz regressions, then $CDIKIT_CONFORMANCE_CASES."""
+    roots = [DEFAULT_ROOT, FUZZ_ROOT, REGRESSIONS_ROOT]
     extra = os.environ.get("CDIKIT_CONFORMANCE_CASES", "")
     for p in extra.split(":"):
         if p and Path(p).resolve() not in [r.resolve() for r in roots]:
@@ -52,12 +58,21 @@ def discover() -> list[Path]:
     return found
 
 
-def stage(source: Path, scratch: Path) -> Case:
-    """Copy the case (minus expected.json) to scratch and apply its setup steps."""
-    shutil.copytree(source, scratch, symlinks=True, ignore=shutil.ignore_patterns("expected.json"))
-    args = json.loads((source / "args.json").read_text())
-    expected = json.loads((source / "expected.json").read_text())
-    for step in args.get("setup") or []:
+def known_failing() -> dict[str, str]:
+    """``group/case`` -> why, for the regression cases cdikit is known to fail."""
+    if not KNOWN_FAILING.is_file():
+        return {}
+    out: dict[str, str] = {}
+    for line in KNOWN_FAILING.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, why = line.partition(" ")
+            out[name] = why.strip()
+    return out
+
+
+def apply_setup(scratch: Path, setup: list[dict[str, Any]] | None) -> None:
+    """Apply an ``args.json`` ``setup`` list inside ``scratch`` (FORMAT.md, "setup steps")."""
+    for step in setup or []:
         target = scratch / step["path"]
         action = step["action"]
         if action == "mkdir":
@@ -76,6 +91,14 @@ def stage(source: Path, scratch: Path) -> Case:
                 target.unlink()
         else:
             raise AssertionError(f"unknown setup action {action!r}")
+
+
+def stage(source: Path, scratch: Path) -> Case:
+    """Copy the case (minus expected.json) to scratch and apply its setup steps."""
+    shutil.copytree(source, scratch, symlinks=True, ignore=shutil.ignore_patterns("expected.json"))
+    args = json.loads((source / "args.json").read_text())
+    expected = json.loads((source / "expected.json").read_text())
+    apply_setup(scratch, args.get("setup"))
     return Case(source=source, args=args, expected=expected, scratch=scratch)
 
 

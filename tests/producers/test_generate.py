@@ -112,6 +112,28 @@ def test_explicit_spec_version_above_minimum_is_kept(options: OptionsFactory, ba
     assert generate(options(), backend=backend).spec.cdi_version == "0.7.0"
 
 
+def test_spec_version_050_drops_additional_gids_with_a_warning(
+    options: OptionsFactory, backend: FakeBackend
+) -> None:
+    """podman 4.3 loads cdiVersion 0.5.0 at most: the DRM nodes' group is the one thing given up."""
+    from cdikit.spec.version import validate_version
+
+    full = generate(options(), backend=backend)
+    assert full.spec.cdi_version == "0.7.0" and not full.warnings
+    fitted = generate(options(spec_version="0.5.0"), backend=backend)
+    assert fitted.spec.cdi_version == "0.5.0"
+    validate_version(fitted.spec)
+    assert fitted.warnings and all(
+        "dropped additionalGids" in w and "--group-add" in w for w in fitted.warnings
+    )
+    edits = [fitted.spec.container_edits] + [d.container_edits for d in fitted.spec.devices or ()]
+    assert not any(e is not None and e.additional_gids for e in edits)
+    # everything else is unchanged
+    full_nodes = [[n.path for n in (d.container_edits.device_nodes or [])] for d in full.spec.devices or ()]
+    fit_nodes = [[n.path for n in (d.container_edits.device_nodes or [])] for d in fitted.spec.devices or ()]
+    assert full_nodes == fit_nodes
+
+
 def test_default_hook_is_cdikit_with_every_hook(options: OptionsFactory, backend: FakeBackend) -> None:
     spec = generate(options(hook_path=None), backend=backend).spec
     hooks = spec.edits.hooks or []

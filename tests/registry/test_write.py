@@ -69,14 +69,15 @@ def test_invalid_writes_touch_nothing(tmp_path: Path, declared: str, version: st
 
 def test_mode_encoding_and_overwrite(tmp_path: Path) -> None:
     reg = Registry([str(tmp_path)], auto_refresh=False)
-    path = reg.write_spec(_spec(), "x.json", version="keep")
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    path = reg.write_spec(_spec(), "x.json", version="keep", mode=0o600)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600  # the reference's mode, on request
     assert Path(path).read_text().startswith('{"cdiVersion":"1.1.0"')
     yaml_path = reg.write_spec(_spec(), "y.yml")
     assert yaml_path.endswith("y.yml.yaml")
     assert Path(yaml_path).read_text().startswith("---\ncdiVersion: 0.3.0\n")
     reg.write_spec(_spec(gids=True), "x.json")
     assert _read_version(path) == "0.7.0"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644  # default: world-readable, whatever the umask
     assert sorted(os.listdir(tmp_path)) == ["x.json", "y.yml.yaml"]  # no temp files left
     reg.remove_spec("y.yml")
     reg.refresh()

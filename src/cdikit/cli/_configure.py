@@ -26,21 +26,20 @@ def _default_runtime_path() -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from cdikit.integrations.consumers.configure import ConfigureError, apply_change, plan
+    from cdikit.integrations.consumers.configure import ConfigureError, apply_change, plan, wants_runtime
+    from cdikit.integrations.consumers.versions import detect, parse_version
 
+    version_text = args.engine_version or args.containerd_version
+    if version_text:
+        version = parse_version(version_text)
+    else:
+        found = detect(args.consumer)
+        version = found.version if found is not None else None
+        version_text = found.text if found is not None and found.version else None
     register_runtime = args.runtime
     if register_runtime == "auto":
         # Register the shim only where the engine cannot do CDI itself (or was asked).
-        register_runtime = "yes" if args.consumer == "docker" else "no"
-        if args.consumer == "containerd":
-            from cdikit.integrations.consumers.configure import (
-                containerd_major_minor,
-                detect_containerd_version,
-            )
-
-            version = args.containerd_version or detect_containerd_version()
-            if version is not None and containerd_major_minor(version) < (1, 7):
-                register_runtime = "yes"
+        register_runtime = "yes" if wants_runtime(args.consumer, version) else "no"
     runtime_path = (args.runtime_path or _default_runtime_path()) if register_runtime == "yes" else None
     try:
         change = plan(
@@ -48,14 +47,17 @@ def _run(args: argparse.Namespace) -> int:
             path=args.config,
             runtime_path=runtime_path,
             spec_dirs=args.spec_dir or None,
-            containerd_version=args.containerd_version,
+            version=version_text,
             set_default=args.set_default,
+            runtime_config=args.runtime_config,
         )
     except ConfigureError as e:
         sys.stderr.write(f"cdi configure: {e}\n")
         return 1
     if not change.changed:
         print(f"{change.path}: already configured for CDI")
+        for note in change.notes:
+            print(f"note: {note}")
         return 0
     if not args.apply:
         sys.stdout.write(change.diff())
@@ -68,7 +70,11 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigureError as e:
         sys.stderr.write(f"cdi configure: {e}\n")
         return 1
-    print(f"wrote {change.path}" + (f" (previous content in {backup})" if backup else ""))
+    for companion in change.companions:
+        if companion.changed:
+            print(f"wrote {companion.path}")
+    if change.old != change.new:
+        print(f"wrote {change.path}" + (f" (previous content in {backup})" if backup else ""))
     for note in change.notes:
         print(f"note: {note}")
     return 0
@@ -93,15 +99,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--runtime",
         choices=("auto", "yes", "no"),
         default="auto",
-        help="register cdi-runtime as a runtime (auto: docker, and containerd before 1.7)",
+        help="register cdi-runtime as a runtime (auto: only where the engine lacks native CDI: "
+        "containerd before 1.7, docker before 25)",
+    )
+    parser.add_argument(
+        "--runtime-config",
+        metavar="PATH",
+        help="cdi-runtime's config file to write with the runtime (default: /etc/cdikit/runtime.toml; "
+        "another path takes effect only with $CDIKIT_RUNTIME_CONFIG in the engine's environment)",
     )
     parser.add_argument("--runtime-path", metavar="PATH", help="path of cdi-runtime (default: found in PATH)")
     parser.add_argument(
         "--spec-dir", action="append", metavar="DIR", help="CDI spec dir for the engine (repeatable)"
     )
     parser.add_argument(
-        "--containerd-version", metavar="X.Y", help="containerd version (default: ask containerd)"
+        "--engine-version",
+        metavar="X.Y",
+        help="the engine's version (default: ask its binary, e.g. dockerd --version)",
     )
+    parser.add_argument("--containerd-version", metavar="X.Y", help=argparse.SUPPRESS)
     parser.add_argument("--set-default", action="store_true", help="make cdi-runtime the default runtime")
     parser.add_argument("--apply", action="store_true", help="write the file (default: show the diff only)")
     parser.add_argument("--no-backup", action="store_true", help="with --apply: keep no backup copy")

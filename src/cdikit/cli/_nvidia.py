@@ -175,7 +175,8 @@ def add_generate_options(parser: argparse.ArgumentParser, *, default_output: str
         "--spec-version",
         dest="spec_version",
         metavar="X.Y.Z",
-        help="cdiVersion to write (default: the minimum the content needs)",
+        help="cdiVersion to write (default: the minimum the content needs); 0.5.0 (podman 4.3) drops "
+        "additionalGids with a warning",
     )
     a(
         "--csv-file",
@@ -405,10 +406,15 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     if output:
+        from cdikit.cli._spec import warn_unloadable
+
         for infix, spec in specs:
             print(
                 f"cdi: wrote {with_infix(output, infix)} ({result.mode} mode, cdiVersion {spec.cdi_version})",
                 file=sys.stderr,
+            )
+            warn_unloadable(
+                with_infix(output, infix), spec.cdi_version, "--spec-version {version} writes what it loads"
             )
     return 0
 

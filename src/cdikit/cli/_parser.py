@@ -134,7 +134,7 @@ _COMMANDS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
         "print the shell completion script for bash, zsh or fish",
         "Generated from this command line's own parser, so it always matches it.\n\n"
         "example:\n  cdi completion bash > /usr/share/bash-completion/completions/cdi\n"
-        "  cdi completion zsh > \"${fpath[1]}/_cdi\"\n"
+        '  cdi completion zsh > "${fpath[1]}/_cdi"\n'
         "  cdi completion fish > ~/.config/fish/completions/cdi.fish",
     ),
     "man": (
@@ -248,7 +248,8 @@ def _add_builtin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
                 "oci",
                 nargs="+" if name == "resolve" else None,
                 metavar="OCI_SPEC|-",
-                help="OCI runtime spec (config.json) or - for stdin" + ("; several allowed" if name == "resolve" else ""),
+                help="OCI runtime spec (config.json) or - for stdin"
+                + ("; several allowed" if name == "resolve" else ""),
             )
             if name == "inject":
                 parser.add_argument(
@@ -286,6 +287,19 @@ def _add_builtin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
                 metavar="DIR",
                 help="look for consumer config files under DIR instead of / (default: /)",
             )
+            parser.add_argument(
+                "--consumer-version",
+                action="append",
+                default=[],
+                metavar="NAME=X.Y.Z",
+                help="the release of a consumer (docker, containerd, crio, podman, buildkit); "
+                "default: ask its binary (on / only; binaries under --root are never run)",
+            )
+            parser.add_argument(
+                "--probe-binaries",
+                action="store_true",
+                help="with --root: still ask this host's binaries (PATH) their versions",
+            )
         elif name == "spec":
             _add_spec_commands(parser)
         elif name == "install":
@@ -293,8 +307,12 @@ def _add_builtin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         elif name == "completion":
             parser.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell")
         elif name == "man":
-            parser.add_argument("command", nargs="*", metavar="COMMAND", help="the page of this command (default: cdi)")
-            parser.add_argument("--dir", metavar="DIR", help="write every page (cdi.1, cdi-devices.1, ...) into DIR")
+            parser.add_argument(
+                "command", nargs="*", metavar="COMMAND", help="the page of this command (default: cdi)"
+            )
+            parser.add_argument(
+                "--dir", metavar="DIR", help="write every page (cdi.1, cdi-devices.1, ...) into DIR"
+            )
 
 
 def _add_install_commands(parser: argparse.ArgumentParser) -> None:
@@ -323,24 +341,48 @@ def _add_spec_commands(parser: argparse.ArgumentParser) -> None:
         actions,
         "install",
         (),
-        "validate a spec file and write it atomically into the highest-priority spec dir",
-        "Refuses a file that is invalid or would conflict with a spec already in that dir.\n\n"
-        "example:\n  cdi -d /etc/cdi -d /var/run/cdi spec install ./vendor-gpu.yaml",
+        "validate a spec file and write it atomically (0644) into /etc/cdi, or the top -d dir",
+        "Refuses a file that is invalid or would conflict with a spec already in that dir.\n"
+        "Writes the lowest cdiVersion the content needs (podman 4.3 loads 0.5.0 at most) and\n"
+        "warns when a consumer installed here cannot load the file.\n\n"
+        "example:\n  cdi spec install ./vendor-gpu.yaml\n"
+        "  cdi -d /etc/cdi -d /var/run/cdi spec install ./vendor-gpu.yaml   (into /var/run/cdi)",
     )
     install.add_argument("file", metavar="FILE", help="spec file (.json or .yaml)")
     install.add_argument("--name", help="file name in the spec dir (default: the file's own name)")
     install.add_argument(
         "--cdi-version",
-        default="keep",
-        metavar="keep|minimum|X.Y.Z",
-        help="cdiVersion to write: keep the file's (default), the minimum the content needs, or X.Y.Z",
+        default="minimum",
+        metavar="minimum|keep|X.Y.Z",
+        help="cdiVersion to write: the minimum the content needs (default, as the library's write_spec), "
+        "the file's own (keep), or X.Y.Z",
+    )
+    install.add_argument(
+        "--buildkit-autoallow",
+        action="store_true",
+        help="set org.mobyproject.buildkit.device.autoallow on the spec (BuildKit builds may use its "
+        "devices without --allow device; needs cdiVersion 0.6.0)",
     )
     install.set_defaults(func=_H + "_spec:cmd_install")
+    autoallow = _new_sub(
+        actions,
+        "autoallow",
+        (),
+        "let BuildKit builds use an installed spec's devices without --allow device",
+        "Sets org.mobyproject.buildkit.device.autoallow=true on the spec (or on the --device\n"
+        "entries) of the installed file NAME, rewritten atomically. Annotations need\n"
+        "cdiVersion 0.6.0: consumers loading 0.5.0 at most (podman 4.3) then skip the file.\n\n"
+        "example:\n  cdi spec autoallow vendor-gpu\n  cdi spec autoallow vendor-gpu --device gpu0 --off",
+    )
+    autoallow.add_argument("name", metavar="NAME", help="spec file name, with or without .json/.yaml")
+    autoallow.add_argument("--device", action="append", metavar="NAME", help="only this device (repeatable)")
+    autoallow.add_argument("--off", action="store_true", help="remove the annotation instead")
+    autoallow.set_defaults(func=_H + "_spec:cmd_autoallow")
     remove = _new_sub(
         actions,
         "remove",
         ("rm",),
-        "remove a spec file from the highest-priority spec dir",
+        "remove a spec file from /etc/cdi, or the top -d dir",
         "NAME is the file name, with or without .json/.yaml.\n\nexample:\n  cdi spec remove vendor-gpu",
     )
     remove.add_argument("name", metavar="NAME", help="spec file name")

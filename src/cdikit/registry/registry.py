@@ -432,7 +432,9 @@ class Registry:
 
     # ----------------------------------------------------------------- producers
 
-    def write_spec(self, spec: Spec, name: str, *, version: VersionChoice = "minimum") -> str:
+    def write_spec(
+        self, spec: Spec, name: str, *, version: VersionChoice = "minimum", mode: int | None = None
+    ) -> str:
         """Write ``spec`` into the highest-priority directory as ``name``; return the path.
 
         ``.yaml`` is appended to ``name`` unless it ends in ``.json`` or ``.yaml``
@@ -440,8 +442,10 @@ class Registry:
         sets ``cdiVersion`` to the lowest version the content needs, so older
         consumers can load it; ``"keep"`` keeps the spec's own; any other string
         is used as the version. The spec is fully validated before the disk is
-        touched; the file is replaced atomically with mode 0600. Like the
-        reference, this does not refresh the registry itself.
+        touched; the file is replaced atomically with ``mode``, by default
+        ``SPEC_FILE_MODE`` (0644): a spec holds no secret, and rootless engines and non-root users must
+        read it (the reference writes 0600, which nvidia-ctk had to work
+        around). Like the reference, this does not refresh the registry itself.
         """
         if not self._dirs:
             raise WriteError("no Spec directories to write to")
@@ -450,12 +454,12 @@ class Registry:
         spec = _with_version(spec, version)
         _validate_for_write(spec, path, self._schema)
         fmt: Literal["json", "yaml"] = "json" if spec_format(path) == "json" else "yaml"
-        from cdikit.spec.encode import write_spec_file
+        from cdikit.spec.encode import SPEC_FILE_MODE, write_spec_file
 
         with self._lock:
             try:
                 os.makedirs(os.path.dirname(path) or ".", mode=0o755, exist_ok=True)
-                write_spec_file(spec, path, fmt=fmt, mode=0o600)
+                write_spec_file(spec, path, fmt=fmt, mode=SPEC_FILE_MODE if mode is None else mode)
             except OSError as err:
                 raise WriteError(f"failed to write Spec file: {_os_text(err)}", path=path) from err
         return path

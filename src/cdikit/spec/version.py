@@ -9,7 +9,14 @@ from cdikit._text import go_quote
 from cdikit.errors import VersionError
 from cdikit.spec.types import ContainerEdits, Spec
 
-__all__ = ["CURRENT_VERSION", "KNOWN_VERSIONS", "minimum_version", "validate_version", "version_key"]
+__all__ = [
+    "CURRENT_VERSION",
+    "KNOWN_VERSIONS",
+    "fit_version",
+    "minimum_version",
+    "validate_version",
+    "version_key",
+]
 
 CURRENT_VERSION = "1.1.0"
 KNOWN_VERSIONS: tuple[str, ...] = (
@@ -89,3 +96,39 @@ def validate_version(spec: Spec) -> None:
     minimum = minimum_version(spec)
     if _RANK[declared] < _RANK[minimum]:
         raise VersionError(f"the spec version must be at least v{minimum}", field="cdiVersion")
+
+
+def fit_version(spec: Spec, target: str) -> list[str]:
+    """Make ``spec`` loadable as ``cdiVersion`` ``target`` by dropping what that version lacks.
+
+    Only ``additionalGids`` (0.7.0) can be dropped without changing what a
+    device is: the groups only let a non-root container user open nodes that
+    are not world-accessible (``--group-add`` does the same). Anything else
+    the version lacks raises :class:`VersionError`. Returns one message per
+    dropped entry; sets ``spec.cdi_version`` to ``target``. Consumers built on
+    CDI library 0.5 (podman 4.3) load 0.5.0 at most.
+    """
+    wanted = normalize_version(target)
+    if wanted is None:
+        raise VersionError(f"invalid version {go_quote(target)}", field="cdiVersion")
+    dropped: list[str] = []
+    if _RANK[minimum_version(spec)] > _RANK[wanted] and _RANK[wanted] < _RANK["0.7.0"]:
+        holders = [("spec", spec.container_edits)] + [
+            (f"device {d.name}", d.container_edits) for d in spec.devices or ()
+        ]
+        for where, edits in holders:
+            if edits is not None and edits.additional_gids:
+                gids = ", ".join(str(g) for g in edits.additional_gids)
+                dropped.append(
+                    f"{where}: dropped additionalGids [{gids}] (cdiVersion 0.7.0); a non-root container "
+                    f"user needs --group-add {gids.replace(', ', ' --group-add ')} instead"
+                )
+                edits.additional_gids = None
+    minimum = minimum_version(spec)
+    if _RANK[minimum] > _RANK[wanted]:
+        raise VersionError(
+            f"the spec needs cdiVersion {minimum} or later, not {wanted} (only additionalGids can be dropped)",
+            field="cdiVersion",
+        )
+    spec.cdi_version = wanted
+    return dropped

@@ -34,7 +34,9 @@ relaxes a comparison.
    ``ReadSpec`` and the cache) panics. cdikit rejects such a document when
    decoding it (a ``ParseError`` with ``go_panics`` true). The runner treats the
    reference's panic, or its ParseSpec result holding such a ``null``, as
-   matched by that rejection.
+   matched by that rejection; ``ReadSpec`` then matches whatever error Go gave
+   (its validation may meet an old ``cdiVersion`` or an empty vendor before the
+   nil entry), as long as both reject.
 6. AMBIGUOUS KEYS. Two YAML keys that become the same JSON key (``1`` and
    ``"1"``, ``1.0`` and ``1``, ``true`` and ``"true"``) give a random winner in
    Go (its map iteration order); cdikit rejects the document as a duplicate key
@@ -51,6 +53,9 @@ relaxes a comparison.
    file name (``/``, ``.``, ``..``, empty, NUL) with ``InvalidSpecNameError``.
    For such an op the runner requires that error and that nothing was
    written; the rest of the case is compared as usual.
+9. SPEC FILE MODE. cdikit writes spec files 0644 (rootless engines and users
+   must read them; nvidia-ctk made the same change); the reference's temporary
+   file leaves them 0600. The runner calls ``write_spec(..., mode=0o600)``.
 """
 
 import contextlib
@@ -61,6 +66,7 @@ from cdikit.spec.types import Spec
 PANIC_IS_REJECTION = True
 TRANSACTIONAL_INJECTION = True
 WRITE_VERSION_FOR_REFERENCE = "keep"
+WRITE_MODE_FOR_REFERENCE = 0o600
 MINIMUM_VERSION_OVER_ALL_DEVICES = True
 NIL_ENTRY_IS_GO_PANIC = True
 

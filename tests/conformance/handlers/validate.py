@@ -75,10 +75,15 @@ def _compare(case: Case) -> list[str]:
         error_diff("parse.generateNameForSpec.error", exp_gen["error"], got_gen["error"], problems)
 
     exp_read = expected["readSpec"]
+    nil_entry = expected["parse"]["ok"] and _policy.has_nil_entry(expected["parse"].get("raw"))
     try:
         loaded = read_spec(args["file"], args.get("priority", 0))
     except CDIError as err:
-        if exp_read.get("panic"):
+        if nil_entry and not exp_read["ok"] and getattr(err, "go_panics", False):
+            # rule 5: Go rejects this file too, for whatever its validation meets before the
+            # nil entry (an old cdiVersion, an empty vendor) or by panicking on it
+            assert _policy.NIL_ENTRY_IS_GO_PANIC
+        elif exp_read.get("panic"):
             # rules 1 and 5: a reference panic must be a clear rejection here.
             if not getattr(err, "go_panics", False):
                 problems.append(f"readSpec: reference panicked; expected a go_panics rejection, got {err!r}")

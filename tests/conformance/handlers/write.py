@@ -52,7 +52,12 @@ def _run_file_op(registry: Registry, op: dict[str, Any], spec_dirs: list[str]) -
     error: str | None = None
     try:
         if op["op"] == "write":
-            registry.write_spec(_spec(op["spec"]), op["name"], version=_policy.WRITE_VERSION_FOR_REFERENCE)
+            registry.write_spec(
+                _spec(op["spec"]),
+                op["name"],
+                version=_policy.WRITE_VERSION_FOR_REFERENCE,
+                mode=_policy.WRITE_MODE_FOR_REFERENCE,
+            )
         else:
             registry.remove_spec(op["name"])
     except CDIError as err:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import os
 
-from cdikit._paths import DEFAULT_SPEC_DIRS
+from cdikit._paths import DEFAULT_SPEC_DIRS, RUNTIME_CONFIG_ENV, RUNTIME_CONFIG_PATH
 from cdikit.errors import CDIError
 from cdikit.integrations.runtime._errors import ConfigError, ShimError
 
@@ -50,8 +50,8 @@ __all__ = [
     "validate_kind_pattern",
 ]
 
-CONFIG_ENV = "CDIKIT_RUNTIME_CONFIG"
-DEFAULT_CONFIG_PATH = "/etc/cdikit/runtime.toml"
+CONFIG_ENV = RUNTIME_CONFIG_ENV
+DEFAULT_CONFIG_PATH = RUNTIME_CONFIG_PATH
 _DEFAULT_RUNTIMES = ("runc", "crun")
 _LEVELS = ("debug", "info", "warning", "error")
 

@@ -145,6 +145,7 @@ def assemble(
     *,
     no_all_device: bool = False,
     spec_version: str | None = None,
+    warnings: list[str] | None = None,
 ) -> Spec:
     """The spec of ``kind`` from ``(name, edits)`` devices and the spec-level edits.
 
@@ -173,12 +174,18 @@ def assemble(
         devices=spec_devices,
         container_edits=None if common.is_empty() else common,
     )
-    return with_version(spec, spec_version)
+    return with_version(spec, spec_version, warnings)
 
 
-def with_version(spec: Spec, requested: str | None) -> Spec:
-    """Set ``cdiVersion``: the minimum the content needs, or ``requested`` if not below it."""
-    from cdikit.spec.version import KNOWN_VERSIONS, minimum_version, version_key
+def with_version(spec: Spec, requested: str | None, warnings: list[str] | None = None) -> Spec:
+    """Set ``cdiVersion``: the minimum the content needs, or ``requested``.
+
+    A ``requested`` version below the minimum is met by dropping
+    ``additionalGids`` (podman 4.3 loads 0.5.0 at most), each drop reported in
+    ``warnings``; other content the version cannot express is an error.
+    """
+    from cdikit.errors import VersionError
+    from cdikit.spec.version import KNOWN_VERSIONS, fit_version, minimum_version, version_key
 
     minimum = minimum_version(spec)
     if requested:
@@ -186,9 +193,15 @@ def with_version(spec: Spec, requested: str | None) -> Spec:
         if wanted not in KNOWN_VERSIONS:
             raise GenerateError(f"unknown CDI spec version {requested!r}", field="cdiVersion")
         if version_key(wanted) < version_key(minimum):
-            raise GenerateError(
-                f"the generated spec needs CDI version {minimum} or later, not {wanted}", field="cdiVersion"
-            )
+            try:
+                dropped = fit_version(spec, wanted)
+            except VersionError:
+                raise GenerateError(
+                    f"the generated spec needs CDI version {minimum} or later, not {wanted}",
+                    field="cdiVersion",
+                ) from None
+            if warnings is not None:
+                warnings.extend(dropped)
         minimum = wanted
     spec.cdi_version = minimum
     return spec

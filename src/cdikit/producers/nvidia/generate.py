@@ -580,7 +580,12 @@ def generate(options: GenerateOptions, *, backend: NvmlBackend | None = None) ->
         if "no-additional-gids-for-device-nodes" in features:
             devices, common = _without_gids(devices), _edits_without_gids(common)
         spec = assemble(
-            kind, devices, common, no_all_device=options.no_all_device, spec_version=options.spec_version
+            kind,
+            devices,
+            common,
+            no_all_device=options.no_all_device,
+            spec_version=options.spec_version,
+            warnings=warnings,
         )
         extra = _coherent_split(kind, devices, common, coherence, options) if coherence else []
     finally:
