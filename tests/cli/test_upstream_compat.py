@@ -186,8 +186,8 @@ def test_monitor_yaml_documents_and_one_report_per_burst(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("where", ["before", "after"])
 def test_configure_takes_d_as_its_spec_dirs(tmp_path: Path, where: str) -> None:
-    conf = tmp_path / "containers.conf"
-    cmd = ["configure", "podman", "--config", str(conf)]
+    conf = tmp_path / "crio.conf"
+    cmd = ["configure", "crio", "--config", str(conf)]
     args = ["-d", "/x,/y", *cmd] if where == "before" else [*cmd, "-d", "/x,/y"]
     result = run_cdi(*args)
     assert result.rc == 0, result.err
