@@ -5,6 +5,12 @@ against a bare ``python -c pass`` on the same interpreter; median of N runs
 (after warm-up), printed with the difference. Target: under 60 ms above the
 bare interpreter.
 
+Then side by side (interleaved): the installed ``cdi`` console script listing
+one tiny spec against the Go CDI library doing the same (``cdi-gobench
+devices DIR``, from ``$CDIKIT_BENCH_GO_BIN``: a few lines over v1.1.0, see
+docs/performance.md). Target (issue 14): ``cdi devices`` on a small dir
+<= 25 ms whole process.
+
     .venv/bin/python bench/bench_cli.py [--runs 20]
 """
 
@@ -18,6 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SPEC = """\
 cdiVersion: 0.5.0
@@ -101,6 +109,53 @@ def main() -> None:
     print(
         f"target: < 60 ms above bare interpreter -> {'met' if worst < 60 else 'NOT met'} (worst {worst:.1f} ms)"
     )
+    side_by_side(args.runs)
+
+
+def side_by_side(runs: int) -> None:
+    from bench._common import (
+        ISSUE_FIGURES_MS,
+        Case,
+        bench_env,
+        cdikit_script,
+        compile_bytecode,
+        go_tool,
+        header,
+        row,
+        time_cases,
+    )
+
+    compile_bytecode()
+    gobench = go_tool("cdi-gobench")
+    env = bench_env(CDIKIT_CACHE_DIR="off")
+    from cdikit._isolation import launcher_sys_path
+
+    launch = (
+        f"import sys; sys.path.extend({launcher_sys_path()!r}); from cdikit.cli import main; sys.exit(main())"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        spec_dir = Path(tmp) / "cdi"
+        spec_dir.mkdir()
+        (spec_dir / "vendor.yaml").write_text(SPEC)
+        cases = {
+            "cdi": Case([cdikit_script("cdi"), "-d", str(spec_dir), "devices"], env=env),
+            "cdi -I -S": Case(
+                [sys.executable, "-I", "-S", "-c", launch, "-d", str(spec_dir), "devices"], env=env
+            ),
+            "bare": Case([sys.executable, "-c", "pass"], env=env),
+            "bare -I -S": Case([sys.executable, "-I", "-S", "-c", "pass"], env=env),
+        }
+        if gobench:
+            cases["go"] = Case([gobench, "devices", str(spec_dir)], env=env)
+        results = time_cases(cases, runs)
+    header(f"cdi devices, one tiny spec (whole processes, ms, median of {runs})")
+    go = results.get("go", ISSUE_FIGURES_MS["devices-tiny"])
+    note = "" if "go" in results else "*"
+    print(row("cdi devices (console script)", go, results["cdi"], "<= 25 ms", results["cdi"] <= 25, note))
+    print(row("  same, python -I -S -m cdikit", go, results["cdi -I -S"], "(info)", None, note))
+    print(f"  bare python -c pass: {results['bare']:.1f} ms, -I -S: {results['bare -I -S']:.1f} ms")
+    if "go" not in results:
+        print("  * the issue's figure for the Go library (not measured here)")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,13 @@ each in MIG mode with 7 1g MIG devices (caps minors, DRM nodes, sysfs), then tim
 ``generate()`` + YAML encoding. Prints wall time (min / median over runs), the
 Python peak allocation (tracemalloc) of one run, the process max RSS, and the
 spec's size. A benchmark, not a test: nothing is asserted.
+
+Then, side by side as whole processes (``--runs`` each, interleaved): ``cdi
+generate nvidia --mode management`` against ``nvidia-ctk cdi generate
+--mode=management`` on the plain fake root (libnvidia-ml there is a stub
+compiled with gcc whose init reports "driver not loaded", as in the
+reference harness, so nvidia-ctk's dlopen does not crash). Target (issue 14):
+cdikit <= 2x nvidia-ctk. nvidia-ctk comes from ``$CDIKIT_BENCH_GO_BIN``.
 """
 
 from __future__ import annotations
@@ -26,6 +33,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.producers import fakeroot
 
+from bench._common import (
+    ISSUE_FIGURES_MS,
+    Case,
+    bench_env,
+    cdikit_script,
+    compile_bytecode,
+    go_tool,
+    header,
+    row,
+    time_cases,
+)
 from cdikit.producers.nvidia.generate import GenerateOptions, generate
 from cdikit.producers.nvidia.nvml import FakeBackend
 from cdikit.producers.output import encode
@@ -98,7 +116,84 @@ def main() -> int:
     print(
         f"peak Python allocation (tracemalloc, one run): {peak / 1024:.0f} KiB; process max RSS: {rss_kib / 1024:.1f} MiB"
     )
+    side_by_side(args.runs)
     return 0
+
+
+_NVML_STUB = """
+int nvmlInit(void){return 9;}
+int nvmlInit_v2(void){return 9;}
+int nvmlInitWithFlags(unsigned int f){(void)f;return 9;}
+int nvmlShutdown(void){return 0;}
+const char *nvmlErrorString(int r){(void)r;return "Driver Not Loaded";}
+"""
+
+
+def _stub_nvml(root: Path) -> bool:
+    """Replace the fake root's libnvidia-ml with a loadable stub (needs gcc); False when impossible."""
+    import shutil
+    import subprocess
+
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    if gcc is None:
+        return False
+    src = root.parent / "nvml-stub.c"
+    src.write_text(_NVML_STUB)
+    lib = root / fakeroot.LIBDIR / f"libnvidia-ml.so.{fakeroot.VERSION}"
+    lib.unlink(missing_ok=True)
+    done = subprocess.run([gcc, "-shared", "-fPIC", "-o", str(lib), str(src), "-Wl,-soname,libnvidia-ml.so.1"],
+                          capture_output=True, check=False)  # fmt: skip
+    return done.returncode == 0
+
+
+def side_by_side(runs: int) -> None:
+    """``cdi generate`` vs ``nvidia-ctk cdi generate``, management mode, whole processes."""
+    compile_bytecode()
+    nvidia_ctk = go_tool("nvidia-ctk")
+    with tempfile.TemporaryDirectory() as tmp:
+        fr = fakeroot.build_nvidia_root(Path(tmp) / "root")
+        r = str(fr.path)
+        if nvidia_ctk and not _stub_nvml(fr.path):
+            print("  (no C compiler for the libnvidia-ml stub: nvidia-ctk not run)")
+            nvidia_ctk = None
+        env = bench_env()
+        cases = {
+            "cdikit": Case(
+                [
+                    cdikit_script("cdi"),
+                    "generate",
+                    "nvidia",
+                    "--mode",
+                    "management",
+                    "--driver-root",
+                    r,
+                    "--output",
+                    f"{tmp}/cdikit.yaml",
+                ],
+                env=env,
+            ),
+            "bare": Case([sys.executable, "-c", "pass"], env=env),
+        }
+        if nvidia_ctk:
+            cases["nvidia"] = Case([nvidia_ctk, "cdi", "generate", "--mode=management", f"--driver-root={r}",
+                                    f"--output={tmp}/nvidia.yaml"], env=env)  # fmt: skip
+        results = time_cases(cases, runs)
+    header(f"generate, management mode, fake root (whole processes, ms, median of {runs})")
+    go = results.get("nvidia", ISSUE_FIGURES_MS["generate"])
+    note = "" if "nvidia" in results else "*"
+    print(
+        row(
+            "cdi generate nvidia --mode management",
+            go,
+            results["cdikit"],
+            "<= 2x",
+            results["cdikit"] <= 2 * go,
+            note,
+        )
+    )
+    print(f"  bare `python -c pass`: {results['bare']:.1f} ms")
+    if "nvidia" not in results:
+        print("  * the issue's figure for nvidia-ctk (not measured here)")
 
 
 if __name__ == "__main__":

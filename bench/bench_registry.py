@@ -9,6 +9,14 @@ against one without any (what every CLI call and container start pays).
     .venv/bin/python bench/bench_registry.py [--files 1000] [--devices 8] [--shape canonical|realistic]
 
 Targets: warm refresh under 2% of cold; injecting 8 devices under 1 ms.
+
+``--vs-go`` runs only the side-by-side rows (issue 14), whole processes,
+interleaved, ``--runs`` each: a cold registry over ``--files`` realistic specs
+(zero values spelled out, comments; JSON only, YAML only, and mixed) loaded by
+the Go CDI library v1.1.0 (``cdi-gobench count DIR``: ``cdi.NewCache`` over the
+dir, from ``$CDIKIT_BENCH_GO_BIN``) and by ``cdikit.registry.Registry`` with no
+disk cache and with a warm one. Targets: no cache <= 0.5x Go, disk cache
+<= 0.05x Go.
 """
 
 from __future__ import annotations
@@ -234,5 +242,88 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}")
 
 
+_COUNT = """
+import sys
+from cdikit.registry import Registry
+cache = sys.argv[2] if sys.argv[2] != "off" else False
+reg = Registry([sys.argv[1]], auto_refresh=False, cache=cache)
+n = len(reg.list_devices())
+assert n == int(sys.argv[3]), (n, sys.argv[3])
+"""
+
+
+def vs_go(files: int, devices: int, runs: int) -> None:
+    """Cold registry loads, cdikit vs the Go CDI library, whole processes."""
+    from bench._common import (
+        ISSUE_FIGURES_MS,
+        Case,
+        bench_env,
+        compile_bytecode,
+        go_tool,
+        header,
+        row,
+        time_cases,
+    )
+
+    compile_bytecode()
+    gobench = go_tool("cdi-gobench")
+    env = bench_env()
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="cdikit-bench-") as work:
+        for label, fmts in (("JSON", ("json",)), ("YAML", ("yaml",)), ("mixed", ("json", "yaml"))):
+            root = os.path.join(work, label)
+            cache_dir = os.path.join(work, f"cache-{label}")
+            os.mkdir(root)
+            for i in range(files):
+                fmt = fmts[i % len(fmts)]
+                with open(os.path.join(root, f"nvidia-gpu{i:04d}.{fmt}"), "wb") as fh:
+                    fh.write(realistic_bytes(nvidia_like_spec(i, devices, node_type="c"), fmt))
+            time.sleep(RACY_WINDOW_NS / 1e9 + 0.1)  # stamps must age before the disk cache keeps them
+            total = str(files * devices)
+            subprocess.run(
+                [sys.executable, "-c", _COUNT, root, cache_dir, total], env=env, check=True
+            )  # fill it
+            cases = {
+                "no cache": Case([sys.executable, "-c", _COUNT, root, "off", total], env=env),
+                "disk cache": Case([sys.executable, "-c", _COUNT, root, cache_dir, total], env=env),
+            }
+            if gobench:
+                cases["go"] = Case([gobench, "count", root], env=env)
+            results[label] = time_cases(cases, runs, warmup=1)
+    header(
+        f"cold registry of {files} specs x {devices} devices, realistic shapes (whole processes, ms, median of {runs})"
+    )
+    figures = {"JSON": ISSUE_FIGURES_MS["cold-json-1000"], "YAML": ISSUE_FIGURES_MS["cold-yaml-1000"]}
+    for label, res in results.items():
+        go = res.get("go", figures.get(label))
+        note = "" if "go" in res else "*"
+        if go is None:
+            continue
+        print(
+            row(f"{label}, no disk cache", go, res["no cache"], "<= 0.5x", res["no cache"] <= 0.5 * go, note)
+        )
+        print(
+            row(
+                f"{label}, warm disk cache",
+                go,
+                res["disk cache"],
+                "<= 0.05x",
+                res["disk cache"] <= 0.05 * go,
+                note,
+            )
+        )
+    if not gobench:
+        print("  * the issue's figure for the Go library (not measured here)")
+
+
 if __name__ == "__main__":
-    main()
+    if "--vs-go" in sys.argv:
+        _p = argparse.ArgumentParser()
+        _p.add_argument("--vs-go", action="store_true")
+        _p.add_argument("--files", type=int, default=1000)
+        _p.add_argument("--devices", type=int, default=8)
+        _p.add_argument("--runs", type=int, default=5)
+        _o = _p.parse_args()
+        vs_go(_o.files, _o.devices, _o.runs)
+    else:
+        main()

@@ -1,31 +1,31 @@
-"""Benchmark: what ``cdi-runtime`` adds in front of runc, as whole processes.
+"""Benchmark: what ``cdi-runtime`` adds in front of runc, side by side with nvidia-container-runtime.
 
-    sudo .venv/bin/python bench/bench_runtime.py [--runs 40]
+    sudo .venv/bin/python bench/bench_runtime.py [--runs 20]
 
-Measures, median of ``--runs`` runs each:
+Whole processes, median of ``--runs`` each, bytecode compiled, real runc and a
+busybox bundle:
 
-* ``runc run`` of a busybox ``/bin/true``, directly and through ``cdi-runtime``
-  with no request and with 8 CDI devices requested (8 device nodes, env, and
-  cgroup rules injected; ``config.json`` restored before each run, outside
-  the timing);
-* the passthrough subcommand ``state`` on a created container, directly and
-  through ``cdi-runtime``.
+* ``create`` with 8 CDI devices requested through a ``cdi.k8s.io/`` annotation
+  (8 device nodes, env, cgroup rules; ``config.json`` restored and the
+  container deleted around each run, outside the timing): runc alone, the
+  cdikit launcher with the warm edit cache, cold (edit cache off; the
+  registry's disk cache on), coldest (no cache at all), and
+  nvidia-container-runtime 1.20.0 in cdi mode over the same spec dir;
+* ``run`` of ``/bin/true`` with the same 8 devices, and with no request;
+* the passthrough ``state`` of a created container.
 
-Two shims are timed: the installed console script (pip's wrapper imports
-``re``, which alone costs several ms) and a minimal wrapper script, to show
-what is cdikit's and what is the launcher's. Bytecode is compiled first, as it
-is on an installed system. Targets (issue 5): under 40 ms added on ``run``
-with 8 devices, under 15 ms added on passthrough.
+Targets (issue 14): passthrough <= +2 ms over runc; run/create with 8 devices
+<= +8 ms warm, <= +20 ms cold. nvidia-container-runtime comes from
+``$CDIKIT_BENCH_GO_BIN`` (see bench/_common.py); without it the issue's
+figures are shown.
 """
 
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +33,20 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import (
+    ISSUE_FIGURES_MS,
+    Case,
+    bench_env,
+    compile_bytecode,
+    go_tool,
+    header,
+    row,
+    time_cases,
+)
+
+DEVICES = 8
 
 
 def _build(work: Path) -> tuple[Path, Path]:
@@ -45,7 +58,8 @@ def _build(work: Path) -> tuple[Path, Path]:
     for d in ("bin", "dev", "proc", "sys", "etc", "tmp"):
         (rootfs / d).mkdir(parents=True, exist_ok=True)
     shutil.copy2(busybox, rootfs / "bin" / "busybox")
-    (rootfs / "bin" / "true").symlink_to("busybox")
+    for tool in ("true", "sleep"):
+        (rootfs / "bin" / tool).symlink_to("busybox")
     bundle = work / "bundle"
     bundle.mkdir()
     subprocess.run(["runc", "spec"], cwd=bundle, check=True)
@@ -72,128 +86,169 @@ def _spec(spec_dir: Path) -> list[str]:
     devices = [
         {"name": f"dev{i}", "containerEdits": {"env": [f"DEV{i}=1"],
          "deviceNodes": [{"path": f"/dev/bench{i}", "hostPath": host}]}}
-        for i, host in enumerate(hosts)
+        for i, host in enumerate(hosts[:DEVICES])
     ]  # fmt: skip
     spec = {"cdiVersion": "0.5.0", "kind": "bench.example.com/dev", "devices": devices,
             "containerEdits": {"env": ["BENCH=1"]}}  # fmt: skip
     (spec_dir / "bench.json").write_text(json.dumps(spec))
-    return [f"bench.example.com/dev=dev{i}" for i in range(8)]
+    return [f"bench.example.com/dev=dev{i}" for i in range(DEVICES)]
 
 
-def _median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
-
-
-def _time(cmd: list[str], runs: int, env: dict[str, str], before: object = None) -> float:
-    samples = []
-    for _ in range(runs):
-        if callable(before):
-            before()
-        start = time.perf_counter()
-        done = subprocess.run(cmd(), env=env, stdin=subprocess.DEVNULL, capture_output=True, check=False)  # type: ignore[operator]
-        samples.append(time.perf_counter() - start)
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd())} failed: {done.stderr.decode()}")  # type: ignore[operator]
-    return _median_ms(samples)
+def _nvidia_config(work: Path, runc: str, spec_dir: Path) -> Path:
+    path = work / "nvidia-config.toml"
+    path.write_text(
+        "[nvidia-container-runtime]\n"
+        'mode = "cdi"\n'
+        f'runtimes = ["{runc}"]\n'
+        'log-level = "info"\n'
+        "[nvidia-container-runtime.modes.cdi]\n"
+        f'spec-dirs = ["{spec_dir}"]\n'
+        'annotation-prefixes = ["cdi.k8s.io/"]\n'
+        'default-kind = "nvidia.com/gpu"\n'
+    )
+    return path
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    if os.geteuid() != 0 or shutil.which("runc") is None:
+    runc = shutil.which("runc")
+    if os.geteuid() != 0 or runc is None:
         print("needs root and runc (apt-get install runc busybox-static)")
         return 1
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    compileall.compile_dir(str(ROOT / "src" / "cdikit"), quiet=1)
-    runc = shutil.which("runc")
-    assert runc is not None
+    compile_bytecode()
+    nvidia_runtime = go_tool("nvidia-container-runtime")
+    runs = args.runs
     with tempfile.TemporaryDirectory(prefix="cdikit-bench-") as tmp:
         work = Path(tmp)
         _, bundle = _build(work)
-        names = _spec(work / "cdi")
+        spec_dir = work / "cdi"
+        names = _spec(spec_dir)
         state = work / "state"
         config = work / "runtime.toml"
-        # The bench asks in the env (CDI_DEVICES) from an unprivileged bundle: accept that.
-        config.write_text(
-            f'runtime = "{runc}"\nspec-dirs = ["{work / "cdi"}"]\n'
-            "accept-env-requests-when-unprivileged = true\n"
-        )
-        env["CDIKIT_RUNTIME_CONFIG"] = str(config)
+        config.write_text(f'runtime = "{runc}"\nspec-dirs = ["{spec_dir}"]\n')
+        env = bench_env(CDIKIT_RUNTIME_CONFIG=str(config), CDIKIT_CACHE_DIR=str(work / "cache"))
+        if nvidia_runtime:
+            env["NVIDIA_CTK_CONFIG_FILE_PATH"] = str(_nvidia_config(work, runc, spec_dir))
+        cold_env = {**env, "CDIKIT_RUNTIME_EDIT_CACHE": "off"}
+        coldest_env = {**env, "CDIKIT_CACHE_DIR": "off"}
         # Timestamps younger than the racy window are never cached: let the spec file age.
         time.sleep(2.1)
-        env["CDIKIT_CACHE_DIR"] = str(work / "cache")
-        minimal = work / "cdi-runtime-minimal"
-        minimal.write_text(f"#!{sys.executable}\nimport sys\nfrom cdikit.integrations.runtime import main\n"
-                           "sys.exit(main())\n")  # fmt: skip
-        minimal.chmod(0o755)
         from cdikit.integrations.runtime._launcher import install_launcher
 
-        shims = {
-            "launcher (-IS)": install_launcher(str(work / "cdi-runtime-launcher")),
-            "minimal wrapper": str(minimal),
-        }
-        script = Path(sys.executable).parent / "cdi-runtime"
-        if script.exists():
-            shims["console script"] = str(script)
-        no_edit_cache = {**env, "CDIKIT_RUNTIME_EDIT_CACHE": "off"}
+        launcher = install_launcher(str(work / "cdi-runtime-launcher"))
+        console = Path(sys.executable).parent / "cdi-runtime"
 
         base_cfg = json.loads((bundle / "config.json").read_text())
         plain = json.dumps(base_cfg)
-        with_devices = dict(base_cfg)
-        with_devices["process"] = {**base_cfg["process"], "env": [*base_cfg["process"]["env"],
-                                                                  "CDI_DEVICES=" + ",".join(names)]}  # fmt: skip
-        requested = json.dumps(with_devices)
+        requested_doc = {**base_cfg, "annotations": {"cdi.k8s.io/bench": ",".join(names)}}
+        requested = json.dumps(requested_doc)
+        ids: list[str] = []
 
         def restore(text: str) -> object:
             return lambda: (bundle / "config.json").write_text(text)
 
-        def run_cmd(prefix: list[str]) -> object:
-            return lambda: [
-                *prefix,
-                "--root",
-                str(state),
-                "run",
-                "--bundle",
-                str(bundle),
-                f"b-{uuid.uuid4().hex[:10]}",
-            ]
+        def command(prefix: list[str], sub: str) -> object:
+            def argv() -> list[str]:
+                ids.append(f"b-{uuid.uuid4().hex[:10]}")
+                return [*prefix, "--root", str(state), sub, "--bundle", str(bundle), ids[-1]]
 
-        print(f"runc run busybox /bin/true, median of {args.runs} (ms)")
-        direct = _time(run_cmd([runc]), args.runs, env, restore(plain))  # type: ignore[arg-type]
-        print(f"  {'runc directly:':40}{direct:7.1f}")
-        for label, shim in shims.items():
-            none = _time(run_cmd([shim]), args.runs, env, restore(plain))  # type: ignore[arg-type]
-            eight = _time(run_cmd([shim]), args.runs, env, restore(requested))  # type: ignore[arg-type]
-            cold = _time(run_cmd([shim]), args.runs, no_edit_cache, restore(requested))  # type: ignore[arg-type]
-            print(f"  {label + ', no request:':40}{none:7.1f}  (+{none - direct:.1f})")
-            print(f"  {label + ', 8 devices (edit cache):':40}{eight:7.1f}  (+{eight - direct:.1f})")
-            print(f"  {label + ', 8 devices (registry):':40}{cold:7.1f}  (+{cold - direct:.1f})")
+            return argv
+
+        def delete_last() -> None:
+            subprocess.run(
+                [runc, "--root", str(state), "delete", "-f", ids[-1]], capture_output=True, check=False
+            )
+
+        def case(prefix: list[str], sub: str, text: str, run_env: dict[str, str]) -> Case:
+            return Case(
+                command(prefix, sub),  # type: ignore[arg-type]
+                env=run_env,
+                before=restore(text),  # type: ignore[arg-type]
+                after=delete_last if sub == "create" else None,
+            )
+
+        results: dict[str, float] = {}
+        for sub in ("create", "run"):
+            cases = {
+                f"{sub} runc": case([runc], sub, requested, env),
+                f"{sub} warm": case([launcher], sub, requested, env),
+                f"{sub} cold": case([launcher], sub, requested, cold_env),
+                f"{sub} coldest": case([launcher], sub, requested, coldest_env),
+                f"{sub} none": case([launcher], sub, plain, env),
+            }
+            if nvidia_runtime:
+                cases[f"{sub} nvidia"] = case([nvidia_runtime], sub, requested, env)
+            results.update(time_cases(cases, runs))
 
         # Passthrough: `state` of a created (not started) container.
-        (bundle / "config.json").write_text(plain)
         cfg = json.loads(plain)
         cfg["process"]["args"] = ["/bin/sleep", "600"]
-        (work / "rootfs" / "bin" / "sleep").symlink_to("busybox")
         (bundle / "config.json").write_text(json.dumps(cfg))
         cid = f"b-state-{uuid.uuid4().hex[:8]}"
         subprocess.run([runc, "--root", str(state), "create", "--bundle", str(bundle), cid],
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)  # fmt: skip
         try:
-            print(f"state (passthrough), median of {args.runs * 2} (ms)")
-            direct_state = _time(lambda: [runc, "--root", str(state), "state", cid], args.runs * 2, env)  # type: ignore[arg-type]
-            print(f"  {'runc directly:':40}{direct_state:7.1f}")
-            for label, shim in shims.items():
-                through = _time(lambda s=shim: [s, "--root", str(state), "state", cid], args.runs * 2, env)  # type: ignore[misc]
-                print(f"  {label + ':':40}{through:7.1f}  (+{through - direct_state:.1f})")
-            bare = _time(lambda: [sys.executable, "-c", "pass"], args.runs * 2, env)  # type: ignore[arg-type]
-            print(f"  {'(bare `python -c pass`, for scale):':40}{bare:7.1f}")
+            passthrough = {"runc": [runc], "launcher": [launcher]}
+            if console.exists():
+                passthrough["console"] = [str(console)]
+            if nvidia_runtime:
+                passthrough["nvidia"] = [nvidia_runtime]
+            cases = {
+                f"state {k}": Case([*p, "--root", str(state), "state", cid], env=env)
+                for k, p in passthrough.items()
+            }
+            cases["bare python"] = Case([sys.executable, "-c", "pass"], env=env)
+            cases["bare python -I -S"] = Case([sys.executable, "-I", "-S", "-c", "pass"], env=env)
+            results.update(time_cases(cases, runs * 2))
         finally:
             subprocess.run(
                 [runc, "--root", str(state), "delete", "-f", cid], capture_output=True, check=False
             )
+
+    header(
+        f"cdi-runtime vs nvidia-container-runtime, added over runc (ms, median of {runs}; state: {runs * 2})"
+    )
+    for sub in ("create", "run"):
+        base = results[f"{sub} runc"]
+        print(f"  {sub} directly with runc: {base:.1f} ms")
+        key = f"{sub}-8-added"
+        nv = results.get(f"{sub} nvidia")
+        nv_added = nv - base if nv is not None else ISSUE_FIGURES_MS[key]
+        note = "" if nv is not None else "*"
+        for label, limit in (("warm", 8.0), ("cold", 20.0), ("coldest", None), ("none", 2.0)):
+            added = results[f"{sub} {label}"] - base
+            what = {"warm": "edit cache", "cold": "registry + disk cache", "coldest": "no cache",
+                    "none": "no request"}[label]  # fmt: skip
+            target = f"<= +{limit:.0f} ms" if limit is not None else "(info)"
+            met = None if limit is None else added <= limit
+            print(
+                row(
+                    f"{sub}, {DEVICES if label != 'none' else 0} devices, {what}: added",
+                    nv_added,
+                    added,
+                    target,
+                    met,
+                    note,
+                )
+            )
+    base = results["state runc"]
+    nv = results.get("state nvidia")
+    nv_added = nv - base if nv is not None else ISSUE_FIGURES_MS["state-added"]
+    note = "" if nv is not None else "*"
+    print(f"  state directly with runc: {base:.1f} ms")
+    added = results["state launcher"] - base
+    print(row("state passthrough, launcher: added", nv_added, added, "<= +2 ms", added <= 2.0, note))
+    if "state console" in results:
+        added = results["state console"] - base
+        print(row("state passthrough, console script: added", nv_added, added, "(info)", None, note))
+    print(f"  bare interpreter: python -c pass {results['bare python']:.1f} ms, "
+          f"python -I -S -c pass {results['bare python -I -S']:.1f} ms")  # fmt: skip
+    if nvidia_runtime is None:
+        print("  * the issue's figure for nvidia-container-runtime (not measured here)")
     return 0
 
 

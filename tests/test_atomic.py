@@ -156,3 +156,16 @@ def test_remove_error_names_path(tmp_path: Path) -> None:
         atomic_remove(str(target))
     assert info.value.path == str(target)
     assert target.is_dir()
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_durable_decides_the_fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool) -> None:
+    calls: list[int] = []
+    real = _atomic.os.fsync
+    monkeypatch.setattr(_atomic.os, "fsync", lambda fd: (calls.append(fd), real(fd)))
+    target = tmp_path / "config.json"
+    target.write_bytes(b"old")
+    _atomic.atomic_write(str(target), b"new", durable=durable)
+    assert target.read_bytes() == b"new"
+    assert len(calls) == (2 if durable else 0)
+    assert [p.name for p in tmp_path.iterdir()] == ["config.json"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cdikit.errors import InvalidNameError
@@ -186,3 +186,18 @@ def test_property_strict_parse_agrees_with_lenient_split(text: str) -> None:
     except InvalidNameError:
         parts_valid = False
     assert is_qualified_name(text) == (bool(vendor) and parts_valid)
+
+
+_GO_QUALIFIED = r"([A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9])/([A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9])=([A-Za-z0-9](?:[A-Za-z0-9_.:\-]*[A-Za-z0-9])?)"
+
+
+@settings(max_examples=3000)
+@given(st.text(alphabet=st.sampled_from("aZ09_.:-/=é \n\x00"), max_size=12))
+def test_fast_path_is_the_go_grammar(device: str) -> None:
+    """The regex-free fast path accepts exactly what Go's grammar (as one regex) accepts."""
+    import re
+
+    m = re.fullmatch(_GO_QUALIFIED, device)
+    assert is_qualified_name(device) == (m is not None)
+    if m is not None:
+        assert parse_qualified_name(device) == m.groups()

@@ -37,6 +37,10 @@ import sys
 
 from cdikit.errors import CDIError
 
+TYPE_CHECKING = False  # not typing's: hooks and the shim import this module
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = [
     "HOOK_ENV",
     "HOOK_TIMEOUT",
@@ -142,15 +146,22 @@ def launcher_script(python: str, path_entries: list[str], module: str, name: str
 
 
 def install_launcher(
-    path: str, module: str, name: str, *, python: str | None = None, also_imports: tuple[str, ...] = ()
+    path: str,
+    module: str,
+    name: str,
+    *,
+    python: str | None = None,
+    also_imports: tuple[str, ...] = (),
+    script_for: Callable[[str, list[str]], str] | None = None,
 ) -> str:
     """Write a launcher of ``module`` to ``path`` (atomically, mode 0755), check that it imports.
 
     ``also_imports``: modules the program loads later that must import too.
+    ``script_for(python, path_entries)``: the launcher's text, when not :func:`launcher_script`'s.
     """
     python = os.path.abspath(python or sys.executable)
     entries = launcher_sys_path(python)
-    script = launcher_script(python, entries, module, name)
+    script = script_for(python, entries) if script_for else launcher_script(python, entries, module, name)
     check = f"import sys; sys.path.extend({entries!r}); import {', '.join((module, *also_imports))}"
     import subprocess
 
@@ -173,8 +184,10 @@ def install_launcher(
     return path
 
 
-def install_main(args: list[str], module: str, name: str) -> int:
-    """``NAME --install-launcher PATH`` (``args`` without argv[0])."""
+def install_main(
+    args: list[str], module: str, name: str, *, install: Callable[[str], str] | None = None
+) -> int:
+    """``NAME --install-launcher PATH`` (``args`` without argv[0]); ``install(PATH)`` writes it, if given."""
     flag, _, inline = args[0].partition("=")
     rest = args[1:]
     target = inline or (rest.pop(0) if rest else "")
@@ -182,7 +195,7 @@ def install_main(args: list[str], module: str, name: str) -> int:
         sys.stderr.write(f"usage: {name} {INSTALL_FLAG} PATH\n")
         return 2
     try:
-        written = install_launcher(target, module, name)
+        written = install(target) if install else install_launcher(target, module, name)
     except LauncherError as e:
         sys.stderr.write(f"{name}: {e}\n")
         return 1

@@ -14,9 +14,13 @@ may be spelled differently, the decoded string is the same).
 
 from __future__ import annotations
 
-import json
-import secrets
-from typing import Any
+import os
+
+from cdikit import _cjson  # json's own C code, without json's import of re (container start path)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["RawNumber", "dumps", "loads"]
 
@@ -49,14 +53,14 @@ def _int(text: str) -> int | RawNumber:
 
 def loads(data: bytes | str) -> Any:
     """Parse JSON, numbers kept exactly (raises ValueError like :func:`json.loads`)."""
-    return json.loads(data, parse_float=RawNumber, parse_int=_int, parse_constant=RawNumber)
+    return _cjson.loads(data, parse_float=RawNumber, parse_int=_int, parse_constant=RawNumber)
 
 
 def dumps(doc: Any) -> bytes:
     """Compact JSON of ``doc``, every :class:`RawNumber` written as its original text."""
     raws: list[str] = []
     # A placeholder string no document can forge (random per call), swapped for the text afterwards.
-    token = secrets.token_hex(8)
+    token = os.urandom(8).hex()
 
     def default(obj: object) -> str:
         if isinstance(obj, RawNumber):
@@ -64,7 +68,7 @@ def dumps(doc: Any) -> bytes:
             return f"\0{token}:{len(raws) - 1}\0"
         raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
-    text = json.dumps(doc, separators=(",", ":"), default=default)
+    text = _cjson.dumps(doc, default=default)
     if raws:
         parts = text.split(f'"\\u0000{token}:')
         out = [parts[0]]

@@ -31,8 +31,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections import deque
-from collections.abc import Callable
 
 from cdikit.errors import CDIError
 
@@ -44,7 +42,9 @@ _SYS_OPENAT2 = 437  # the same number on every architecture (new syscall table)
 _RESOLVE_NO_MAGICLINKS = 0x02
 _RESOLVE_IN_ROOT = 0x10
 
-Resolver = Callable[[int, str, bool], int]
+TYPE_CHECKING = False  # not typing's: hooks import this module on every container start
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class RootfsError(CDIError):
@@ -63,13 +63,13 @@ def walk(
     Missing directories are made (``mode``) when ``create``. Raises OSError
     (ENOENT, ENOTDIR, ELOOP past 40 links, ...).
     """
-    parts = deque(_components(path))
+    parts = _components(path)[::-1]  # a stack: the next component is parts[-1]
     stack = [os.dup(root_fd)]  # stack[0] is the root; ".." pops but never past it
     names: list[str] = []  # the components of stack[1:]
     links = 0
     try:
         while parts:
-            name = parts.popleft()
+            name = parts.pop()
             if name == "..":
                 if len(stack) > 1:
                     os.close(stack.pop())
@@ -86,7 +86,7 @@ def walk(
                     os.mkdir(name, mode, dir_fd=cur)
                 except FileExistsError:
                     pass  # made concurrently: open it on the next round
-                parts.appendleft(name)
+                parts.append(name)
                 continue
             st = os.fstat(fd)
             if stat.S_ISLNK(st.st_mode) and (follow or not last):
@@ -100,7 +100,7 @@ def walk(
                     while len(stack) > 1:
                         os.close(stack.pop())
                     names.clear()
-                parts.extendleft(reversed(_components(target)))
+                parts.extend(reversed(_components(target)))  # the target's components come next, in order
                 continue
             if last:
                 return fd, [*names, name]
@@ -309,10 +309,13 @@ class Root:
 
     def glob(self, pattern: str) -> list[str]:
         """Root-relative paths matching the root-relative glob ``pattern``, sorted."""
-        import glob as _glob
+        found = _star_glob(("" if self.is_host else self.path) + "/" + pattern.lstrip("/"))
+        if found is None:
+            import glob as _glob
 
-        base = "" if self.is_host else _glob.escape(self.path)
-        return sorted(self.relative(p) for p in _glob.glob(base + "/" + pattern.lstrip("/")))
+            base = "" if self.is_host else _glob.escape(self.path)
+            found = _glob.glob(base + "/" + pattern.lstrip("/"))
+        return sorted(self.relative(p) for p in found)
 
     def is_file(self, rel: str) -> bool:
         """``rel`` resolves (inside the root) to a regular file."""
@@ -331,3 +334,42 @@ class Root:
             return os.readlink(self.host(rel))
         except OSError:
             return None
+
+
+def _star_match(name: str, parts: list[str]) -> bool:
+    r"""``name`` matches the glob whose literal pieces between ``*``\ s are ``parts``."""
+    first, last = parts[0], parts[-1]
+    if len(name) < len(first) + len(last) or not name.startswith(first) or not name.endswith(last):
+        return False
+    pos, end = len(first), len(name) - len(last)
+    for piece in parts[1:-1]:
+        at = name.find(piece, pos, end)
+        if at < 0:
+            return False
+        pos = at + len(piece)
+    return True
+
+
+def _star_glob(path: str) -> list[str] | None:
+    """:func:`glob.glob` of ``path`` when only its last component has wildcards, and only ``*``.
+
+    Same results (hidden names need a pattern starting with ``.``; the directory
+    part is taken literally), without :mod:`fnmatch` compiling a regular
+    expression per pattern (a generate globs dozens of library names). None for
+    any other pattern: :mod:`glob` then does it.
+    """
+    dirname, basename = os.path.split(path)
+    if "*" not in basename or any(c in basename for c in "?[") or any(c in dirname for c in "*?["):
+        return None
+    parts = basename.split("*")
+    hidden_ok = basename.startswith(".")
+    try:
+        with os.scandir(dirname or os.curdir) as it:
+            names = [e.name for e in it]
+    except OSError:
+        return []
+    return [
+        os.path.join(dirname, n)
+        for n in names
+        if (hidden_ok or not n.startswith(".")) and _star_match(n, parts)
+    ]

@@ -65,4 +65,6 @@ def go_fold(key: str) -> str:
     """
     if key.isascii():
         return key.upper()
-    return "".join("S" if c == "\u017f" else "K" if c == "\u212a" else c.upper() if c.isascii() else c for c in key)
+    return "".join(
+        "S" if c == "\u017f" else "K" if c == "\u212a" else c.upper() if c.isascii() else c for c in key
+    )

@@ -10,13 +10,14 @@ device name is at fault the :class:`~cdikit.errors.InvalidNameError` is the
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, MutableMapping
-from functools import cache
-
 from cdikit._text import go_quote
 from cdikit.errors import AnnotationError, InvalidNameError
 from cdikit.names import is_qualified_name, parse_qualified_name
+
+TYPE_CHECKING = False  # not typing's: the runtime shim imports this module on container starts
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Iterable, Mapping, MutableMapping
 
 __all__ = [
     "ANNOTATION_PREFIX",
@@ -32,10 +33,16 @@ _MAX_NAME_LEN = 63
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_.\-]*[A-Za-z0-9]"
 
 
-@cache
+_COMPILED: list[re.Pattern[str]] = []
+
+
 def _name_re() -> re.Pattern[str]:
-    # Compiled on first use: importing this module must stay cheap for runtime hooks.
-    return re.compile(_NAME)
+    # Imported and compiled on first use: importing this module must stay cheap for the runtime shim.
+    if not _COMPILED:
+        import re
+
+        _COMPILED.append(re.compile(_NAME))
+    return _COMPILED[0]
 
 
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")

@@ -10,14 +10,12 @@ The one deliberate difference: Go panics on one-character vendor or class
 names (it slices ``name[1:0]``); cdikit raises :class:`InvalidNameError` with
 ``go_panics=True`` instead, because such names crash Go CDI consumers.
 
-Valid names take a single precompiled-regex fast path; the byte-level logic
-below only runs to compose the error message of an invalid name.
+Valid names take a fast path of set-membership checks (no :mod:`re`: it is
+the costliest import of a warm container start); the byte-level logic below
+only runs to compose the error message of an invalid name.
 """
 
 from __future__ import annotations
-
-import re
-from functools import cache
 
 from cdikit._text import go_quote
 from cdikit.errors import InvalidNameError
@@ -33,24 +31,42 @@ __all__ = [
     "validate_vendor_name",
 ]
 
-# Character classes are spelled out (never \w or str.isalnum) because the Go
-# grammar accepts ASCII only.
-_VENDOR_OR_CLASS = r"[A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9]"
-_DEVICE = r"[A-Za-z0-9](?:[A-Za-z0-9_.:\-]*[A-Za-z0-9])?"
+# The grammar, as Go's regular expressions would spell it (ASCII only, never \w or str.isalnum):
+#   vendor, class: [A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9]
+#   device name:   [A-Za-z0-9](?:[A-Za-z0-9_.:\-]*[A-Za-z0-9])?
 # A valid vendor holds neither "/" nor "=", and a valid class no "=", so the
-# whole Go split-then-validate pipeline collapses into one match for valid input.
-_QUALIFIED = f"({_VENDOR_OR_CLASS})/({_VENDOR_OR_CLASS})=({_DEVICE})"
+# whole Go split-then-validate pipeline collapses into one split for valid input.
+_LETTER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_ALNUM_CHARS = _LETTER_CHARS | frozenset("0123456789")
 
 
-@cache
-def _compiled(pattern: str) -> re.Pattern[str]:
-    # Compiled on first use, not at import: runtime hooks import this module on
-    # every container start and may never validate a name.
-    return re.compile(pattern)
+def _is_vendor_or_class(name: str) -> bool:
+    return (
+        len(name) >= 2
+        and name[0] in _LETTER_CHARS
+        and name[-1] in _ALNUM_CHARS
+        and all(c in _VC_MIDDLE for c in name[1:-1])
+    )
 
 
-def _match_qualified(device: str) -> re.Match[str] | None:
-    return _compiled(_QUALIFIED).fullmatch(device)
+def _is_device_name(name: str) -> bool:
+    return (
+        name != ""
+        and name[0] in _ALNUM_CHARS
+        and name[-1] in _ALNUM_CHARS
+        and all(c in _DEVICE_MIDDLE for c in name[1:-1])
+    )
+
+
+def _split_qualified(device: str) -> tuple[str, str, str] | None:
+    """``(vendor, class, name)`` of a valid qualified name, else None."""
+    vendor, sep, rest = device.partition("/")
+    if not sep:
+        return None
+    cls, sep, name = rest.partition("=")
+    if sep and _is_vendor_or_class(vendor) and _is_vendor_or_class(cls) and _is_device_name(name):
+        return vendor, cls, name
+    return None
 
 
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
@@ -81,7 +97,7 @@ def _first_bad_rune(middle: bytes, allowed: frozenset[str]) -> str | None:
 
 def _vendor_or_class_error(name: str) -> tuple[str, bool] | None:
     """Go's ``validateVendorOrClassName``: (message, go_panics) or None when valid."""
-    if _compiled(_VENDOR_OR_CLASS).fullmatch(name):
+    if _is_vendor_or_class(name):
         return None
     if name == "":
         return "empty name", False
@@ -98,7 +114,7 @@ def _vendor_or_class_error(name: str) -> tuple[str, bool] | None:
 
 def _device_name_error(name: str) -> str | None:
     """Go's ``ValidateDeviceName``: the message, or None when valid."""
-    if _compiled(_DEVICE).fullmatch(name):
+    if _is_device_name(name):
         return None
     if name == "":
         return "invalid (empty) device name"
@@ -161,9 +177,9 @@ def parse_qualified_name(device: str) -> tuple[str, str, str]:
 
     Raises :class:`InvalidNameError` with the Go reference's message.
     """
-    m = _match_qualified(device)
-    if m is not None:
-        return m.groups()  # type: ignore[return-value]  # three groups, all mandatory
+    parts = _split_qualified(device)
+    if parts is not None:
+        return parts
     vendor, cls, name = parse_device(device)
     quoted = go_quote(device)
     # parse_device reports every split failure as an empty vendor, so Go's
@@ -181,13 +197,13 @@ def parse_qualified_name(device: str) -> tuple[str, str, str]:
             raise InvalidNameError(
                 f"invalid device {quoted}: {err}", go_panics=err.go_panics, device=device, field=err.field
             ) from None
-    # Unreachable: the fast-path regex accepts exactly what the three validators accept.
+    # Unreachable: the fast path accepts exactly what the three validators accept.
     raise AssertionError(f"qualified-name grammar out of sync for {device!r}")
 
 
 def is_qualified_name(device: str) -> bool:
     """Whether ``device`` is a valid qualified name (Go-panicking names are not)."""
-    return _match_qualified(device) is not None
+    return _split_qualified(device) is not None
 
 
 def qualified_name(vendor: str, cls: str, name: str) -> str:

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cdikit.integrations.hooks import HookError
 from cdikit.integrations.hooks._confine import run_in_root
@@ -104,3 +106,18 @@ def test_missing_root_is_a_clear_error(tmp_path: Path) -> None:
     assert BUSYBOX is not None
     with pytest.raises(HookError, match="cannot confine"):
         run_in_root(str(tmp_path / "nope"), BUSYBOX, ["true"])
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(st.sampled_from([b"\\", b"0", b"1", b"3", b"7", b"8", b"9", b"a", b" ", b"/"]), max_size=24).map(
+        b"".join
+    )
+)
+def test_mountinfo_unescape_is_the_regex(field: bytes) -> None:
+    import re
+
+    from cdikit.integrations.hooks._confine import _unescape_octal
+
+    expected = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8) & 0xFF]), field)
+    assert _unescape_octal(field) == expected

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cdikit.integrations.runtime._launcher import install_launcher, launcher_script, launcher_sys_path
+from cdikit.integrations.runtime._shlauncher import python_code
 
 HEAVY = ("msgspec", "typing", "re", "json", "tomllib", "cdikit.registry", "cdikit.spec", "site")
 
@@ -20,10 +21,12 @@ def _env(tmp_path: Path, fake: Path, **extra: str) -> dict[str, str]:
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "CDIKIT_RUNTIME_CONFIG": str(config), **extra}
 
 
-def test_launcher_has_isolated_siteless_shebang(tmp_path: Path) -> None:
+def test_launcher_is_sh_running_isolated_siteless_python(tmp_path: Path) -> None:
     path = Path(install_launcher(str(tmp_path / "bin" / "cdi-runtime-fast")))
-    first = path.read_text(encoding="utf-8").splitlines()[0]
-    assert first == f"#!{os.path.abspath(sys.executable)} -IS"
+    text = path.read_text(encoding="utf-8")
+    assert text.splitlines()[0] == "#!/bin/sh"
+    assert f"_py='{os.path.abspath(sys.executable)}'" in text
+    assert 'exec "$_py" -I -S -c "$_code" "$0" "$@"' in text
     assert os.access(path, os.X_OK)
 
 
@@ -47,7 +50,10 @@ def test_launcher_ignores_pythonpath(tmp_path: Path, fake_runtime: tuple[Path, P
     (trap / "__init__.py").write_text("raise SystemExit('PYTHONPATH was used')\n", encoding="utf-8")
     launcher = install_launcher(str(tmp_path / "cdi-runtime-fast"))
     env = _env(tmp_path, fake, PYTHONPATH=str(trap.parent))
-    done = subprocess.run([launcher, "state", "c1"], env=env, capture_output=True, text=True, check=False)
+    # --debug: the shell front hands the call to Python.
+    done = subprocess.run(
+        [launcher, "--debug", "state", "c1"], env=env, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 7, done.stderr
     assert record.exists()
 
@@ -55,7 +61,9 @@ def test_launcher_ignores_pythonpath(tmp_path: Path, fake_runtime: tuple[Path, P
 def test_launcher_passthrough_imports_nothing_heavy(tmp_path: Path, fake_runtime: tuple[Path, Path]) -> None:
     fake, _ = fake_runtime
     launcher = install_launcher(str(tmp_path / "cdi-runtime-fast"))
-    cmd = [sys.executable, "-IS", "-X", "importtime", launcher, "state", "c1"]
+    # What the launcher runs when its shell front defers to Python.
+    code = python_code(launcher_sys_path())
+    cmd = [sys.executable, "-IS", "-X", "importtime", "-c", code, launcher, "state", "c1"]
     done = subprocess.run(cmd, env=_env(tmp_path, fake), capture_output=True, text=True, check=False)
     assert done.returncode == 7
     loaded = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}

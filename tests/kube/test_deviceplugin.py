@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -233,3 +234,42 @@ def test_reregisters_when_only_kubelet_socket_is_recreated(
     assert not os.path.exists(kubelet.socket)
     kubelet.start()  # same directory, plugin socket untouched, new kubelet.sock
     assert kubelet.next_connection().request.resource_name == "vendor.com/gpu"
+
+
+def test_generated_vendor_specs_are_served(short_tmp: str, kubelet: FakeKubelet, tmp_path: Path) -> None:
+    # Specs from the AMD and Intel generators (fake sysfs roots) are served like any kind,
+    # with the same kubelet protocol, and Allocate answers with their CDI names.
+    from cdikit.producers import amd, intel
+    from cdikit.producers.output import encode
+    from tests.producers import fakesys
+
+    root = tmp_path / "host"
+    fakesys.amd_gpu(root, "0000:03:00.0", card=1, render=128, location_id=0x300, unique_id=0xAB, node_index=1)
+    fakesys.amd_gpu(
+        root, "0000:83:00.0", card=2, render=129, location_id=0x8300, unique_id=0xCD, node_index=2
+    )
+    fakesys.intel_gpu(root, "0000:00:02.0", "0x4680", driver="xe", card=0, render=200, bypath=False)
+    spec_dir = os.path.join(short_tmp, "cdi")
+    os.makedirs(spec_dir)
+    write_atomic(os.path.join(spec_dir, "amd.json"), encode(amd.generate(str(root)), "json").decode())
+    write_atomic(
+        os.path.join(spec_dir, "intel.json"), encode(intel.generate_gpus(str(root)), "json").decode()
+    )
+    registry = Registry([spec_dir], auto_refresh=True)
+    manager = _manager(registry, kubelet, "amd.com/gpu", "intel.com/gpu")
+    manager.start()
+    try:
+        conns = {}
+        for _ in range(2):
+            conn = kubelet.next_connection()
+            conns[conn.request.resource_name] = conn
+        assert conns["amd.com/gpu"].next_devices() == ["0", "0xAB", "0xCD", "1"]
+        assert conns["intel.com/gpu"].next_devices() == ["0000-00-02-0-0x4680"]
+        response = conns["amd.com/gpu"].stub.Allocate(
+            pb.AllocateRequest(container_requests=[pb.ContainerAllocateRequest(devices_ids=["1"])]),
+            timeout=TIMEOUT,
+        )
+        assert [d.name for d in response.container_responses[0].cdi_devices] == ["amd.com/gpu=1"]
+    finally:
+        manager.stop()
+        registry.close()

@@ -87,6 +87,8 @@ def test_runc_container_sees_the_gpu(
     # busybox has no ldconfig: the ldcache hook is exercised by the hooks' own tests.
     opts = root_options(nvidia_root, hook_path=str(hook), disabled_hooks=("update-ldcache",))
     spec = generate(opts, backend=backend).spec
+    # cdi-hook specs run each edits group's hooks as one `cdi-hook chain` (issue 14): runc runs it here.
+    assert [(h.args or [])[1] for h in spec.edits.hooks or []] == ["chain"]
     spec_dir = tmp_path / "cdi"
     spec_dir.mkdir()
     (spec_dir / "nvidia.yaml").write_bytes(encode(spec, "yaml"))

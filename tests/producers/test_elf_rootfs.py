@@ -93,3 +93,28 @@ def test_host_and_relative_round_trip(root: Root) -> None:
     assert root.relative(root.host("/usr/lib/real.so")) == "/usr/lib/real.so"
     assert Root("/").host("/usr/lib") == "/usr/lib"
     assert Root("/").glob("/proc/self/status") == ["/proc/self/status"]
+
+
+_NAMES = ["libcuda.so.1", "libcuda.so", ".hidden.so", "libnvidia-ml.so.580.65.06", "a", "ab", "aXbXb", "gsp_ga10x.bin",
+          "*", "x*y", "libcuda.so.1.1", "..", "b"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["lib", "cuda", ".so", "*", "a", "b", "X", ".", "1", "gsp", ".bin"]), min_size=1,
+                max_size=6).map("".join))  # fmt: skip
+def test_star_glob_is_glob(pattern: str) -> None:
+    """The fnmatch-free glob gives exactly what glob.glob gives."""
+    import glob
+    import tempfile
+
+    from cdikit._rootfs import _star_glob
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in _NAMES:
+            if name not in ("..",):
+                (Path(tmp) / name).write_text("")
+        os.mkdir(Path(tmp) / "sub")
+        full = os.path.join(tmp, pattern)
+        got = _star_glob(full)
+        if got is not None:
+            assert sorted(got) == sorted(glob.glob(glob.escape(tmp) + "/" + pattern))

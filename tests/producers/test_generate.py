@@ -135,7 +135,7 @@ def test_spec_version_050_drops_additional_gids_with_a_warning(
 
 
 def test_default_hook_is_cdikit_with_every_hook(options: OptionsFactory, backend: FakeBackend) -> None:
-    spec = generate(options(hook_path=None), backend=backend).spec
+    spec = generate(options(hook_path=None, chain_hooks=False), backend=backend).spec
     hooks = spec.edits.hooks or []
     assert hooks and all(os.path.basename(h.path) == "cdi-hook" for h in hooks)
     assert [h.args[1] for h in hooks if h.args] == [
@@ -146,6 +146,38 @@ def test_default_hook_is_cdikit_with_every_hook(options: OptionsFactory, backend
         "disable-device-node-modification",  # cdi-hook implements these two too (issue 16)
         "update-application-profile",
     ]
+
+
+def test_cdi_hook_specs_chain_each_group_of_hooks(options: OptionsFactory, backend: FakeBackend) -> None:
+    """One `cdi-hook chain` per edits group, with the steps of the unchained spec in order."""
+    separate = generate(options(hook_path="/usr/bin/cdi-hook", chain_hooks=False), backend=backend).spec
+    chained = generate(options(hook_path="/usr/bin/cdi-hook"), backend=backend).spec
+    groups = [(separate.edits, chained.edits)] + [
+        (a.edits, b.edits) for a, b in zip(separate.devices or [], chained.devices or [], strict=True)
+    ]
+    assert any(len(a.hooks or []) > 1 for a, _ in groups)
+    for before, after in groups:
+        hooks = before.hooks or []
+        if len(hooks) < 2:
+            assert after.hooks == before.hooks
+            continue
+        assert len(after.hooks or []) == 1
+        (chain,) = after.hooks or []
+        assert (chain.hook_name, chain.path, chain.env) == (hooks[0].hook_name, hooks[0].path, hooks[0].env)
+        steps = [a for h in hooks for a in ("--", *(h.args or [])[1:])][1:]
+        assert chain.args == ["cdi-hook", "chain", *steps]
+        # everything else is untouched
+        assert (after.env, after.mounts, after.device_nodes) == (
+            before.env,
+            before.mounts,
+            before.device_nodes,
+        )
+
+
+def test_nvidia_hook_specs_are_never_chained(options: OptionsFactory, backend: FakeBackend) -> None:
+    spec = generate(options(), backend=backend).spec
+    assert len(spec.edits.hooks or []) > 1
+    assert all((h.args or [])[1] != "chain" for h in spec.edits.hooks or [])
 
 
 def test_resolve_hook_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -303,3 +303,24 @@ def test_5000_digit_integer_decodes_as_go_does(tmp_path: Path, monkeypatch: pyte
     _big_int(tmp_path / "big.yaml")
     reg = Registry([str(tmp_path)], auto_refresh=False)
     assert reg.list_devices() == [f"{K}={'9' * 5000}"]
+
+
+def test_unexpected_decoder_failure_is_one_files_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cdikit.spec.decode as decode
+
+    original = decode.parse_spec
+
+    def flaky(data: bytes, *, path: str | None = None) -> object:
+        if path is not None and path.endswith("bad.json"):
+            raise RuntimeError("decoder bug")
+        return original(data, path=path)
+
+    monkeypatch.setattr(decode, "parse_spec", flaky)
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "d" / "good.json", spec_json(K, ["dev0"]))
+    write(tmp_path / "d" / "bad.json", spec_json(K, ["dev1"]))
+    reg = Registry(["d"], auto_refresh=False, cache=False)
+    assert reg.list_devices() == [f"{K}=dev0"]
+    assert "RuntimeError: decoder bug" in reg.get_errors()["d/bad.json"][0]

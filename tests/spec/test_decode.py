@@ -117,7 +117,9 @@ class _GoSafeDumper(yaml.SafeDumper):
 
 
 _GoSafeDumper.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
-_GoSafeDumper.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?0[oO][0-7_]+$"), list("-+0"))
+_GoSafeDumper.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?0[oObBxX][0-9a-fA-F_]+$"), list("-+0")
+)
 _GoSafeDumper.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"),
@@ -290,3 +292,42 @@ def test_json_with_zero_values_takes_the_fast_path(spec: msgspec.Struct) -> None
     fast = _fast(data)
     assert fast is not None
     assert fast == _faithful(data, None)
+
+
+@settings(max_examples=2000)
+@given(st.lists(st.sampled_from([b"\x7f", b"\\", b"u", b"/", b" ", b"\t", b"\n", b"\r", b":", b'"', b"a", b"{"]),
+                max_size=16).map(b"".join))  # fmt: skip
+def test_json_decline_check_is_the_plain_one(data: bytes) -> None:
+    from cdikit.spec.decode import _JSON_DECLINE, _json_declines
+
+    assert _json_declines(data) == any(seq in data for seq in _JSON_DECLINE)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    ["{1: a, '1': b}", "{1.0: a, 1: b}", "{true: a, 'true': b}", "{0x10: a, 16: b}"],
+)
+def test_keys_that_become_one_json_key_are_a_duplicate(keys: str) -> None:
+    # Policy rule 6: Go keeps one of the two at random (its map order); cdikit refuses.
+    data = (HEAD + "devices: [{name: d, containerEdits: {env: [A=1]}}]\nannotations: " + keys + "\n").encode()
+    with pytest.raises(ParseError, match="already set in map") as info:
+        parse_spec(data)
+    assert str(info.value).startswith("failed to unmarshal CDI Spec: error converting YAML to JSON: yaml: ")
+
+
+def test_keys_that_become_one_json_key_with_equal_values_are_fine() -> None:
+    # Go's random pick cannot matter then: it accepts, and so does cdikit.
+    data = (
+        HEAD + "devices: [{name: d, containerEdits: {env: [A=1]}}]\nannotations: {1: a, '1': a}\n"
+    ).encode()
+    spec = parse_spec(data)
+    assert spec is not None and spec.annotations == {"1": "a"}
+
+
+def test_keys_that_become_one_json_key_with_values_go_decodes_alike_are_fine() -> None:
+    # null and "" both leave "" in a map[string]string: Go's pick cannot matter.
+    data = (
+        HEAD + "devices: [{name: d, containerEdits: {env: [A=1]}}]\nannotations:\n  1: ''\n  '1':\n"
+    ).encode()
+    spec = parse_spec(data)
+    assert spec is not None and spec.annotations == {"1": ""}

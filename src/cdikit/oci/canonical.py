@@ -15,8 +15,6 @@ resources, other platforms) are passed through as they are.
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 from cdikit._text import go_fold
 from cdikit.spec.hooks import HOOK_NAMES
 
@@ -30,7 +28,22 @@ __all__ = ["go_canonical", "go_decoded"]
 
 
 # name, kind (see _canon()), omitempty
-_Field = namedtuple("_Field", "name kind omitempty")  # no typing.NamedTuple: no typing at run time
+class _Field:
+    """One field of a Go struct: JSON name, kind, ``omitempty``.
+
+    A plain class: no typing.NamedTuple (typing) and no namedtuple (collections), this
+    module is on the runtime shim's warm start path.
+    """
+
+    __slots__ = ("kind", "name", "omitempty")
+
+    def __init__(self, name: str, kind: Any, omitempty: bool) -> None:
+        self.name = name
+        self.kind = kind
+        self.omitempty = omitempty
+
+    def __repr__(self) -> str:
+        return f"_Field({self.name!r}, {self.kind!r}, {self.omitempty!r})"
 
 
 # Kinds: "s" string, "n" number, "b" bool, "any" opaque list or map (passed through),
@@ -96,10 +109,7 @@ _MOUNT = (
     _Field("gidMappings", ("list", ("val", _ID_MAPPING)), True),
 )
 _HOOK = (_s("path", omit=False), _strs("args"), _strs("env"), _Field("timeout", ("ptrv",), True))
-_HOOKS = tuple(
-    _Field(n, ("list", ("val", _HOOK)), True)
-    for n in HOOK_NAMES
-)
+_HOOKS = tuple(_Field(n, ("list", ("val", _HOOK)), True) for n in HOOK_NAMES)
 _DEVICE = (
     _s("path", omit=False),
     _s("type", omit=False),
@@ -173,7 +183,14 @@ _SPEC = (
 )
 
 
-_Lookup = namedtuple("_Lookup", "exact folded")  # no typing.NamedTuple: no typing at run time
+class _Lookup:
+    """A struct's fields by exact JSON name and by Go-folded name."""
+
+    __slots__ = ("exact", "folded")
+
+    def __init__(self, exact: dict[str, _Field], folded: dict[str, _Field]) -> None:
+        self.exact = exact
+        self.folded = folded
 
 
 _LOOKUPS: dict[int, _Lookup] = {}

@@ -17,7 +17,6 @@ to either (the reference stores host-filled values back into them).
 from __future__ import annotations
 
 import posixpath
-from functools import lru_cache
 
 from cdikit._text import go_quote
 from cdikit.errors import InjectionError
@@ -417,9 +416,21 @@ def _mount_depth(mount: JSONDict) -> int:
     return _depth(dest if isinstance(dest, str) else "")
 
 
-@lru_cache(maxsize=4096)
+_DEPTHS: dict[str, int] = {}  # a bounded memo (functools is not loaded on the shim's warm path)
+
+
 def _depth(destination: str) -> int:
     """Number of ``/`` in Go's ``filepath.Clean(destination)``."""
+    depth = _DEPTHS.get(destination)
+    if depth is None:
+        depth = _clean_depth(destination)
+        if len(_DEPTHS) >= 4096:
+            _DEPTHS.clear()
+        _DEPTHS[destination] = depth
+    return depth
+
+
+def _clean_depth(destination: str) -> int:
     cleaned = posixpath.normpath(destination) if destination else "."
     if cleaned.startswith("//"):
         # POSIX keeps a leading "//"; Go's Clean does not.

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import stat
-from collections import namedtuple
 
 from cdikit._text import go_errno_text, go_quote
 from cdikit.errors import InjectionError
@@ -48,9 +47,35 @@ if TYPE_CHECKING:
         minor: int
         file_mode: int | None
 
-else:  # the same tuples without importing typing
-    HostDevice = namedtuple("HostDevice", "type major minor file_mode")
-    FilledNode = namedtuple("FilledNode", "type major minor file_mode")
+else:  # the same tuples without importing typing or collections (the shim's warm start path)
+
+    def _node_tuple(name: str) -> type:
+        def __new__(
+            cls: type, type: str, major: int, minor: int, file_mode: int | None
+        ) -> tuple[object, ...]:
+            return tuple.__new__(cls, (type, major, minor, file_mode))  # type: ignore[type-var]
+
+        def __repr__(self: tuple[object, ...]) -> str:
+            return f"{name}(type={self[0]!r}, major={self[1]!r}, minor={self[2]!r}, file_mode={self[3]!r})"
+
+        def __getnewargs__(self: tuple[object, ...]) -> tuple[object, ...]:
+            return tuple(self)
+
+        fields = ("type", "major", "minor", "file_mode")
+        namespace: dict[str, object] = {
+            "__slots__": (),
+            "_fields": fields,
+            "__new__": __new__,
+            "__repr__": __repr__,
+            "__getnewargs__": __getnewargs__,
+            "__module__": __name__,
+        }
+        for i, field in enumerate(fields):
+            namespace[field] = property(lambda self, i=i: self[i])
+        return type(name, (tuple,), namespace)
+
+    HostDevice = _node_tuple("HostDevice")
+    FilledNode = _node_tuple("FilledNode")
 
 
 class _NotADevice(Exception):

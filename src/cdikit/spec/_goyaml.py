@@ -332,6 +332,9 @@ def _compose(work: str, original: str, restore: dict[str, str]) -> Composed:
             else:  # stream start
                 continue
             if not stack:
+                # go-yaml v2 then expects the document's end, which scans the next token:
+                # a tab or a "- " after a root flow collection fails there.
+                events.get_event()
                 return Composed(node, alias_values)
             frame = stack[-1]
             if via_alias:
@@ -365,7 +368,6 @@ _RESOLVE_MAP: dict[str, tuple[str, Any]] = {
     "<<": (_MERGE_TAG, "<<"),
 }
 _YAML_FLOAT = re.compile(_yamlres.YAML_FLOAT)
-_GO_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+\.?[0-9]*)([eE][-+]?[0-9]+)?")
 _BASES = {"0x": 16, "0X": 16, "0o": 8, "0O": 8, "0b": 2, "0B": 2}
 _DIGITS = {16: "0123456789abcdefABCDEF", 8: "01234567", 2: "01", 10: "0123456789"}
 _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
@@ -396,58 +398,6 @@ def _parse_int(text: str, *, signed: bool) -> int | None:
     return GoUint(value) if value <= _UINT64_MAX else None
 
 
-def _underscore_ok(text: str) -> bool:
-    """strconv's underscoreOK for a decimal number: each ``_`` between two digits."""
-    return re.fullmatch(r"[-+]?[^_]*", text) is not None or (
-        re.search(r"(^|[^0-9])_|_($|[^0-9])", text.lstrip("+-")) is None
-    )
-
-
-def _parse_float(text: str) -> float | None:
-    """strconv.ParseFloat(text, 64) for decimal syntax; None on error (overflow included)."""
-    if "_" in text:
-        if not _underscore_ok(text):
-            return None
-        text = text.replace("_", "")
-    if not _GO_FLOAT.fullmatch(text):
-        return None
-    value = float(text)
-    return None if math.isinf(value) else value
-
-
-def _days_in(month: int, year: int) -> int:
-    if month == 2:
-        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
-    return 30 if month in (4, 6, 9, 11) else 31
-
-
-_TIMESTAMP_FORMS = re.compile(
-    r"(\d{4})-(\d{1,2})-(\d{1,2})"
-    r"(?:(?:([Tt])|( ))(\d{1,2}):(\d{1,2}):(\d{1,2})(?:[.,]\d+)?(Z|[+-]\d\d:\d\d)?)?"
-)
-
-
-def _is_timestamp(text: str) -> bool:
-    """go-yaml v2's parseTimestamp: the four time.Parse layouts it allows."""
-    m = _TIMESTAMP_FORMS.fullmatch(text)
-    if m is None:
-        return False
-    year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    if not (1 <= month <= 12 and 1 <= day <= _days_in(month, year)):
-        return False
-    if m.group(6) is None:
-        return True
-    zone = m.group(9)
-    if m.group(4) is not None and zone is None:  # the T layouts need a zone
-        return False
-    if m.group(5) is not None and zone is not None:  # the space layout has none
-        return False
-    hour, minute, second = int(m.group(6)), int(m.group(7)), int(m.group(8))
-    if hour > 23 or minute > 59 or second > 59:
-        return False
-    return not (zone and zone != "Z" and (int(zone[1:3]) > 24 or int(zone[4:6]) > 59))
-
-
 def _short(tag: str) -> str:
     return "!!" + tag[len(_LONG) :] if tag.startswith(_LONG) else tag
 
@@ -466,11 +416,11 @@ def _resolve(tag: str, text: str) -> tuple[str, Any]:
         if item is not None:
             return item
         if hint == ".":
-            value = _parse_float(text)
+            value = _yamlres.go_parse_float(text)
             if value is not None:
                 return _FLOAT, value
         elif hint in "DS":
-            if tag in ("", _TIMESTAMP) and _is_timestamp(text):
+            if tag in ("", _TIMESTAMP) and _yamlres.is_timestamp(text):
                 return _TIMESTAMP, text  # into interface{}, go-yaml v2 keeps the text
             plain = text.replace("_", "")
             value_int = _parse_int(plain, signed=True)
@@ -479,7 +429,7 @@ def _resolve(tag: str, text: str) -> tuple[str, Any]:
             if value_int is not None:
                 return _INT, value_int
             if _YAML_FLOAT.fullmatch(plain):
-                value = _parse_float(plain)
+                value = _yamlres.go_parse_float(plain)
                 if value is not None:
                     return _FLOAT, value
     return _STR_TAG, text

@@ -7,6 +7,9 @@ look like, so the words and patterns live here once. Patterns are strings: each
 module compiles (or lazily matches) them as it needs.
 """
 
+import math
+import re
+
 __all__ = [
     "FALSE_WORDS",
     "GO_INT",
@@ -14,6 +17,8 @@ __all__ = [
     "SPECIAL_FLOATS",
     "TRUE_WORDS",
     "YAML_FLOAT",
+    "go_parse_float",
+    "is_timestamp",
 ]
 
 #: YAML 1.1 booleans (go-yaml v2 reads all of them; yaml.v3 only the true/false forms).
@@ -34,3 +39,68 @@ GO_INT = (
     r"(?P<sign>[-+]?)(?:0[xX](?P<hex>[0-9a-fA-F]+)|0[oO](?P<oct>[0-7]+)|0[bB](?P<bin>[01]+)"
     r"|(?P<oct0>0[0-7]*)|(?P<dec>[1-9][0-9]*))"
 )
+
+#: strconv.ParseFloat's decimal syntax (after its underscores are checked and removed).
+_GO_FLOAT = r"[-+]?(\.[0-9]+|[0-9]+\.?[0-9]*)([eE][-+]?[0-9]+)?"
+_TS_DATE = r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"
+_TS_TIME = (
+    # Go's time.Parse: 1-2 digit fields, fraction digits after ',' or '.',
+    # a space in the layout matching a run of spaces, offsets up to 24 hours and 60 minutes.
+    r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"
+    r"(?:[Tt](?P<h>[0-9]{1,2}):(?P<m>[0-9]{1,2}):(?P<s>[0-9]{1,2})(?:[.,](?P<f>[0-9]+))?"
+    r"(?:Z|[-+](?P<zh>[0-9]{2}):(?P<zm>[0-9]{2}))"
+    r"| +(?P<h2>[0-9]{1,2}):(?P<m2>[0-9]{1,2}):(?P<s2>[0-9]{1,2})(?:[.,](?P<f2>[0-9]+))?)"
+)
+
+
+def _underscore_ok(text: str) -> bool:
+    """strconv's underscoreOK for a decimal number: each ``_`` between two digits."""
+    return re.fullmatch(r"[-+]?[^_]*", text) is not None or (
+        re.search(r"(^|[^0-9])_|_($|[^0-9])", text.lstrip("+-")) is None
+    )
+
+
+def go_parse_float(text: str) -> float | None:
+    """strconv.ParseFloat(text, 64) for decimal syntax; None on error (overflow included)."""
+    if "_" in text:
+        if not _underscore_ok(text):
+            return None
+        text = text.replace("_", "")
+    if not re.fullmatch(_GO_FLOAT, text):
+        return None
+    value = float(text)
+    return None if math.isinf(value) else value
+
+
+def is_timestamp(s: str, *, max_fraction: int | None = None) -> bool:
+    """go-yaml's parseTimestamp: one of the four ``time.Parse`` layouts it allows.
+
+    go-yaml v2 (the reader) takes any number of fraction digits; yaml.v3 (whose output
+    the encoder reproduces) only up to nine, observed: the encoder passes ``max_fraction=9``.
+    """
+    if len(s) < 5 or not (s[:4].isascii() and s[:4].isdigit()) or s[4] != "-":
+        return False
+    m = re.fullmatch(_TS_DATE, s)
+    if m is None:
+        m = re.fullmatch(_TS_TIME, s)
+        if m is None:
+            return False
+        hms = (m["h"], m["m"], m["s"]) if m["h"] is not None else (m["h2"], m["m2"], m["s2"])
+        h, mi, sec = (int(x) for x in hms)
+        if h > 23 or mi > 59 or sec > 59:
+            return False
+        if m["zh"] is not None and (int(m["zh"]) > 24 or int(m["zm"]) > 60):
+            return False
+        fraction = m["f"] or m["f2"] or ""
+        if max_fraction is not None and len(fraction) > max_fraction:
+            return False
+    year, month, day = int(m[1]), int(m[2]), int(m[3])
+    if not 1 <= month <= 12 or day < 1:
+        return False
+    from datetime import date
+
+    try:
+        date(year or 2000, month, day)  # Go accepts year 0, a leap year like 2000
+    except ValueError:
+        return False
+    return True

@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import math
 import re
-from datetime import date
 from typing import Literal, TypeAlias
 
 from cdikit._atomic import atomic_write
@@ -706,16 +705,8 @@ _HINT_NUM = frozenset("+-0123456789")
 # Patterns of the rarely taken slow paths stay strings (compiled, and cached by
 # the re module, on first use) to keep this module's import cheap.
 _YAML_FLOAT = _yamlres.YAML_FLOAT
-_DOT_FLOAT = r"\.[0-9]+([eE][-+]?[0-9]+)?"
 _BASE60 = r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
 _GO_INT = _yamlres.GO_INT
-_TS_DATE = r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"
-_TS_TIME = (
-    # Go's time.Parse: 1-2 digit fields, at most 9 fraction digits (',' or '.'),
-    # a space in the layout matching a run of spaces, any hh:mm offset.
-    r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:([Tt])([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,][0-9]{1,9})?"
-    r"(?:Z|[-+][0-9]{2}:[0-9]{2})|( +)([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,][0-9]{1,9})?)"
-)
 _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
 
 
@@ -726,12 +717,12 @@ def _resolves_to_str(s: str) -> bool:
     if c in _HINT_MAP:
         return s not in _RESOLVE_MAP
     if c == ".":
-        return s not in _RESOLVE_MAP and not _go_float_ok(s, _DOT_FLOAT)
+        return s not in _RESOLVE_MAP and _yamlres.go_parse_float(s) is None
     if c not in _HINT_NUM:
         return True
     if s in _RESOLVE_MAP:
         return False
-    if _is_timestamp(s):
+    if _yamlres.is_timestamp(s, max_fraction=9):
         return False
     plain = s.replace("_", "")
     if _go_parse_int(plain):
@@ -793,29 +784,6 @@ def _go_float_ok(s: str, pattern: str) -> bool:
     if re.fullmatch(pattern, s) is None:
         return False
     return math.isfinite(float(s))
-
-
-def _is_timestamp(s: str) -> bool:
-    if len(s) < 5 or not (s[:4].isascii() and s[:4].isdigit()) or s[4] != "-":
-        return False
-    m = re.fullmatch(_TS_DATE, s)
-    if m is None:
-        m = re.fullmatch(_TS_TIME, s)
-        if m is None:
-            return False
-        groups = m.groups()
-        hms = groups[4:7] if groups[3] else groups[8:11]
-        h, mi, sec = (int(x) for x in hms)
-        if h > 23 or mi > 59 or sec > 59:
-            return False
-    year, month, day = int(m[1]), int(m[2]), int(m[3])
-    if not 1 <= month <= 12 or day < 1:
-        return False
-    try:
-        date(year or 2000, month, day)  # Go accepts year 0, a leap year like 2000
-    except ValueError:
-        return False
-    return True
 
 
 def _is_base60_float(s: str) -> bool:

@@ -40,7 +40,8 @@ relaxes a comparison.
 6. AMBIGUOUS KEYS. Two YAML keys that become the same JSON key (``1`` and
    ``"1"``, ``1.0`` and ``1``, ``true`` and ``"true"``) give a random winner in
    Go (its map iteration order); cdikit rejects the document as a duplicate key
-   (``error converting YAML to JSON``). No recorded case depends on the winner.
+   (``error converting YAML to JSON``) unless both values decode to the same Go value (then
+   the pick cannot matter and both accept). No recorded case depends on the winner.
 7. HOSTILE SPEC-DIR ENTRIES. A FIFO, a device (``/dev/zero`` through a
    symlink), a socket, or a file over 16 MiB named ``*.json``/``*.yaml`` in a
    spec directory hangs the reference or exhausts its memory; cdikit reports

@@ -9,6 +9,7 @@ Usage (the runtime passes the OCI state JSON on stdin)::
                                 [--cuda-compat-container-root DIR]
     cdi-hook disable-device-node-modification
     cdi-hook update-application-profile
+    cdi-hook chain STEP [-- STEP ...]      several of the above, in order, in one process
 
 Subcommand and flag names match NVIDIA's ``nvidia-cdi-hook``, so specs made
 by either tool work with either binary. Like it, an unknown subcommand only
@@ -19,6 +20,15 @@ instead of the state on stdin (handy for tests and manual runs).
 
 The argument parser is hand-written: hooks run on every container start and
 argparse alone costs more than a hook's work.
+
+``chain`` (cdikit's own; specs that cdikit generates for ``cdi-hook`` use it)
+runs several hooks in order in one process, each exactly as it would run
+alone (same parsing, same confinement to the container root, the OCI state
+read once from stdin): ``cdi-hook chain create-symlinks --link A::B --
+update-ldcache --folder /usr/lib64``. Every step is parsed before the first
+one runs; the first failing step fails the chain, as the first failing hook
+fails the container. ``--`` separates steps wherever a flag could start (a
+flag's value is never a separator); an unknown step is skipped with a warning.
 
 Install it as a launcher (``cdi-hook --install-launcher /usr/local/bin/cdi-hook``):
 an isolated ``python -I -S`` that no ``PYTHON*`` variable of the container
@@ -33,12 +43,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 
 from cdikit.errors import CDIError
 from cdikit.integrations.hooks._errors import HookError
 
-__all__ = ["HookError", "main", "parse_hook_args"]
+TYPE_CHECKING = False  # not typing's: hooks run on every container start
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["CHAIN", "HookError", "chain_steps", "main", "parse_hook_args"]
 
 # subcommand -> {flag: repeatable?}
 _COMMON = {"container-spec": False}
@@ -130,6 +143,8 @@ def parse_hook_args(args: list[str]) -> HookArgs:
     return parsed
 
 
+_STATE: list[bytes] = []  # the OCI state, read from stdin once (a chain's steps share it)
+
 def _info_text(parsed: HookArgs) -> str:
     """``--version``, or the usage: of every hook, or of the one named (``cdi-hook chmod --help``)."""
     from cdikit._version import __version__
@@ -155,7 +170,9 @@ def _root_path(parsed: HookArgs) -> str:
     spec = parsed.one("container-spec")
     if spec:
         return container_root_from_spec(spec)
-    return container_root_from_state(sys.stdin.buffer.read())
+    if not _STATE:
+        _STATE.append(sys.stdin.buffer.read())
+    return container_root_from_state(_STATE[0])
 
 
 def _run(parsed: HookArgs, warn: Callable[[str], None]) -> None:
@@ -226,6 +243,52 @@ def _run(parsed: HookArgs, warn: Callable[[str], None]) -> None:
         warn(f"unsupported hook {command!r}: ignored")
 
 
+CHAIN = "chain"
+
+
+def chain_steps(args: list[str]) -> list[list[str]] | None:
+    """The steps of a ``chain`` command line, each a complete hook command line; None if not a chain.
+
+    Global flags before ``chain`` (``--debug``, ``--quiet``) apply to every step.
+    """
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        i += 1
+    if args[i : i + 1] == ["hook"]:
+        i += 1
+    if args[i : i + 1] != [CHAIN]:
+        return None
+    common, rest = args[:i], args[i + 1 :]
+    steps: list[list[str]] = []
+    step: list[str] = []
+    j = 0
+    while j < len(rest):
+        arg = rest[j]
+        j += 1
+        if arg == "--":
+            steps.append(step)
+            step = []
+            continue
+        step.append(arg)
+        flags = _FLAGS.get(step[0], {})
+        name, sep, _ = arg.lstrip("-").partition("=")
+        if len(step) > 1 and arg.startswith("-") and name in flags and not sep and j < len(rest):
+            step.append(rest[j])  # the flag's value, whatever it looks like
+            j += 1
+    steps.append(step)
+    return [[*common, *s] for s in steps]
+
+
+def _parse_chain(steps: list[list[str]]) -> list[HookArgs]:
+    parsed = [parse_hook_args(step) for step in steps]
+    for p in parsed:
+        if p.command is None:
+            raise HookError("chain: empty step")
+        if p.command == CHAIN:
+            raise HookError("chain: a chain cannot hold a chain")
+    return parsed
+
+
 # The hook's own limits: far above what any hook needs, far below what hurts the node.
 _LIMITS = (("RLIMIT_AS", 2 << 30), ("RLIMIT_CPU", 120))
 
@@ -251,7 +314,7 @@ def _quiet_requested(args: list[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one hook; 0 on success (or an unknown hook), 1 on failure."""
+    """Run one hook (or a chain of them); 0 on success (or an unknown hook), 1 on failure."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] and args[0].partition("=")[0] == "--install-launcher":
         from cdikit._isolation import install_main
@@ -277,6 +340,13 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"cdi-hook: warning: {message}\n")
 
     try:
+        steps = chain_steps(args)
+        if steps is not None:
+            chain = _parse_chain(steps)
+            quiet = any(p.quiet for p in chain)
+            for step in chain:
+                _run(step, warn)
+            return 0
         parsed = parse_hook_args(args)
         quiet = parsed.quiet
         _run(parsed, warn)

@@ -63,10 +63,25 @@ _LIMITS = (
 )
 
 
+def _unescape_octal(field: bytes) -> bytes:
+    r"""mountinfo's ``\ooo`` escapes decoded (what ``re.sub(rb"\\([0-7]{3})", ...)`` did, without re)."""
+    if b"\\" not in field:
+        return field
+    out = bytearray()
+    i = 0
+    while i < len(field):
+        chunk = field[i + 1 : i + 4]
+        if field[i] == 0x5C and len(chunk) == 3 and all(0x30 <= c <= 0x37 for c in chunk):
+            out.append(int(chunk, 8) & 0xFF)
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return bytes(out)
+
+
 def _mount_points_under(root: str) -> list[bytes]:
     """Mount points of ``proc`` file systems at or under ``root`` (deepest first)."""
-    import re
-
     top = os.fsencode(root.rstrip("/") or "/")
     found: list[bytes] = []
     with open("/proc/self/mountinfo", "rb") as f:
@@ -79,7 +94,7 @@ def _mount_points_under(root: str) -> list[bytes]:
             if fstype != b"proc" or len(fields) < 5:
                 continue
             # Spaces, tabs, newlines and backslashes are written as \ooo octal escapes.
-            point = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8) & 0xFF]), fields[4])
+            point = _unescape_octal(fields[4])
             if point == top or point.startswith(top + b"/"):
                 found.append(point)
     return sorted(found, key=len, reverse=True)
@@ -88,7 +103,6 @@ def _mount_points_under(root: str) -> list[bytes]:
 def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
     """The namespaced side (never returns): steps 2 and 3 of the module docstring."""
     import ctypes
-    import platform
     import resource
 
     libc = ctypes.CDLL(None, use_errno=True)
@@ -108,7 +122,7 @@ def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
         check(libc.umount2(point, _MNT_DETACH), f"umount {os.fsdecode(point)}")
     mount(root, root, None, _MS_BIND | _MS_REC)
     os.chdir(root)
-    number = _SYS_PIVOT_ROOT.get(platform.machine())
+    number = _SYS_PIVOT_ROOT.get(os.uname().machine)  # platform.machine(), without platform's imports
     if _USE_PIVOT_ROOT and number is not None and libc.syscall(ctypes.c_long(number), b".", b".") == 0:
         check(libc.umount2(b".", _MNT_DETACH), "umount the old root")
     else:

@@ -26,13 +26,15 @@ semver, ``580.65.06`` = 580.65.6):
 
 from __future__ import annotations
 
-import json
 import os
-from typing import Any
 
 from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks._errors import HookError
 from cdikit.integrations.hooks._ldcache import _write_file
+
+TYPE_CHECKING = False  # not typing's: hooks run on every container start
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["COMPAT_DROP_IN", "compat_decision", "decode_compat_note", "enable_cuda_compat"]
 
@@ -80,7 +82,9 @@ def decode_compat_note(desc: bytes) -> dict[str, Any] | None:
     proceeds as if there were no note).
     """
     try:
-        doc = json.loads(desc.strip(b"\0"))
+        from cdikit._cjson import loads  # json's C scanner without json's import of re
+
+        doc = loads(desc.strip(b"\0"))
     except ValueError:
         return None
     if not isinstance(doc, dict):

@@ -16,11 +16,13 @@ dynamically linked ldconfig is refused.
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import Sequence
 
 from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks._errors import HookError
+
+TYPE_CHECKING = False  # not typing's: hooks run on every container start
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["DROP_IN", "update_ldcache"]
 
@@ -32,7 +34,7 @@ def _write_file(dir_fd: int, name: str, data: bytes, mode: int = 0o644) -> None:
     """Replace ``name`` in ``dir_fd`` atomically; never follows a symlink planted there."""
     # O_PATH handles cannot be used as dir_fd for writes: reopen the directory for real.
     real_dir = os.open(f"/proc/self/fd/{dir_fd}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    tmp = f".{name}.{secrets.token_hex(4)}"
+    tmp = f".{name}.{os.urandom(4).hex()}"
     try:
         fd = os.open(
             tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=real_dir

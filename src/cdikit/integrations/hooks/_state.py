@@ -8,18 +8,22 @@ does not, so the root comes from ``<bundle>/config.json`` ``root.path``
 
 from __future__ import annotations
 
-import json
 import os
-from typing import Any
 
 from cdikit.integrations.hooks._errors import HookError
+
+TYPE_CHECKING = False  # not typing's: hooks run on every container start
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["container_root_from_spec", "container_root_from_state"]
 
 
 def _load_json(data: bytes, what: str) -> dict[str, Any]:
     try:
-        doc = json.loads(data)
+        from cdikit._cjson import loads  # json's C scanner without json's import of re
+
+        doc = loads(data)
     except ValueError as e:
         raise HookError(f"{what} is not valid JSON: {e}") from e
     if not isinstance(doc, dict):

@@ -9,11 +9,13 @@ over it); a link that already points at ``TARGET`` is left alone.
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import Sequence
 
 from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks._errors import HookError
+
+TYPE_CHECKING = False  # not typing's: hooks run on every container start
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["create_symlinks", "parse_link_spec"]
 
@@ -34,7 +36,7 @@ def _create_one(root: ContainerRoot, target: str, link: str) -> None:
                 return
         except OSError:
             pass  # missing, or not a symlink: replace it
-        tmp = f".{name}.cdi-hook-{secrets.token_hex(4)}"
+        tmp = f".{name}.cdi-hook-{os.urandom(4).hex()}"
         os.symlink(target, tmp, dir_fd=parent)
         try:
             os.rename(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)

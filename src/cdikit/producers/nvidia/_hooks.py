@@ -5,6 +5,12 @@ Arguments follow ``nvidia-cdi-hook`` exactly (``create-symlinks --link T::L``,
 ``chmod --mode M --path P``), so a spec works with cdikit's ``cdi-hook`` and with
 NVIDIA's binary alike.
 
+With cdikit's own ``cdi-hook``, consecutive hooks of one edits group are
+joined into one ``cdi-hook chain STEP -- STEP ...`` hook (:func:`chain_hooks`):
+the same steps, in the same order, with the same confinement, but one
+process start per container instead of one per step. NVIDIA's binaries do
+not know ``chain``, so their hooks stay one per step.
+
 Every hook carries an explicit environment, ``PATH`` plus the reference's
 ``NVIDIA_CTK_DEBUG=false`` (runc gives a hook without ``env`` the
 *container's* environment), and a ``timeout`` (runc kills a hook that runs
@@ -20,9 +26,9 @@ from collections.abc import Iterable, Sequence
 
 from cdikit._isolation import HOOK_ENV, HOOK_TIMEOUT
 from cdikit.producers.nvidia._errors import GenerateError
-from cdikit.spec.types import Hook
+from cdikit.spec.types import ContainerEdits, Hook, Spec
 
-__all__ = ["HOOK_NAMES", "HookFactory", "resolve_hook_path"]
+__all__ = ["HOOK_NAMES", "HookFactory", "chain_hooks", "chain_spec_hooks", "resolve_hook_path"]
 
 HOOK_NAMES = (
     "create-symlinks",
@@ -110,3 +116,84 @@ class HookFactory:
         for target, link in dict.fromkeys(links):
             args += ["--link", f"{target}::{link}"]
         return self.make("create-symlinks", args)
+
+
+_CHAIN = "chain"  # cdikit.integrations.hooks.CHAIN (producers do not import integrations)
+# NVIDIA's hook binaries: they do not know `chain`.
+_NVIDIA_HOOK_BINARIES = ("nvidia-cdi-hook", "nvidia-ctk")
+
+
+def _chainable(hook: Hook) -> bool:
+    binary = os.path.basename(hook.path)
+    args = hook.args or []
+    return (
+        binary not in _NVIDIA_HOOK_BINARIES
+        and hook.hook_name == "createContainer"
+        and len(args) >= 2
+        and args[0] == binary
+        and args[1] != _CHAIN
+        and not args[1].startswith("-")
+    )
+
+
+def _group(hook: Hook) -> tuple[object, ...]:
+    """Hooks that may share one chain: same binary, same env, all with or all without a timeout."""
+    return (hook.path, hook.env, hook.timeout is None)
+
+
+def _steps(hook: Hook) -> list[str]:
+    return list((hook.args or [])[1:])
+
+
+def chain_hooks(hooks: Sequence[Hook]) -> list[Hook]:
+    """``hooks`` with each run of consecutive chainable hooks (same binary, env, timeout) as one chain."""
+    out: list[Hook] = []
+    run: list[Hook] = []
+
+    def flush() -> None:
+        if len(run) == 1:
+            out.append(run[0])
+        elif run:
+            first = run[0]
+            args = [first.args[0], _CHAIN] if first.args else [_CHAIN]
+            for i, hook in enumerate(run):
+                args += ([] if i == 0 else ["--"]) + _steps(hook)
+            # The chain gets the time its steps had together.
+            timeout = None if first.timeout is None else sum(h.timeout or 0 for h in run)
+            out.append(
+                Hook(hook_name=first.hook_name, path=first.path, args=args, env=first.env, timeout=timeout)
+            )
+        run.clear()
+
+    for hook in hooks:
+        if run and not (_chainable(hook) and _group(hook) == _group(run[0])):
+            flush()
+        if _chainable(hook):
+            run.append(hook)
+        else:
+            out.append(hook)
+    flush()
+    return out
+
+
+def _chain_edits(edits: ContainerEdits | None) -> ContainerEdits | None:
+    if edits is None or not edits.hooks or len(edits.hooks) < 2:
+        return edits
+    import msgspec
+
+    return msgspec.structs.replace(edits, hooks=chain_hooks(edits.hooks))
+
+
+def chain_spec_hooks(spec: Spec) -> Spec:
+    """``spec`` with the hooks of its spec-level and of each device's edits chained."""
+    import msgspec
+
+    devices = [
+        msgspec.structs.replace(dev, container_edits=_chain_edits(dev.container_edits))
+        for dev in spec.devices or []
+    ]
+    return msgspec.structs.replace(
+        spec,
+        devices=devices if spec.devices is not None else None,
+        container_edits=_chain_edits(spec.container_edits),
+    )

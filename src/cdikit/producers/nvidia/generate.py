@@ -25,7 +25,7 @@ from cdikit.producers.nvidia._assemble import (
     ro_mount,
 )
 from cdikit.producers.nvidia._errors import DiscoveryError, DriverNotFoundError, GenerateError
-from cdikit.producers.nvidia._hooks import HOOK_NAMES, HookFactory, resolve_hook_path
+from cdikit.producers.nvidia._hooks import HOOK_NAMES, HookFactory, chain_spec_hooks, resolve_hook_path
 from cdikit.producers.nvidia._modes import csv_mode, gated_devices, imex_devices, management_devices, wsl_mode
 from cdikit.producers.nvidia.nvml import GpuRecord, MigRecord, NvmlBackend, NvmlError
 from cdikit.spec.types import ContainerEdits, DeviceNode, Mount, Spec
@@ -118,6 +118,8 @@ class GenerateOptions:
     binary_dirs: tuple[str, ...] | None = None
     xdg_data_dirs: tuple[str, ...] | None = None
     fake_device_nodes: bool = False
+    # Join each edits group's hooks into one `cdi-hook chain` (cdikit's hook binary only).
+    chain_hooks: bool = True
 
     def host_view(self) -> d.HostView:
         driver_root = Root(self.driver_root)
@@ -588,6 +590,9 @@ def generate(options: GenerateOptions, *, backend: NvmlBackend | None = None) ->
             warnings=warnings,
         )
         extra = _coherent_split(kind, devices, common, coherence, options) if coherence else []
+        if options.chain_hooks:
+            spec = chain_spec_hooks(spec)
+            extra = [(infix, chain_spec_hooks(e)) for infix, e in extra]
     finally:
         if sandbox is not None:
             sandbox.close()

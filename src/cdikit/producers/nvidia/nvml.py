@@ -170,10 +170,31 @@ class FakeBackend:
         return None
 
 
+def _probe_soname(soname: str) -> None:
+    """Fail as ``nvmlInit`` would when the host loader cannot load ``soname``, before importing pynvml.
+
+    pynvml is a large module (milliseconds to import) and every ``generate`` on a
+    host without the driver (management mode, CI) would pay for it only to learn
+    that ``dlopen("libnvidia-ml.so.1")`` fails: try that first.
+    """
+    import ctypes
+
+    try:
+        ctypes.CDLL(soname)
+    except OSError:
+        from importlib.util import find_spec
+
+        if find_spec("pynvml") is None:  # pragma: no cover - depends on the install
+            raise NvmlError("nvidia-ml-py is not installed (pip install 'cdikit[nvidia]')") from None
+        raise NvmlError(_LIBRARY_NOT_FOUND) from None
+
+
 class PynvmlBackend:
     """The real driver through ``nvidia-ml-py`` (``import pynvml``)."""
 
     def __init__(self, library: str | None = None) -> None:
+        if "/" not in (library or NVML_SONAME):
+            _probe_soname(library or NVML_SONAME)
         try:
             import pynvml  # type: ignore[import-untyped]
         except ImportError as exc:  # pragma: no cover - depends on the install
