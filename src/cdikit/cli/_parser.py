@@ -328,9 +328,13 @@ def _add_install_commands(parser: argparse.ArgumentParser) -> None:
         "with this cdikit (a venv's too). Then: systemctl daemon-reload and enable the units.\n\n"
         "example:\n  cdi install systemd\n  cdi install systemd --dry-run -o json",
     )
-    systemd.add_argument("--prefix", metavar="DIR", help="the programs are in DIR/bin (default: this installation's)")
+    systemd.add_argument(
+        "--prefix", metavar="DIR", help="the programs are in DIR/bin (default: this installation's)"
+    )
     systemd.add_argument("--bindir", metavar="DIR", help="the programs are in DIR (overrides --prefix)")
-    systemd.add_argument("--root", metavar="DIR", help="write under DIR instead of / (packaging; paths inside unchanged)")
+    systemd.add_argument(
+        "--root", metavar="DIR", help="write under DIR instead of / (packaging; paths inside unchanged)"
+    )
     systemd.add_argument("--dry-run", action="store_true", help="say what would be written, write nothing")
     systemd.set_defaults(func=_H + "_install:cmd_install_systemd")
 
