@@ -95,3 +95,16 @@ def names_of(rows: Sequence[dict[str, object]]) -> list[object]:
     (the NVIDIA provider is available wherever the driver is loaded).
     """
     return [row["name"] for row in rows if not row.get("onDemand")]
+
+
+def run_code(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -c CODE ARGS`` with cdikit's ``src`` first on the path; never raises on a non-zero exit."""
+    full_env = {**os.environ, "PYTHONPATH": SRC, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=60,
+        check=False,
+    )

@@ -36,7 +36,7 @@ def bash_script() -> str:
     [
         (("cdi", "gen"), {"generate"}, {"devices"}),
         (("cdi", ""), {"devices", "dirs", "completion", "man", "generate", "kube", "--version"}, set()),
-        (("cdi", "generate", ""), {"nvidia"}, {"devices"}),
+        (("cdi", "generate", ""), {"nvidia"}, {"inject"}),
         (("cdi", "-d", "/x", "generate", "nvidia", "--mo"), {"--mode"}, set()),
         (("cdi", "kube", "dra-plugin", "--kube"), {"--kubeconfig"}, set()),
         (("cdi", "devices", "-o", ""), {"table", "json", "yaml"}, set()),
@@ -115,7 +115,9 @@ def test_fish_completion_completes(tmp_path: Path) -> None:
         pytest.skip("fish is not installed")
     script = tmp_path / "cdi.fish"
     script.write_text(run_cdi("completion", "fish").out)
-    program = f"source {script}; complete -C 'cdi gen'; complete -C 'cdi devices -o '; complete -C 'cdi dev --auto'"
+    program = (
+        f"source {script}; complete -C 'cdi gen'; complete -C 'cdi devices -o '; complete -C 'cdi dev --auto'"
+    )
     done = subprocess.run([fish, "--no-config", "-c", program], capture_output=True, text=True, check=False)
     got = {line.split("\t")[0] for line in done.stdout.splitlines()}
     assert {"generate", "json", "yaml", "table", "--auto-allow"} <= got, done.stdout + done.stderr

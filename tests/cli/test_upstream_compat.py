@@ -179,3 +179,50 @@ def test_monitor_yaml_documents_and_one_report_per_burst(tmp_path: Path) -> None
     assert sorted(d["item"] for d in added) == [f"other.org/nic=eth{i}" for i in range(3)]
     # Reported once the burst was over: all three in one refresh, so the same second or so.
     assert max(d["time"] for d in added) - min(d["time"] for d in added) < 0.2
+
+
+# -- global options before or after every command -----------------------------------------
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_configure_takes_d_as_its_spec_dirs(tmp_path: Path, where: str) -> None:
+    conf = tmp_path / "crio.conf"
+    cmd = ["configure", "crio", "--config", str(conf)]
+    args = ["-d", "/x,/y", *cmd] if where == "before" else [*cmd, "-d", "/x,/y"]
+    result = run_cdi(*args)
+    assert result.rc == 0, result.err
+    assert 'cdi_spec_dirs = ["/x", "/y"]' in result.out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["configure", "podman", "-o", "json"], "cdi configure does not use -o/--output"),
+        (["-o", "json", "configure", "podman"], "cdi configure does not use -o/--output"),
+        (["kube", "device-plugin", "-o", "json"], "cdi kube device-plugin does not use -o/--output"),
+        (["-s", "none", "kube", "dra-plugin"], "cdi kube dra-plugin does not use -s/--schema"),
+        (["transform", "root", "-d", "/x"], "cdi transform root does not use -d/--spec-dirs"),
+        (["generate", "nvidia", "-o", "table"], "cdi generate nvidia writes a spec: -o json or -o yaml"),
+    ],
+)
+def test_a_global_option_a_command_cannot_honour_is_refused(args: list[str], message: str) -> None:
+    result = run_cdi(*args)
+    assert result.rc == 2
+    assert result.err == f"cdi: error: {message}\n"
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_transform_takes_o_as_the_spec_format(tmp_path: Path, where: str) -> None:
+    write(tmp_path / "in.yaml", GPU_SPEC)
+    cmd = ["transform", "root", "--from", "/x", "--to", "/y", "--input", str(tmp_path / "in.yaml")]
+    result = run_cdi(*(["-o", "json", *cmd] if where == "before" else [*cmd, "-o", "json"]))
+    assert result.rc == 0, result.err
+    assert json.loads(result.out)["kind"] == "vendor.com/gpu"
+
+
+def test_listing_a_registry_with_errors_exits_0_and_validate_exits_1(tmp_path: Path) -> None:
+    low, _ = _dirs(tmp_path)
+    write(low / "broken.json", "{")
+    listed = run_cdi("-d", str(low), "vendors")
+    assert listed.rc == 0 and "vendor.com" in listed.out and "spec file has errors" in listed.err
+    assert run_cdi("-d", str(low), "validate").rc == 1

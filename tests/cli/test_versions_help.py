@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from cdikit import __version__
-from tests.cli._helpers import SRC
+from tests.cli._helpers import run_code
 
 _ENTRY = {
     "cdi": "from cdikit.cli import main",
@@ -22,15 +20,7 @@ _ENTRY = {
 
 def _run(program: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     code = f"import sys; {_ENTRY[program]}; sys.exit(main())"
-    full_env = {**os.environ, "PYTHONPATH": SRC, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=60,
-        check=False,
-    )
+    return run_code(code, *args, env=env)
 
 
 @pytest.mark.parametrize("program", ["cdi", "cdi-hook", "cdikit-refresh"])

@@ -95,7 +95,9 @@ def test_injected_hooks_get_an_env_and_a_timeout(tmp_path: Path, fake_runtime: t
 
 def test_absurd_nesting_is_a_clear_error(tmp_path: Path, fake_runtime: tuple[Path, Path]) -> None:
     fake, record = fake_runtime
-    deep = '{"process": {"env": ["CDI_DEVICES=vendor.com/dev=a"]}, "x": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    deep = (
+        '{"process": {"env": ["CDI_DEVICES=vendor.com/dev=a"]}, "x": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    )
     done, written = _create(tmp_path, fake, deep)
     assert done.returncode != 0
     assert "is not valid JSON" in done.stderr and "Traceback" not in done.stderr

@@ -181,12 +181,24 @@ def test_nvidia_hook_specs_are_never_chained(options: OptionsFactory, backend: F
 
 
 def test_resolve_hook_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
     assert resolve_hook_path("/opt/x/cdi-hook") == "/opt/x/cdi-hook"
-    monkeypatch.setenv("PATH", str(tmp_path))
+    # Nothing beside the program or the interpreter: PATH, then /usr/bin.
+    program, interpreter = tmp_path / "prog", tmp_path / "python"
+    (program / "bin").mkdir(parents=True)
+    (interpreter / "bin").mkdir(parents=True)
+    monkeypatch.setattr(sys, "argv", [str(program / "bin" / "cdi")])
+    monkeypatch.setattr(sys, "executable", str(interpreter / "bin" / "python3"))
+    path_dir = tmp_path / "path"
+    path_dir.mkdir()
+    monkeypatch.setenv("PATH", str(path_dir))
     assert resolve_hook_path(None) == "/usr/bin/cdi-hook"
-    (tmp_path / "cdi-hook").write_text("#!/bin/sh\n")
-    (tmp_path / "cdi-hook").chmod(0o755)
-    assert resolve_hook_path(None) == str(tmp_path / "cdi-hook")
+    for where in (path_dir, interpreter / "bin", program / "bin"):
+        # Each found place beats the ones before it: PATH < the interpreter's bin < the program's dir.
+        (where / "cdi-hook").write_text("#!/bin/sh\n")
+        (where / "cdi-hook").chmod(0o755)
+        assert resolve_hook_path(None) == str(where / "cdi-hook")
 
 
 def test_chmod_hook_only_when_enabled(options: OptionsFactory, backend: FakeBackend) -> None:

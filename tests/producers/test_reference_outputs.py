@@ -232,7 +232,9 @@ def _generate(scenario: Scenario, nvidia_root: fakeroot.FakeRoot, tegra_root: fa
 def test_matches_reference_except_listed_differences(
     scenario: Scenario, nvidia_root: fakeroot.FakeRoot, tegra_root: fakeroot.FakeRoot
 ) -> None:
-    reference: Doc = yaml.safe_load(require_shared("research", "nvidia-outputs", scenario.reference).read_text())
+    reference: Doc = yaml.safe_load(
+        require_shared("research", "nvidia-outputs", scenario.reference).read_text()
+    )
     expected = copy.deepcopy(reference)
     expected["_scenario"] = scenario.name
     for diff in DIFFERENCES:

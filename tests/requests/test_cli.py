@@ -99,8 +99,18 @@ def test_cli_module_imports_only_argparse() -> None:
         "print(' '.join(sorted(m for m in sys.modules if m.startswith('cdikit'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    # cdikit._lazy is the package's lazy-attribute helper (importlib and sys only); _version one constant.
+    # cdikit._lazy is the package's lazy-attribute helper (importlib and sys only); _version and
+    # _paths (the default spec dirs) are constants and small pure functions.
     # The cli package itself (parser plumbing and output helpers) is what every command loads anyway.
-    cheap = {"cdikit", "cdikit._lazy", "cdikit._version", "cdikit.errors", "cdikit.cli", "cdikit.cli._common", "cdikit.cli._output"}
+    cheap = {
+        "cdikit",
+        "cdikit._lazy",
+        "cdikit._paths",
+        "cdikit._version",
+        "cdikit.errors",
+        "cdikit.cli",
+        "cdikit.cli._common",
+        "cdikit.cli._output",
+    }
     cheap |= {"cdikit.cli._requests"}
     assert set(out.split()) <= cheap, out

@@ -492,7 +492,14 @@ def test_write_spec_file_explicit_format_and_mode(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "fmt"),
-    [("x.json", "json"), ("x.yaml", "yaml"), ("x.JSON", "yaml"), ("x.Json", "yaml"), ("x.yml", "yaml"), ("x", "yaml")],
+    [
+        ("x.json", "json"),
+        ("x.yaml", "yaml"),
+        ("x.JSON", "yaml"),
+        ("x.Json", "yaml"),
+        ("x.yml", "yaml"),
+        ("x", "yaml"),
+    ],
 )
 def test_one_extension_rule_for_every_writer(tmp_path: Path, name: str, fmt: str) -> None:
     # The reference's rule, case-sensitive: only exactly ".json" is JSON. The library

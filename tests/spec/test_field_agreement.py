@@ -148,20 +148,26 @@ def _base(struct: type[msgspec.Struct]) -> msgspec.Struct:
 
 def _minimal(**edits: Any) -> types.Spec:
     ce = types.ContainerEdits(**{"env": ["A=1"], **edits})
-    return types.Spec(cdi_version="1.1.0", kind="example.com/dev", devices=[types.Device(name="d", container_edits=ce)])
+    return types.Spec(
+        cdi_version="1.1.0", kind="example.com/dev", devices=[types.Device(name="d", container_edits=ce)]
+    )
 
 
 def _one_field_set(struct_name: str, field: str) -> types.Spec:
     """A minimal spec where only ``struct_name.field`` adds to what 0.3.0 can express."""
     struct = STRUCTS[struct_name]
     attr = next(f.name for f in msgspec.structs.fields(struct) if f.encode_name == field)
-    value = _sample(next(f.type for f in msgspec.structs.fields(struct) if f.name == attr), attr, nested=_base)
+    value = _sample(
+        next(f.type for f in msgspec.structs.fields(struct) if f.name == attr), attr, nested=_base
+    )
     if struct_name == "Spec":
         return msgspec.structs.replace(_minimal(), **{attr: value})
     if struct_name == "Device":
         spec = _minimal()
         assert spec.devices is not None
-        return msgspec.structs.replace(spec, devices=[msgspec.structs.replace(spec.devices[0], **{attr: value})])
+        return msgspec.structs.replace(
+            spec, devices=[msgspec.structs.replace(spec.devices[0], **{attr: value})]
+        )
     if struct_name == "ContainerEdits":
         return _minimal(**{attr: value})
     key = {"DeviceNode": "device_nodes", "Mount": "mounts", "Hook": "hooks", "IntelRdt": "intel_rdt"}.get(
@@ -193,7 +199,11 @@ def _strategy_keywords() -> dict[str, set[str]]:
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        target = node.args[0] if (isinstance(node.func, ast.Attribute) and node.func.attr == "builds" and node.args) else node.func
+        target = (
+            node.args[0]
+            if (isinstance(node.func, ast.Attribute) and node.func.attr == "builds" and node.args)
+            else node.func
+        )
         if isinstance(target, ast.Name) and target.id in STRUCTS:
             found.setdefault(target.id, set()).update(k.arg for k in node.keywords if k.arg)
     return found

@@ -159,7 +159,9 @@ def _missing_extra(err: ModuleNotFoundError) -> Exception:
     from cdikit.cli._common import UsageError
 
     name = (err.name or "grpc").partition(".")[0]
-    return UsageError(f"{name} is not installed; the kube commands need the kube extra: pip install 'cdikit[kube]'")
+    return UsageError(
+        f"{name} is not installed; the kube commands need the kube extra: pip install 'cdikit[kube]'"
+    )
 
 
 def _run_device_plugin(args: argparse.Namespace) -> int:
@@ -202,7 +204,9 @@ def _api_client(args: argparse.Namespace) -> Any:
     try:
         return _load_api_client(args, client, kube_config)
     except (kube_config.ConfigException, OSError) as err:
-        where = f"--kubeconfig {args.kubeconfig}" if args.kubeconfig else "not in a cluster and no ~/.kube/config"
+        where = (
+            f"--kubeconfig {args.kubeconfig}" if args.kubeconfig else "not in a cluster and no ~/.kube/config"
+        )
         raise UsageError(
             f"cannot reach the Kubernetes API ({where}: {err}); give --kubeconfig FILE (or --server URL)"
         ) from None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cdikit.producers.nvidia.generate import GenerateOptions
@@ -159,7 +159,8 @@ def add_generate_options(parser: argparse.ArgumentParser, *, default_output: str
         "--nvidia-ctk-path",
         dest="hook_path",
         metavar="PATH",
-        help="hook binary recorded in the spec (default: cdi-hook from PATH, else /usr/bin/cdi-hook)",
+        help="hook binary recorded in the spec (default: the cdi-hook beside this program, else from PATH, "
+        "else /usr/bin/cdi-hook; a warning when it does not exist)",
     )
     a("--ldconfig-path", dest="ldconfig_path", metavar="PATH", help="ldconfig for the update-ldcache hook")
     a("--vendor", "--cdi-vendor", dest="vendor", help="CDI vendor (default: nvidia.com)")
@@ -345,6 +346,21 @@ def report_outcome(outcome: RefreshOutcome, reason: str, output: str) -> None:
         print(f"cdikit-refresh: {reason}: wrote {output}", file=sys.stderr)
     if outcome.result is not None and outcome.result.missing:
         print(f"cdikit-refresh: {len(outcome.result.missing)} optional file(s) not found", file=sys.stderr)
+    if outcome.result is not None:
+        warn_missing_hooks(outcome.result.spec, "cdikit-refresh")
+
+
+def warn_missing_hooks(spec: Any, prog: str) -> None:
+    """Warn about hook binaries the spec records that do not exist here: every container would fail."""
+    paths: set[str] = set()
+    for edits in [spec.container_edits, *(d.container_edits for d in spec.devices or ())]:
+        paths.update(h.path for h in (edits.hooks if edits is not None else None) or ())
+    for path in sorted(p for p in paths if not os.path.exists(p)):
+        print(
+            f"{prog}: warning: the spec runs hook {path}, which does not exist on this host: containers "
+            "using it will fail to start (install cdikit there, or give --hook-path)",
+            file=sys.stderr,
+        )
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -367,6 +383,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             pass
         return 0
     result = generate(options)
+    warn_missing_hooks(result.spec, "cdi")
     for warning in result.warnings:
         print(f"cdi: warning: {warning}", file=sys.stderr)
     specs = [("", result.spec), *result.extra_specs]

@@ -144,6 +144,12 @@ _COMMANDS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
         "Generated from this command line's own parser (roff, section 1).\n\n"
         "example:\n  cdi man generate nvidia | man -l -\n  cdi man --dir /usr/local/share/man/man1",
     ),
+    "install": (
+        "",
+        (),
+        "install cdikit's system integration (the NVIDIA refresh units)",
+        "example:\n  cdi install systemd\n  cdi install systemd --root ./pkgroot --prefix /usr",
+    ),
     "spec": (
         "",
         (),
@@ -296,6 +302,8 @@ def _add_builtin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
             )
         elif name == "spec":
             _add_spec_commands(parser)
+        elif name == "install":
+            _add_install_commands(parser)
         elif name == "completion":
             parser.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell")
         elif name == "man":
@@ -305,6 +313,30 @@ def _add_builtin(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
             parser.add_argument(
                 "--dir", metavar="DIR", help="write every page (cdi.1, cdi-devices.1, ...) into DIR"
             )
+
+
+def _add_install_commands(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="install_action", metavar="WHAT", required=True)
+    systemd = _new_sub(
+        actions,
+        "systemd",
+        (),
+        "write the cdikit-refresh systemd units and udev rule with this installation's paths",
+        "Writes /etc/systemd/system/cdikit-refresh.{service,path}, cdikit-refresh-watch.service,\n"
+        "/etc/udev/rules.d/99-cdikit-nvidia-refresh.rules and (if absent) the example\n"
+        "/etc/cdikit/nvidia-refresh.env, with ExecStart= naming the cdikit-refresh installed\n"
+        "with this cdikit (a venv's too). Then: systemctl daemon-reload and enable the units.\n\n"
+        "example:\n  cdi install systemd\n  cdi install systemd --dry-run -o json",
+    )
+    systemd.add_argument(
+        "--prefix", metavar="DIR", help="the programs are in DIR/bin (default: this installation's)"
+    )
+    systemd.add_argument("--bindir", metavar="DIR", help="the programs are in DIR (overrides --prefix)")
+    systemd.add_argument(
+        "--root", metavar="DIR", help="write under DIR instead of / (packaging; paths inside unchanged)"
+    )
+    systemd.add_argument("--dry-run", action="store_true", help="say what would be written, write nothing")
+    systemd.set_defaults(func=_H + "_install:cmd_install_systemd")
 
 
 def _add_spec_commands(parser: argparse.ArgumentParser) -> None:

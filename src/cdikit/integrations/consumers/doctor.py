@@ -31,7 +31,7 @@ from cdikit.lint import Finding
 
 __all__ = ["DEFAULT_SPEC_DIRS", "ConsumerReport", "check_consumers"]
 
-_BUILDKIT_DEFAULT_DIRS = ("/etc/cdi", "/var/run/cdi", "/etc/buildkit/cdi")
+_BUILDKIT_DEFAULT_DIRS = (*DEFAULT_SPEC_DIRS, "/etc/buildkit/cdi")
 _BIN_DIRS = ("usr/bin", "usr/local/bin", "usr/sbin", "usr/local/sbin", "bin", "sbin")
 
 

@@ -145,6 +145,7 @@ def parse_hook_args(args: list[str]) -> HookArgs:
 
 _STATE: list[bytes] = []  # the OCI state, read from stdin once (a chain's steps share it)
 
+
 def _info_text(parsed: HookArgs) -> str:
     """``--version``, or the usage: of every hook, or of the one named (``cdi-hook chmod --help``)."""
     from cdikit._version import __version__
@@ -152,7 +153,9 @@ def _info_text(parsed: HookArgs) -> str:
     if parsed.info == "version":
         return f"cdi-hook (cdikit) {__version__}\n"
     if parsed.command in _FLAGS:
-        flags = " ".join(f"--{f} VALUE" + (" [...]" if many else "") for f, many in _FLAGS[parsed.command].items())
+        flags = " ".join(
+            f"--{f} VALUE" + (" [...]" if many else "") for f, many in _FLAGS[parsed.command].items()
+        )
         return f"usage: cdi-hook [--debug] [--quiet] {parsed.command} {flags}\n"
     doc = __doc__ or ""
     usage = doc[doc.index("Usage") :].split("\n\n", 2)[1] if "Usage" in doc else ""

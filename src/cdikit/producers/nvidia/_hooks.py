@@ -44,14 +44,33 @@ def resolve_hook_path(hook_path: str | None) -> str:
     """The hook binary recorded in the spec.
 
     Absolute paths are kept verbatim (the hook runs on the host that uses the spec,
-    not necessarily this one); a bare name is looked up in PATH; the default is
-    cdikit's ``cdi-hook``, falling back to ``/usr/bin/cdi-hook``.
+    not necessarily this one). A bare name (default: cdikit's ``cdi-hook``) is
+    looked up first beside the running program (``sys.argv[0]``'s directory, then
+    the interpreter's ``bin``: the ``cdi-hook`` installed with this cdikit, even
+    under a systemd ``PATH`` that lacks it), then in ``PATH``, and falls back to
+    ``/usr/bin/NAME``. Callers warn when the result does not exist.
     """
     if hook_path and os.path.isabs(hook_path):
         return hook_path
     name = os.path.basename(hook_path) if hook_path else "cdi-hook"
+    for directory in _program_dirs():
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
     found = shutil.which(name)
     return os.path.abspath(found) if found else f"/usr/bin/{name}"
+
+
+def _program_dirs() -> list[str]:
+    """Where the running program and its interpreter live (symlinks not followed: a venv stays a venv)."""
+    import sys
+
+    dirs = []
+    if sys.argv and os.sep in (sys.argv[0] or ""):
+        dirs.append(os.path.dirname(os.path.abspath(sys.argv[0])))
+    if sys.executable:
+        dirs.append(os.path.dirname(os.path.abspath(sys.executable)))
+    return list(dict.fromkeys(dirs))
 
 
 class HookFactory:
