@@ -85,19 +85,81 @@ def _go_utf16_error(exc: UnicodeDecodeError) -> str:
     return "incomplete UTF-16 surrogate pair" if exc.end >= len(exc.object) else "expected low surrogate area"
 
 
+_REPEATED_BOM = (
+    "the file starts with two byte-order marks: go-yaml v2 then drops the first character"
+    " of each of its first lines (refused)"
+)
+
+
 def decode_text(data: bytes) -> str:
-    """The document text, read as go-yaml v2's reader reads it (UTF-8, or UTF-16 after a BOM)."""
+    """The document text, read as go-yaml v2's reader reads it (UTF-8, or UTF-16 after a BOM).
+
+    A second BOM right after the first is refused (policy rule 10, docs/decoding.md):
+    go-yaml v2's scanner tests for a BOM at its buffer's start, not at the current
+    character, so it would drop the first character of every line in its first read.
+    """
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         codec = "utf-16-le" if data[:2] == b"\xff\xfe" else "utf-16-be"
         try:
-            return data[2:].decode(codec)
+            text = data[2:].decode(codec)
         except UnicodeDecodeError as exc:
             raise YamlError(_go_utf16_error(exc)) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise YamlError(f"invalid UTF-8 at byte {exc.start}") from None
-    return text[1:] if text.startswith("\ufeff") else text
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise YamlError(f"invalid UTF-8 at byte {exc.start}") from None
+        text = text[1:] if text.startswith("\ufeff") else text
+    if text.startswith("\ufeff"):
+        raise YamlError(_REPEATED_BOM, line=1, column=1)
+    return text
+
+
+_GO_READ = 512  # go-yaml v2's raw input buffer: it decodes and checks the input this much at a time
+# What go-yaml v2's reader refuses ("control characters are not allowed").
+_REFUSED = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def go_reads(data: bytes, text: str) -> list[str] | None:
+    """``text`` cut where go-yaml v2's reader decodes it: one piece per 512-byte read.
+
+    go-yaml v2 decodes (and checks) the input one read at a time, when its scanner
+    needs more, so a character it refuses after the end of the first document is never
+    seen when it lies beyond the reads the scanner reached; libyaml's reader takes 16 KiB
+    at once. Fed these pieces, libyaml reads exactly when go-yaml v2 does. None when
+    reading at once gives the same result (no refused character past the first read).
+    """
+    if len(data) <= _GO_READ or _REFUSED.search(text) is None:
+        return None
+    import codecs
+
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        codec, start = ("utf-16-le" if data[:2] == b"\xff\xfe" else "utf-16-be"), 2
+    else:
+        codec, start = "utf-8", 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    decoder = codecs.getincrementaldecoder(codec)()
+    pieces: list[str] = []
+    at = 0
+    for offset in range(0, len(data), _GO_READ):
+        size = len(decoder.decode(data[max(offset, start) : offset + _GO_READ]))
+        if size:  # a read that completes no character adds nothing to libyaml's
+            pieces.append(text[at : at + size])
+            at += size
+    return pieces if at == len(text) else None
+
+
+class _Reads:
+    """A stream handing libyaml one go-yaml v2 read per call."""
+
+    def __init__(self, pieces: list[str]) -> None:
+        self.pieces = pieces
+        self.next = 0
+
+    def read(self, size: int) -> str:
+        if self.next >= len(self.pieces):
+            return ""
+        self.next += 1
+        return self.pieces[self.next - 1]
 
 
 # ---------------------------------------------------------------------------
@@ -183,7 +245,7 @@ def _private_chars(text: str, count: int) -> list[str]:
     return found
 
 
-def compose(text: str) -> Composed:
+def compose(text: str, reads: list[str] | None = None) -> Composed:
     """Compose the first document as go-yaml v2 parses it (raises YamlError otherwise).
 
     Where libyaml's scanner and go-yaml v2's differ, the text is patched with
@@ -191,7 +253,8 @@ def compose(text: str) -> Composed:
     a byte-order mark after the start is plain content to go-yaml v2 (libyaml skips
     it at a line start); ``\\'`` is an escape to it; in flow context a ``:`` followed
     by a flow indicator (``{a: b:}``) stays in the plain scalar; and ``,``, ``[``
-    and ``]`` belong to a tag.
+    and ``]`` belong to a tag. ``reads`` (:func:`go_reads`) makes libyaml read the
+    text piece by piece as go-yaml v2 does.
     """
     import yaml
 
@@ -205,7 +268,7 @@ def compose(text: str) -> Composed:
     stand_in = _stand_in(text) if "\\'" in text else None
     while True:
         try:
-            return _compose(work, text, restore)
+            return _compose(work, text, restore, reads)
         except _Retag as retag:
             if budget <= 0:
                 raise YamlError("did not find expected whitespace or line break") from None
@@ -254,10 +317,17 @@ def _check_double_quoted(source: str, start: Any) -> None:
             raise YamlError("found unknown escape character", line=start.line + 1, column=start.column + 1)
 
 
-def _compose(work: str, original: str, restore: dict[str, str]) -> Composed:
+def _compose(work: str, original: str, restore: dict[str, str], reads: list[str] | None) -> Composed:
     import yaml
 
-    events = getattr(yaml, "CBaseLoader", yaml.BaseLoader)(work)  # libyaml's event parser when present
+    source: Any = work
+    if reads is not None:
+        cuts, at = [], 0
+        for piece in reads:  # the same cuts in the patched text (every patch keeps its length)
+            cuts.append(work[at : at + len(piece)])
+            at += len(piece)
+        source = _Reads(cuts)
+    events = getattr(yaml, "CBaseLoader", yaml.BaseLoader)(source)  # libyaml's event parser when present
     check_escapes = "\\/" in original
     alias_values: set[tuple[int, int]] = set()
     try:

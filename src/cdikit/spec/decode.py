@@ -30,7 +30,17 @@ import msgspec
 
 from cdikit._text import go_fold, go_quote
 from cdikit.errors import ParseError
-from cdikit.spec._goyaml import GoUint, YamlError, YMap, YSeq, compose, decode_text, go_key_text, to_go
+from cdikit.spec._goyaml import (
+    GoUint,
+    YamlError,
+    YMap,
+    YSeq,
+    compose,
+    decode_text,
+    go_key_text,
+    go_reads,
+    to_go,
+)
 from cdikit.spec.types import Spec
 
 __all__ = ["parse_spec"]
@@ -707,7 +717,8 @@ def _all_edits(tree: dict[str, Any]) -> list[dict[str, Any]]:
 def _faithful(data: bytes, path: str | None) -> Spec | None:
     stage = "error converting YAML to JSON: "
     try:
-        composed = compose(decode_text(data))
+        text = decode_text(data)
+        composed = compose(text, go_reads(data, text))
         if composed.root is None:
             return None
         value = to_go(composed)

@@ -41,7 +41,8 @@ relaxes a comparison.
    ``"1"``, ``1.0`` and ``1``, ``true`` and ``"true"``) give a random winner in
    Go (its map iteration order); cdikit rejects the document as a duplicate key
    (``error converting YAML to JSON``) unless both values decode to the same Go value (then
-   the pick cannot matter and both accept). No recorded case depends on the winner.
+   the pick cannot matter and both accept). No recorded case depends on the winner;
+   for a fuzzed one (Go may accept) the runner requires that rejection alone.
 7. HOSTILE SPEC-DIR ENTRIES. A FIFO, a device (``/dev/zero`` through a
    symlink), a socket, or a file over 16 MiB named ``*.json``/``*.yaml`` in a
    spec directory hangs the reference or exhausts its memory; cdikit reports
@@ -57,6 +58,20 @@ relaxes a comparison.
 9. SPEC FILE MODE. cdikit writes spec files 0644 (rootless engines and users
    must read them; nvidia-ctk made the same change); the reference's temporary
    file leaves them 0600. The runner calls ``write_spec(..., mode=0o600)``.
+10. REPEATED BYTE-ORDER MARK. go-yaml v2's reader takes the first BOM of a file
+   (UTF-8 or UTF-16) as its encoding mark; a second one at the very start is then
+   the first character of its buffer, and its scanner's BOM test looks at the
+   buffer's start instead of the current character: until it next refills the
+   buffer (the first 512 bytes of input, give or take its lookahead), it drops the
+   first character of every line it starts, whatever that is (an indent, a key's
+   first letter, a ``}``). A pretty-printed JSON file loses only spaces; a YAML
+   file is silently re-indented; which characters near the 512-byte mark go
+   depends on the scanner's lookahead. cdikit rejects such a file when decoding it
+   (``yaml: the file starts with two byte-order marks ...``). For a file starting
+   with two BOMs the runner requires that rejection, whatever the reference did;
+   in a cache refresh where the reference loaded such a file, it requires the whole
+   case to match with the second BOM of each such file removed (Go's view when the
+   characters it drops are harmless).
 """
 
 import contextlib
@@ -70,6 +85,9 @@ WRITE_VERSION_FOR_REFERENCE = "keep"
 WRITE_MODE_FOR_REFERENCE = 0o600
 MINIMUM_VERSION_OVER_ALL_DEVICES = True
 NIL_ENTRY_IS_GO_PANIC = True
+REPEATED_BOM_IS_REJECTED = True
+# Rule 6: the words cdikit's duplicate-key error adds for keys that become one JSON key.
+AMBIGUOUS_KEY_MARK = "(as another key written differently, with another value)"
 
 
 @contextlib.contextmanager
@@ -121,3 +139,10 @@ def has_nil_entry(raw: object) -> bool:
 def spec_name_refused(name: str) -> bool:
     """Rule 8: whether cdikit refuses ``name`` as a spec file name where the reference writes it."""
     return name in ("", ".", "..") or "/" in name or "\0" in name
+
+
+def repeated_bom(data: bytes) -> bool:
+    """Rule 10: whether a spec file starts with two byte-order marks (UTF-8 or UTF-16)."""
+    return (data[:2] in (b"\xff\xfe", b"\xfe\xff") and data[2:4] == data[:2]) or data[
+        :6
+    ] == b"\xef\xbb\xbf" * 2

@@ -61,6 +61,15 @@ def _compare(case: Case) -> list[str]:
         # rule 5: Go decodes a nil entry (then panics on it); cdikit rejects it when decoding
         assert _policy.NIL_ENTRY_IS_GO_PANIC
         exp_parse = got_parse
+    if _policy.AMBIGUOUS_KEY_MARK in str(got_parse["error"]):
+        # rule 6: two keys that become one JSON key with different values; Go keeps one at
+        # random (so may accept), cdikit refuses the document whatever Go did
+        return problems
+    if _policy.repeated_bom(data) and "starts with two byte-order marks" in str(got_parse["error"]):
+        # rule 10: go-yaml v2 drops the first character of early lines; cdikit rejects the file
+        # (a file it cannot even decode, odd-length UTF-16 say, is compared as usual)
+        assert _policy.REPEATED_BOM_IS_REJECTED
+        return problems
     for key in ("ok", "null"):
         diff(f"parse.{key}", exp_parse[key], got_parse[key], problems)
     error_diff("parse.error", exp_parse["error"], got_parse["error"], problems)
