@@ -335,7 +335,9 @@ def main(argv: list[str] | None = None) -> int:
                     "(cdi-hook --install-launcher PATH) and give the hook an env\n"
                 )
             reexec_isolated(__name__)
-    _limit_resources()
+        # Only as its own process: a caller that runs hooks in-process (tests, a chain in a
+        # long-lived program) keeps its own limits (2 GiB of address space starves its threads).
+        _limit_resources()
     quiet = False
 
     def warn(message: str) -> None:
