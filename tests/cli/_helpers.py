@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -108,3 +109,13 @@ def run_code(code: str, *args: str, env: dict[str, str] | None = None) -> subpro
         timeout=60,
         check=False,
     )
+
+
+def default_sigint() -> None:
+    """In the child: SIGINT as a terminal gives it, even when the test run ignores it.
+
+    A background job of a non-interactive shell (``cmd &``, nohup, some CI runners)
+    starts with SIGINT ignored, and an ignored signal stays ignored across exec: the
+    monitor would then never see the test's Ctrl-C.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -17,7 +17,7 @@ from typing import IO
 
 import pytest
 
-from tests.cli._helpers import GPU_SPEC, NIC_SPEC, SRC, dirs_args, names_of, run_cdi, write
+from tests.cli._helpers import GPU_SPEC, NIC_SPEC, SRC, default_sigint, dirs_args, names_of, run_cdi, write
 
 
 def test_install_writes_into_highest_priority_dir(tmp_path: Path) -> None:
@@ -108,6 +108,7 @@ class _Monitor:
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            preexec_fn=default_sigint,
             text=True,
             env=env,
         )

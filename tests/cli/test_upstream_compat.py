@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cli._helpers import GPU_SPEC, NIC_SPEC, SRC, run_cdi, write
+from tests.cli._helpers import GPU_SPEC, NIC_SPEC, SRC, default_sigint, run_cdi, write
 
 OCI = {"ociVersion": "1.2.0", "process": {"env": ["PATH=/bin"], "cwd": "/"}, "root": {"path": "rootfs"}}
 
@@ -150,7 +150,7 @@ def test_monitor_yaml_documents_and_one_report_per_burst(tmp_path: Path) -> None
     proc = subprocess.Popen(
         [sys.executable, "-m", "cdikit", "-d", str(spec_dir), "monitor", "devices", "-o", "yaml", "-v",
          "--interval", "30", "--debounce", "0.5"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=default_sigint,
     )  # fmt: skip
     out: queue.Queue[str] = queue.Queue()
     err: queue.Queue[str] = queue.Queue()
