@@ -335,7 +335,7 @@ def test_amd_visible_devices_mapping(value: str | None, names: list[str]) -> Non
     assert from_amd_env(value) == names
 
 
-@pytest.mark.parametrize("value", ["none", "3-1", "x", "0xZZ", "0,,1", "-1", "0-100000", "GPU-1"])
+@pytest.mark.parametrize("value", ["none", "3-1", "x", "0xZZ", "0,,1", "-1", "0-100000", "GPU-1", "\u00b2"])
 def test_amd_visible_devices_refused(value: str) -> None:
     with pytest.raises(ShimError, match="AMD_VISIBLE_DEVICES: invalid AMD GPU list"):
         from_amd_env(value)

@@ -151,7 +151,9 @@ def test_amd_visible_devices(amd_root: Path, value: str, expected: list[int]) ->
     assert amd.parse_visible_devices(value, gpus) == expected
 
 
-@pytest.mark.parametrize("value", ["5", "3-9", "2-1", "x", "0x1234", "", "-1", "0,,1"])
+@pytest.mark.parametrize(
+    "value", ["5", "3-9", "2-1", "x", "0x1234", "", "-1", "0,,1", "0-99999999999", "\u00b2"]
+)
 def test_amd_visible_devices_rejects(amd_root: Path, value: str) -> None:
     gpus = amd.discover(HostFS(str(amd_root)))
     with pytest.raises(ProducerError, match="AMD_VISIBLE_DEVICES: no such AMD GPU"):

@@ -30,6 +30,8 @@ import re
 from dataclasses import dataclass, field
 
 from cdikit.producers._drivers import AMDGPU_DRIVER_DIR as _DRIVER_DIR
+from cdikit.producers.amd_visible import ALL_VALUES, entries, uid_digits
+from cdikit.producers.amd_visible import VAR as AMD_VISIBLE_DEVICES
 from cdikit.producers.hostfs import HostFS, ProducerError
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Spec
 
@@ -43,7 +45,6 @@ __all__ = [
 ]
 
 AMD_GPU_KIND = "amd.com/gpu"
-AMD_VISIBLE_DEVICES = "AMD_VISIBLE_DEVICES"
 _KFD = "/dev/kfd"
 _PCI_GLOB = "/sys/module/amdgpu/drivers/pci:amdgpu/[0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F]:*"
 _XCP_GLOB = "/sys/devices/platform/amdgpu_xcp_*"
@@ -171,10 +172,6 @@ def generate(root: str = "/", *, uuid_names: bool = True) -> Spec:
     return spec
 
 
-def _is_hex(text: str) -> bool:
-    return bool(text) and all(c in "0123456789abcdefABCDEF" for c in text)
-
-
 def parse_visible_devices(value: str, gpus: list[AmdGpu]) -> list[int]:
     """GPU indices for an ``AMD_VISIBLE_DEVICES`` value, as ROCm's runtime reads it.
 
@@ -183,7 +180,7 @@ def parse_visible_devices(value: str, gpus: list[AmdGpu]) -> list[int]:
     Unknown entries raise :class:`ProducerError` naming them (ROCm's runtime
     refuses to start such a container too). The result is sorted, as ROCm's.
     """
-    if value in ("all", "All", "ALL"):
+    if value in ALL_VALUES:
         return [gpu.index for gpu in gpus]
     by_unique: dict[str, list[int]] = {}
     for gpu in gpus:
@@ -191,26 +188,19 @@ def parse_visible_devices(value: str, gpus: list[AmdGpu]) -> list[int]:
             by_unique.setdefault(gpu.unique_id[2:].lower(), []).append(gpu.index)
     chosen: list[int] = []
     invalid: list[str] = []
-    for item in value.split(","):
-        if item[:2] in ("0x", "0X") or (len(item) > 8 and _is_hex(item)):
-            hex_id = item[2:] if item[:2] in ("0x", "0X") else item
-            found = by_unique.get(hex_id.lower().lstrip("0") or "0") or by_unique.get(hex_id.lower())
+    for kind, first, last, item in entries(value):
+        if kind == "uid":
+            digits = uid_digits(item)
+            found = by_unique.get(digits.lstrip("0") or "0") or by_unique.get(digits)
             if found:
                 chosen.extend(found)
             else:
                 invalid.append(item)
-        elif "-" in item:
-            start, _, end = item.partition("-")
-            if not (start.isdigit() and end.isdigit()) or int(start) > int(end):
-                invalid.append(item)
-                continue
-            for i in range(int(start), int(end) + 1):
-                if i < len(gpus):
-                    chosen.append(i)
-                else:
-                    invalid.append(str(i))
-        elif item.isdigit() and int(item) < len(gpus):
-            chosen.append(int(item))
+        elif kind in ("index", "range"):
+            chosen.extend(range(first, min(last, len(gpus) - 1) + 1))
+            if last >= len(gpus):
+                # Named once, not index by index: "0-99999999" must not build a list that long.
+                invalid.append(item if kind == "index" else f"{max(first, len(gpus))}-{last}")
         else:
             invalid.append(item)
     if invalid:

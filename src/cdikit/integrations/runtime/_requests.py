@@ -184,10 +184,7 @@ def from_nvidia_env(
 
 
 AMD_GPU_KIND = "amd.com/gpu"
-
-
-def _is_hex(text: str) -> bool:
-    return bool(text) and all(c in "0123456789abcdefABCDEF" for c in text)
+_AMD_RANGE_MAX = 1024  # GPUs a range may name: bounded work for an image-chosen value
 
 
 def from_amd_env(value: str | None, var: str = "AMD_VISIBLE_DEVICES") -> list[str]:
@@ -195,35 +192,28 @@ def from_amd_env(value: str | None, var: str = "AMD_VISIBLE_DEVICES") -> list[st
 
     ``all``/``All``/``ALL``; a comma list of indices, ranges ``a-b`` and
     unique ids (``0x…`` or more than 8 hex digits, any case), which become
-    the ``0x<HEX>`` names ``cdi generate amd`` gives each GPU. Unset or empty:
-    nothing. Anything else is an error naming the entry (ROCm's runtime
-    refuses such a container too).
+    the ``0x<HEX>`` names ``cdi generate amd`` gives each GPU (the grammar:
+    :mod:`cdikit.producers.amd_visible`). Unset or empty: nothing. Anything
+    else is an error naming the entry (ROCm's runtime refuses such a
+    container too).
     """
     if not value:
         return []
-    if value in ("all", "All", "ALL"):
+    from cdikit.producers.amd_visible import ALL_VALUES, entries, uid_digits, unique_id_name
+
+    if value in ALL_VALUES:
         return [f"{AMD_GPU_KIND}=all"]
     names: list[str] = []
-    for item in value.split(","):
-        start, dash, end = item.partition("-")
-        if item[:2] in ("0x", "0X") or (len(item) > 8 and _is_hex(item)):
-            digits = item[2:] if item[:2] in ("0x", "0X") else item
-            if not _is_hex(digits):
-                names = []
-                break
-            names.append(f"{AMD_GPU_KIND}=0x{(digits.lstrip('0') or '0').upper()}")
-        elif dash and start.isdigit() and end.isdigit() and int(start) <= int(end) <= int(start) + 1024:
-            names += [f"{AMD_GPU_KIND}={i}" for i in range(int(start), int(end) + 1)]
-        elif item.isdigit():
-            names.append(f"{AMD_GPU_KIND}={int(item)}")
+    for kind, first, last, item in entries(value):
+        if kind == "uid":
+            names.append(f"{AMD_GPU_KIND}={unique_id_name(uid_digits(item))}")
+        elif kind == "index" or (kind == "range" and last <= first + _AMD_RANGE_MAX):
+            names += [f"{AMD_GPU_KIND}={i}" for i in range(first, last + 1)]
         else:
-            names = []
-            break
-    if not names:
-        raise ShimError(
-            f"env {var}: invalid AMD GPU list {_shorten(value)} (want all, indices, ranges a-b or unique ids)",
-            field=f"process.env[{var}]",
-        )
+            raise ShimError(
+                f"env {var}: invalid AMD GPU list {_shorten(value)} (want all, indices, ranges a-b or unique ids)",
+                field=f"process.env[{var}]",
+            )
     return names
 
 
