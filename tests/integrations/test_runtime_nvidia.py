@@ -17,8 +17,8 @@ from cdikit.integrations.runtime._config import RuntimeConfig
 from cdikit.integrations.runtime._errors import ShimError
 from cdikit.integrations.runtime._jit import split_jit_requests
 from cdikit.integrations.runtime._log import ShimLog
-from cdikit.integrations.runtime._requests import DeviceRequests, collect_requests
-from cdikit.integrations.runtime._shim import inject_bundle
+from cdikit.integrations.runtime._requests import DeviceRequests
+from cdikit.integrations.runtime._shim import container_requests, inject_bundle
 from tests.producers import fakeroot
 
 LEGACY = {
@@ -46,14 +46,7 @@ def _cfg(spec_dir: Path, default_kind: str = "nvidia.com/gpu") -> RuntimeConfig:
 
 
 def _inject(doc: dict[str, Any], cfg: RuntimeConfig) -> list[str]:
-    requests = collect_requests(
-        doc,
-        annotation_prefixes=cfg.annotation_prefixes,
-        env_var=cfg.env_var,
-        nvidia_env_var=cfg.nvidia_env_var,
-        default_kind=cfg.default_kind,
-        accept_env_unprivileged=cfg.accept_env_unprivileged,
-    )
+    requests = container_requests(doc, cfg)
     return inject_bundle(doc, requests, cfg, ShimLog())
 
 

@@ -26,7 +26,7 @@ from cdikit.integrations.runtime._requests import DeviceRequests, collect_reques
 # typing is not needed at run time (and costs milliseconds on every container start).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from typing import Any
 
     from cdikit.registry import Registry
@@ -44,6 +44,20 @@ def _read_raw(path: str) -> tuple[bytes, int]:
             return f.read(), os.fstat(f.fileno()).st_mode & 0o7777
     except OSError as e:
         raise ShimError(f"cannot read bundle config {path}: {e.strerror}", path=path) from e
+
+
+def container_requests(doc: Mapping[str, Any], cfg: RuntimeConfig) -> DeviceRequests:
+    """What the container of ``doc`` asks for, under ``cfg``'s sources and request policy."""
+    return collect_requests(
+        doc,
+        annotation_prefixes=cfg.annotation_prefixes,
+        env_var=cfg.env_var,
+        nvidia_env_var=cfg.nvidia_env_var,
+        amd_env_var=cfg.amd_env_var,
+        default_kind=cfg.default_kind,
+        accept_env_unprivileged=cfg.accept_env_unprivileged,
+        accept_volume_mounts=cfg.accept_volume_mounts,
+    )
 
 
 def may_request(raw: bytes, cfg: RuntimeConfig) -> bool:
@@ -259,16 +273,7 @@ def prepare_bundle(cmd: RuntimeCommand, cfg: RuntimeConfig, log: ShimLog) -> Non
         log.debug(f"{path}: no CDI devices requested")
         return
     doc = _parse_config(path, raw)
-    requests = collect_requests(
-        doc,
-        annotation_prefixes=cfg.annotation_prefixes,
-        env_var=cfg.env_var,
-        nvidia_env_var=cfg.nvidia_env_var,
-        amd_env_var=cfg.amd_env_var,
-        default_kind=cfg.default_kind,
-        accept_env_unprivileged=cfg.accept_env_unprivileged,
-        accept_volume_mounts=cfg.accept_volume_mounts,
-    )
+    requests = container_requests(doc, cfg)
     if requests.ignored:
         log.warning(
             f"{path}: ignoring device requests from the environment of an unprivileged container "
