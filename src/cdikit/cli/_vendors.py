@@ -9,6 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+TYPE_CHECKING = False  # not typing's: ``cdi`` imports this module at start-up
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cdikit.spec.types import Spec
+
 __all__ = ["register_generators"]
 
 _COMMON_EPILOG = (
@@ -32,15 +38,10 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     a("--interval", type=float, default=10.0, metavar="SECONDS", help="poll period for --watch (default: 10)")
 
 
-def _emit(args: argparse.Namespace, produce: object, watch_dirs: list[str]) -> int:
-    from collections.abc import Callable
-
+def _emit(args: argparse.Namespace, make: Callable[[], Spec], watch_dirs: list[str]) -> int:
     from cdikit.cli._common import UsageError
     from cdikit.producers.output import encode, format_for_path, write_if_changed
-    from cdikit.spec.types import Spec
 
-    assert callable(produce)
-    make: Callable[[], Spec] = produce
     output = args.output_file
     if args.watch:
         if not output:
