@@ -219,11 +219,14 @@ def _trailing_digits(name: str) -> str:
 
 def generate(config: DevicesConfig, root: str = "/") -> Spec:
     """The spec for the devices of ``config`` found under ``root`` now."""
+    from cdikit.errors import InvalidNameError
+    from cdikit.names import validate_device_name
+
     fs = HostFS(root)
     source = config.source
     devices: list[Device] = []
     seen: dict[str, str] = {}
-    every: list[DeviceNode] = []
+    every: dict[str, DeviceNode] = {}  # container path -> node, first wins, in order
     for i, cls in enumerate(config.classes):
         field = f"devices[{i}]"
         matches = fs.glob(cls.match) if cls.match else [cls.paths[0]]
@@ -231,9 +234,6 @@ def generate(config: DevicesConfig, root: str = "/") -> Spec:
             base = path.rsplit("/", 1)[-1]
             values = {"path": path, "base": base, "digits": _trailing_digits(base), "index": str(index)}
             name = _expand(cls.name, values, f"{field}.name", source)
-            from cdikit.errors import InvalidNameError
-            from cdikit.names import validate_device_name
-
             try:
                 validate_device_name(name)
             except InvalidNameError as e:
@@ -261,11 +261,12 @@ def generate(config: DevicesConfig, root: str = "/") -> Spec:
                 continue  # a fixed group whose nodes are absent is simply not on this host
             edits = _edits(_expand_tree(cls.edits, values, f"{field}.containerEdits", source), field, source)
             devices.append(Device(name=name, container_edits=_merge(edits, nodes)))
-            every.extend(n for n in nodes if all(n.path != e.path for e in every))
+            for node in nodes:
+                every.setdefault(node.path, node)
     if not devices:
         raise ProducerError(f"no {config.kind} devices found on this host", path=source or None)
     if config.all and "all" not in seen:
-        devices.append(Device(name="all", container_edits=ContainerEdits(device_nodes=every)))
+        devices.append(Device(name="all", container_edits=ContainerEdits(device_nodes=list(every.values()))))
     spec = Spec(
         kind=config.kind,
         devices=devices,
