@@ -332,6 +332,124 @@ def test_json_decline_check_is_the_plain_one(data: bytes) -> None:
     assert _json_declines(data) == any(seq in data for seq in _JSON_DECLINE)
 
 
+# The YAML pre-check in its plain form: what each check means, one simple pass per
+# needle. decode._yaml_fast_ok must give exactly this answer (it is a faster spelling).
+_PLAIN_REFUSED = bytes(range(0x09)) + b"\x09\x0b\x0c" + bytes(range(0x0E, 0x20)) + b"\x7f!&*%<|>?\\"
+_PLAIN_OPENERS = b" \r\n[,{"
+_PLAIN_AFTER_ZERO = b"0123456789_bB"
+_PLAIN_WORDS = bytes(
+    c
+    if chr(c).isascii() and (chr(c).isalpha() or chr(c) in "_-+\"'")
+    else 32
+    if chr(c) in " \t\r\n,[]{}:#"
+    else 46
+    for c in range(256)
+)
+_PLAIN_RISKY = {
+    w.encode()
+    for w in [
+        "y",
+        "Y",
+        "yes",
+        "Yes",
+        "YES",
+        "n",
+        "N",
+        "no",
+        "No",
+        "NO",
+        "on",
+        "On",
+        "ON",
+        "off",
+        "Off",
+        "OFF",
+    ]
+} | {(sign + "_" * k).encode() for sign in ("", "-", "+") for k in range(1, 33)}
+
+
+def _plain_leading_zero(data: bytes) -> bool:
+    """A plain scalar starting with 0 then a digit, "_" or "b" (octal/underscored/binary in YAML 1.1)."""
+
+    def one_of(char: bytes, chars: bytes) -> bool:
+        return len(char) == 1 and char in chars
+
+    signs = len(data[:3]) - len(data[:3].lstrip(b"+-"))
+    if (
+        data[signs : signs + 1] == b"0"
+        and one_of(data[signs + 1 : signs + 2], _PLAIN_AFTER_ZERO)
+        and signs < 2
+    ):
+        return True  # at the very start
+    for i in range(1, len(data) - 1):
+        if data[i] != ord("0") or data[i + 1] not in _PLAIN_AFTER_ZERO:
+            continue
+        before = data[max(0, i - 4) : i]
+        if one_of(before[-1:], _PLAIN_OPENERS) or before.endswith(b'":'):
+            return True
+        if one_of(before[-1:], b"+-") and (
+            one_of(before[-2:-1], _PLAIN_OPENERS) or before[:-1].endswith(b'":')
+        ):
+            return True
+    return False
+
+
+def _plain_yaml_fast_ok(data: bytes) -> bool:
+    if any(c in data for c in _PLAIN_REFUSED) or b"\n..." in data or data.startswith(b"..."):
+        return False
+    if not data.isascii() and re.search(
+        rb"\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef\xbb\xbf|\xef\xbf[\xbe\xbf]", data
+    ):
+        return False
+    if b"\n---" in data:
+        at = data.find(b"\n---")
+        if b"\n---" in data[at + 1 :] or data[at + 4 : at + 5] not in (b"\n", b"\r"):
+            return False
+        if not all(not line.strip() or line.lstrip().startswith(b"#") for line in data[:at].split(b"\n")):
+            return False
+    if any(bytes([o]) + b":" in data for o in _PLAIN_OPENERS) or any(
+        s in data for s in (b":}", b":]", b":,")
+    ):
+        return False
+    if _plain_leading_zero(data):
+        return False
+    return not _PLAIN_RISKY & set(data.translate(_PLAIN_WORDS, b"0123456789").split())
+
+
+_CHECK_PIECES = [
+    b"0", b"1", b"7", b"_", b"b", b"B", b"x", b" ", b"\n", b"\r", b"\t", b"[", b"]", b"{", b"}", b",",
+    b":", b'"', b"'", b"-", b"+", b".", b"#", b"---", b"...", b"y", b"es", b"o", b"n", b"ff", b"ON",
+    b"!", b"&", b"\\", b"\x7f", b"\x01", b"\xc2\x85", b"\xc3\xa9", b"\xef\xbb\xbf", b"a: ", b"\n- ",
+]  # fmt: skip
+
+
+@settings(max_examples=3000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_CHECK_PIECES), max_size=24).map(b"".join))
+def test_yaml_fast_check_is_the_plain_one(data: bytes) -> None:
+    from cdikit.spec.decode import _yaml_fast_ok
+
+    assert _yaml_fast_ok(data) == _plain_yaml_fast_ok(data)
+
+
+def _corpus() -> list[Path]:
+    shared = Path("/work/shared/conformance")
+    here = Path(__file__).parent
+    paths = sorted(here.glob("golden/**/*.yaml")) + sorted(here.glob("golden/**/*.json"))
+    if shared.is_dir():
+        paths += sorted(
+            p for p in shared.glob("**/*") if p.suffix in (".yaml", ".json", ".yml") and p.is_file()
+        )
+    return paths
+
+
+def test_yaml_fast_check_is_the_plain_one_on_the_corpus() -> None:
+    from cdikit.spec.decode import _yaml_fast_ok
+
+    for path in _corpus():
+        data = path.read_bytes()
+        assert _yaml_fast_ok(data) == _plain_yaml_fast_ok(data), path
+
+
 @pytest.mark.parametrize(
     "keys",
     ["{1: a, '1': b}", "{1.0: a, 1: b}", "{true: a, 'true': b}", "{0x10: a, 16: b}"],

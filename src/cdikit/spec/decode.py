@@ -53,50 +53,46 @@ _json_encoder = msgspec.json.Encoder()
 # and the fast path would still convert it (anything else fails conversion there and
 # goes to the faithful path): 1.1 booleans (yes/no/on/off/y/n), and numbers written
 # with a leading zero (octal in 1.1), underscores or a 0b prefix; plus constructs the
-# fast path leaves alone. Python's ``re`` scans at ~2 ns a byte even with a literal
-# prefix and walking the decoded tree costs half as much as yaml-rs itself, so the
-# checks fold the text into a few byte classes with ``bytes.translate`` (one C pass)
-# and then need only ``bytes.find`` and one ``split`` + set test, about nine passes
-# over the bytes at memchr speed.
-
-
-def _classes(mapping: dict[bytes, int], default: int) -> bytes:
-    table = bytearray([default]) * 256
-    for chars, target in mapping.items():
-        for char in chars:
-            table[char] = target
-    return bytes(table)
-
+# fast path leaves alone. The checks cost as much as yaml-rs itself if done naively
+# (a two-byte ``bytes.find`` runs at ~1.7 ns a byte when its first byte is common), so
+# they are: one ``bytes.translate`` into word classes (refused characters fold to "!",
+# found with ``memchr``; words split and tested against a set), and three regular
+# expressions that each start with a literal byte (``\n``, ``:``, ``0``) and look
+# around it, one pass each. ``tests/spec/test_decode.py`` holds the plain form of
+# every check and proves these equal to it.
 
 _CONTROL_CHARS = bytes(range(0x09)) + b"\x09\x0b\x0c" + bytes(range(0x0E, 0x20)) + b"\x7f"
-# Numbers and constructs: digits fold to 0 (zero) or 1 (other), scalar openers to a
-# space, signs to "-"; every character the fast path refuses (control characters and
-# tabs, which go-yaml v2 rejects; tags "!", anchors "&", aliases "*", directives "%",
-# merge keys "<<", block scalars "|" and ">" whose edge cases the parsers disagree on,
-# "?" complex keys, and backslashes: go-yaml v2 knows no "\/" escape, takes "\'", and
-# refuses surrogate pairs that yaml-rs combines) folds to "!".
-_NUMBER_CLASSES = _classes(
-    {
-        b"0": ord("0"),
-        b"123456789": ord("1"),
-        b"bB": ord("b"),
-        b"_": ord("_"),
-        b" \r\n[,{": ord(" "),
-        b"+-": ord("-"),
-        b'"': ord('"'),
-        b":": ord(":"),
-        _CONTROL_CHARS + b"!&*%<|>?\\": ord("!"),
-    },
-    ord("a"),
+# Every character the fast path refuses: control characters and tabs, which go-yaml v2
+# rejects; tags "!", anchors "&", aliases "*", directives "%", merge keys "<<", block
+# scalars "|" and ">" whose edge cases the parsers disagree on, "?" complex keys, and
+# backslashes: go-yaml v2 knows no "\/" escape, takes "\'", and refuses surrogate pairs
+# that yaml-rs combines.
+_REFUSED = _CONTROL_CHARS + b"!&*%<|>?\\"
+# Characters that open a plain scalar (or end the one before it) in either context.
+_OPENERS = b" \r\n[,{"
+# A zero that starts a plain scalar (after an opener or a JSON-style '":', maybe signed)
+# and is followed by a digit, "_" or a "b": octal, underscored or binary in YAML 1.1.
+_LEADING_ZERO = re.compile(
+    rb"0(?=[0-9_bB])(?:(?<=[ \r\n\[,{]0)|(?<=[ \r\n\[,{][-+]0)|(?<=\":0)|(?<=\":[-+]0))"
 )
-# In class space: a zero that starts a plain scalar (after an opener, maybe signed).
-_ZERO_NEEDLES = (b" 0", b" -0", b'":0', b'":-0')
-_AFTER_LEADING_ZERO = frozenset(b"01_b")
+# In flow context go-yaml v2 reads ":" after a blank or an opener as an indicator, and
+# yaml-rs reads ":}", ":]" and ":," where go-yaml v2 fails (": :b", "[:b", "b:}").
+_COLON = re.compile(rb":(?:(?<=[ \r\n\[,{]:)|[}\],])")
+# A line starting a document ("---") or ending one ("...").
+_DOCUMENT_LINE = re.compile(rb"\n(?:---|\.\.\.)")
 # Words: digits deleted, separators folded to spaces, letters and quotes kept, so a
-# risky plain scalar is a whole token: "yes", "[on," -> "on"; "1_000" -> "_".
+# risky plain scalar is a whole token: "yes", "[on," -> "on"; "1_000" -> "_". Refused
+# characters fold to "!" (a file holding one is declined, whatever its tokens are).
 _KEPT = bytes(range(ord("a"), ord("z") + 1)) + bytes(range(ord("A"), ord("Z") + 1)) + b"_-+\"'"
 _WORD_CLASSES = bytes(
-    char if char in _KEPT else ord(" ") if char in b" \t\r\n,[]{}:#" else ord(".") for char in range(256)
+    ord("!")
+    if char in _REFUSED
+    else char
+    if char in _KEPT
+    else ord(" ")
+    if char in b" \t\r\n,[]{}:#"
+    else ord(".")
+    for char in range(256)
 )
 _YAML11_WORDS = (
     "y",
@@ -125,28 +121,25 @@ _C1_OR_BREAK = re.compile(rb"\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef\xbb\xbf|\xe
 
 # JSON the fast path leaves to the faithful one: DEL (YAML 1.1 rejects it), \u escapes
 # (surrogates and control characters are YAML errors, not JSON ones), and whitespace
-# before a colon (YAML wants an implicit key on one line; it would also hide keys from
-# the duplicate-key count).
+# before a colon (YAML wants an implicit key on one line).
 _JSON_DECLINE = (b"\x7f", b"\\u", b"\\/", b" :", b"\t:", b"\n:", b"\r:")
-_WS_TO_SPACE = bytes.maketrans(b"\t\n\r", b"   ")
+_SPACE_COLON = re.compile(rb":(?<=[ \t\n\r]:)")
 
 
 def _json_declines(data: bytes) -> bool:
-    """``any(seq in data for seq in _JSON_DECLINE)``, in two passes instead of seven.
+    """``any(seq in data for seq in _JSON_DECLINE)``, in one pass at most instead of seven.
 
     A two-byte search costs as much as decoding the file; one-byte checks are
-    ``memchr``, and whitespace before a colon is one search once every
-    whitespace byte reads as a space.
+    ``memchr``, and whitespace before a colon is one regular expression that
+    finds each colon and looks behind it.
     """
     if b"\x7f" in data or (b"\\" in data and (b"\\u" in data or b"\\/" in data)):
         return True
-    return b" :" in data.translate(_WS_TO_SPACE)
+    return _SPACE_COLON.search(data) is not None
 
 
 # go-yaml v2 drops a simple key longer than this (then fails): long keys go the faithful way.
 _MAX_FAST_KEY = 1000
-# Flow-context spellings yaml-rs reads where go-yaml v2 fails (": :b", "[:b", "b:}").
-_YAML_DECLINE = (b":}", b":]", b":,")
 
 
 def _non_ascii_risky(data: bytes) -> bool:
@@ -154,36 +147,36 @@ def _non_ascii_risky(data: bytes) -> bool:
     return not data.isascii() and _C1_OR_BREAK.search(data) is not None
 
 
-def _leading_document_marker(data: bytes) -> bool:
-    """Whether the only ``---`` line is the first document's start, after comments only
-    (the header comment producers write): then the document is the same to both parsers."""
-    at = data.find(b"\n---")
-    if data.find(b"\n---", at + 1) >= 0 or data[at + 4 : at + 5] not in (b"\n", b"\r"):
+def _leading_document_marker(data: bytes, at: int) -> bool:
+    """Whether the ``---`` line at ``at`` (a newline) is the only document line and the
+    first document's start, after comments only (the header comment producers write):
+    then the document is the same to both parsers."""
+    if _DOCUMENT_LINE.search(data, at + 1) is not None or data[at + 4 : at + 5] not in (b"\n", b"\r"):
         return False
     return all(not line.strip() or line.lstrip().startswith(b"#") for line in data[:at].split(b"\n"))
 
 
 def _yaml_fast_ok(data: bytes) -> bool:
     """Whether yaml-rs + strict conversion give exactly go-yaml v2's result for ``data``."""
-    text = data.translate(_NUMBER_CLASSES)
-    if b"!" in text or b"\n..." in data or data.startswith(b"...") or _non_ascii_risky(data):
+    words = data.translate(_WORD_CLASSES, b"0123456789")
+    if b"!" in words or data.startswith(b"...") or _non_ascii_risky(data):
         return False
-    if b"\n---" in data and not _leading_document_marker(data):
+    line = _DOCUMENT_LINE.search(data)
+    if line is not None and (
+        data[line.start() + 1] == 0x2E or not _leading_document_marker(data, line.start())
+    ):
+        return False  # "\n...", or a "---" line other than a lone leading one
+    if _COLON.search(data) is not None or _LEADING_ZERO.search(data) is not None:
         return False
-    # In flow context go-yaml v2 reads ":" after a blank or an opener as an indicator.
-    if b" :" in text or any(seq in data for seq in _YAML_DECLINE):
+    if _leading_zero_head(data):
         return False
-    head = text[:3].lstrip(b"-")
-    if head[:1] == b"0" and head[1:2] and head[1] in _AFTER_LEADING_ZERO:
-        return False
-    for needle in _ZERO_NEEDLES:
-        at = text.find(needle)
-        while at >= 0:
-            nxt = at + len(needle)
-            if nxt < len(text) and text[nxt] in _AFTER_LEADING_ZERO:
-                return False
-            at = text.find(needle, nxt)
-    return _RISKY_TOKENS.isdisjoint(data.translate(_WORD_CLASSES, b"0123456789").split())
+    return _RISKY_TOKENS.isdisjoint(words.split())
+
+
+def _leading_zero_head(data: bytes) -> bool:
+    """A leading zero at the very start (no opener before it): signs stripped from the first three bytes."""
+    head = data[:3].lstrip(b"+-")
+    return head[:1] == b"0" and len(head) > 1 and head[1] in b"0123456789_bB"
 
 
 def parse_spec(data: bytes, *, path: str | None = None) -> Spec | None:
