@@ -211,14 +211,16 @@ def _fast(data: bytes) -> Spec | None:
             spec = _json_decoder.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
             return None
-        # Duplicate keys silently collapse in msgspec; Go rejects them. With no whitespace
-        # before any colon (_JSON_DECLINE), every input key reads '":'. Re-encoding the
-        # typed result gives every key back unless one was repeated or held its default
-        # value (omitted); only then is the input decoded again untyped, which keeps every
-        # distinct key, zero values included, to tell the two apart.
-        keys = data.count(b'":')
-        if _json_encoder.encode(spec).count(b'":') != keys and (
-            _json_encoder.encode(msgspec.json.decode(data)).count(b'":') != keys
+        # Duplicate keys silently collapse in msgspec; Go rejects them. Outside strings a
+        # colon only ends a key, and a colon inside a string comes back as it was (no \u
+        # escapes here: _JSON_DECLINE), so re-encoding a decoded value gives back every
+        # colon of the input unless a key and its value were dropped: repeated, or holding
+        # its default value in the typed result (omitted there). Only then is the input
+        # decoded again untyped, which keeps every distinct key, zero values included, to
+        # tell the two apart. (Counting one byte is twice as fast as counting '":'.)
+        colons = data.count(b":")
+        if _json_encoder.encode(spec).count(b":") != colons and (
+            _json_encoder.encode(msgspec.json.decode(data)).count(b":") != colons
         ):
             return None
         return None if _long_keys(spec) else spec
