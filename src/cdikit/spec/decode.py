@@ -30,18 +30,11 @@ import msgspec
 
 from cdikit._text import go_fold, go_quote
 from cdikit.errors import ParseError
-from cdikit.spec._goyaml import (
-    GoUint,
-    YamlError,
-    YMap,
-    YSeq,
-    compose,
-    decode_text,
-    go_key_text,
-    go_reads,
-    to_go,
-)
 from cdikit.spec.types import Spec
+
+# cdikit.spec._goyaml (the faithful path's YAML reader) is imported where it is used:
+# compiling its patterns costs ~6 ms, which a process that only meets fast-path
+# specs (or takes them from the disk cache) never pays.
 
 __all__ = ["parse_spec"]
 
@@ -430,6 +423,8 @@ class _JSeq:
 
 
 def _go_type_name(value: Any) -> str:
+    from cdikit.spec._goyaml import GoUint
+
     if value is None:
         return "%!s(<nil>)"
     if isinstance(value, GoUint):
@@ -450,6 +445,8 @@ def _target(kind: Any) -> Any:
 
 def _jsonable(value: Any, kind: Any) -> Any:
     """sigs.k8s.io/yaml's convertToJSONableObject: string keys, numbers into string fields as text."""
+    from cdikit.spec._goyaml import YamlError, YMap, YSeq, go_key_text
+
     kind = _target(kind)
     if isinstance(value, YMap):
         entries: dict[str, tuple[Any, Any, Any]] = {}
@@ -516,6 +513,8 @@ def _json_text(value: Any) -> str:
 
 
 def _key_string(key_node: Any, key: Any) -> str:
+    from cdikit.spec._goyaml import GoUint
+
     if isinstance(key, str):
         return key
     if isinstance(key, bool):
@@ -710,6 +709,8 @@ def _all_edits(tree: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _faithful(data: bytes, path: str | None) -> Spec | None:
+    from cdikit.spec._goyaml import YamlError, compose, decode_text, go_reads, to_go
+
     stage = "error converting YAML to JSON: "
     try:
         text = decode_text(data)
