@@ -143,8 +143,12 @@ def read_spec_bytes(path: str) -> bytes:
     the reference's words (``failed to read CDI Spec "p": open p: ...``).
     """
     try:
-        target = os.path.realpath(path)
-        st = os.stat(target)
+        st = os.lstat(path)
+        # The common case, a regular file named directly, needs no link resolution;
+        # anything else (a symlink, a missing file, a FIFO, ...) takes the checked route.
+        target = path if stat.S_ISREG(st.st_mode) else os.path.realpath(path)
+        if target is not path:
+            st = os.stat(target)
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
         if not stat.S_ISREG(st.st_mode):
@@ -159,8 +163,13 @@ def read_spec_bytes(path: str) -> bytes:
                 raise _not_regular(path, st.st_mode)
             if st.st_size > MAX_SPEC_BYTES:
                 raise _too_large(path)
-            chunks = []
-            size = 0
+            # One read for the whole file when it is as large as fstat said: asking one
+            # byte more, a shorter answer is the end of the file (no second, empty read).
+            data = os.read(fd, st.st_size + 1)
+            if len(data) == st.st_size:
+                return data
+            chunks = [data]
+            size = len(data)
             while True:
                 chunk = os.read(fd, min(1 << 20, MAX_SPEC_BYTES + 1 - size))
                 if not chunk:

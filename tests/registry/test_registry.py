@@ -297,6 +297,29 @@ def test_hostile_spec_dir_entry_is_one_files_error(
     assert error_part in errors["d/bad.json"][0]
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda d: d / "f.json", id="regular-file"),
+        pytest.param(lambda d: d / "empty.json", id="empty-file"),
+        pytest.param(lambda d: d / "link.json", id="symlink-to-file"),
+        pytest.param(lambda d: Path("/proc/version"), id="size-0-in-stat-but-not-empty"),
+        pytest.param(lambda d: d / "proc.json", id="symlink-to-proc-file"),
+    ],
+)
+def test_spec_bytes_are_the_whole_file(tmp_path: Path, make: Callable[[Path], Path]) -> None:
+    from cdikit.specfile import read_spec_bytes
+
+    (tmp_path / "f.json").write_bytes(b"x" * 70000)
+    (tmp_path / "empty.json").write_bytes(b"")
+    (tmp_path / "link.json").symlink_to(tmp_path / "f.json")
+    (tmp_path / "proc.json").symlink_to("/proc/version")
+    path = make(tmp_path)
+    with open(path, "rb") as fh:
+        expected = fh.read()
+    assert read_spec_bytes(str(path)) == expected
+
+
 def test_5000_digit_integer_decodes_as_go_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # go-yaml v2: too big for int64/uint64 and a float overflow, so the text stays a string.
     monkeypatch.chdir(tmp_path)
