@@ -9,12 +9,18 @@ Every error carries ``device`` and ``field`` so tools can point at the culprit;
 from __future__ import annotations
 
 import re
-from itertools import repeat
+from itertools import chain, repeat
 from operator import attrgetter
 
 from cdikit._text import go_quote
 from cdikit.errors import InvalidNameError, ValidationError, VersionError
-from cdikit.names import parse_qualifier, validate_class_name, validate_device_name, validate_vendor_name
+from cdikit.names import (
+    _is_device_name,
+    parse_qualifier,
+    validate_class_name,
+    validate_device_name,
+    validate_vendor_name,
+)
 from cdikit.spec.hooks import HOOK_NAMES
 from cdikit.spec.types import ContainerEdits, IntelRdt, NetDevice, Spec
 from cdikit.spec.version import validate_version
@@ -84,6 +90,15 @@ _permissions = attrgetter("permissions")
 _hook_name = attrgetter("hook_name")
 _host_path = attrgetter("host_path")
 _container_path = attrgetter("container_path")
+_name = attrgetter("name")
+_env = attrgetter("env")
+_device_nodes = attrgetter("device_nodes")
+_hooks = attrgetter("hooks")
+_mounts = attrgetter("mounts")
+_intel_rdt = attrgetter("intel_rdt")
+_net_devices = attrgetter("net_devices")
+_container_edits = attrgetter("container_edits")
+_flat = chain.from_iterable
 
 
 def _env_ok(env: list[str] | None) -> bool:
@@ -91,32 +106,55 @@ def _env_ok(env: list[str] | None) -> bool:
     return not env or min(map(str.find, env, repeat("="))) > 0
 
 
-def _looks_valid(edits: ContainerEdits) -> bool:
-    """The common, valid case tested with C-level primitives (no per-item Python code).
+def _all_look_valid(edits: list[ContainerEdits]) -> bool:
+    """The common, valid case of every edit set in ``edits`` at once, tested with C-level
+    primitives over their items put together (no per-item or per-edits Python code).
 
     ``False`` only means "look closer": ``_check_edits`` then finds the first error
     exactly as the reference reports it.
     """
-    if not _env_ok(edits.env):
+    if not _env_ok(list(_flat(filter(None, map(_env, edits))))):
         return False
-    nodes = edits.device_nodes
+    nodes = list(_flat(filter(None, map(_device_nodes, edits))))
     if nodes and not (
         all(map(_path, nodes))
         and _NODE_TYPES.issuperset(map(_type, nodes))
         and all(_PERMISSIONS.fullmatch(p) for p in set(map(_permissions, nodes)))
     ):
         return False
-    hooks = edits.hooks
+    hooks = list(_flat(filter(None, map(_hooks, edits))))
     if hooks and not (
         VALID_HOOK_NAMES.issuperset(map(_hook_name, hooks))
         and all(map(_path, hooks))
-        and all(_env_ok(h.env) for h in hooks if h.env)
+        and _env_ok(list(_flat(filter(None, map(_env, hooks)))))
     ):
         return False
-    mounts = edits.mounts
+    mounts = list(_flat(filter(None, map(_mounts, edits))))
     if mounts and not (all(map(_host_path, mounts)) and all(map(_container_path, mounts))):
         return False
-    return edits.intel_rdt is None and not edits.net_devices
+    # Structs are always true, None is false: any() finds a set intelRdt or a non-empty list.
+    return not any(map(_intel_rdt, edits)) and not any(map(_net_devices, edits))
+
+
+def _spec_looks_valid(spec: Spec) -> bool:
+    """Everything ``validate_spec`` checks after the version and the kind, for the common,
+    valid case, in one pass over the whole spec; ``False`` only means "look closer"."""
+    devices = spec.devices
+    if not devices:
+        return False
+    names = list(map(_name, devices))
+    if len(set(names)) != len(names) or not all(map(_is_device_name, names)):
+        return False
+    edits = list(map(_container_edits, devices))
+    if not all(edits) or any(map(ContainerEdits.is_empty, edits)):  # None is false, a struct true
+        return False
+    if spec.container_edits is not None:
+        edits.append(spec.container_edits)
+    return _all_look_valid(edits)
+
+
+def _looks_valid(edits: ContainerEdits) -> bool:
+    return _all_look_valid([edits])
 
 
 def _check_edits(edits: ContainerEdits, field: str) -> None:
@@ -186,6 +224,8 @@ def validate_spec(spec: Spec, *, path: str | None = None) -> None:
         ) from None
     # Spec and device annotations: the reference never validates them (its validator
     # only inspects map[string]interface{}); they only count for the minimum version.
+    if _spec_looks_valid(spec):
+        return
     if spec.container_edits is not None:
         try:
             _check_edits(spec.container_edits, "containerEdits")
