@@ -323,6 +323,32 @@ def test_json_with_zero_values_takes_the_fast_path(spec: msgspec.Struct) -> None
     assert fast == _faithful(data, None)
 
 
+_MEMBER_LINE = re.compile(r'^\s*"[^"\\]+": (?:"[^"\\]*"|-?[0-9]+|null|true|false|\[\]|\{\}),?$')
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_specs(), st.integers(0, 10**6), st.booleans())
+def test_json_duplicate_keys_are_never_taken_by_the_fast_path(
+    spec: msgspec.Struct, pick: int, zeros: bool
+) -> None:
+    # Any repeated key, zero-valued or not, at any depth: Go rejects it, so the fast path
+    # must decline (issue 14: the check re-encodes into structs that keep every key).
+    doc = msgspec.to_builtins(spec)
+    if zeros:
+        for device in doc["devices"]:
+            for node in (device.get("containerEdits") or {}).get("deviceNodes") or []:
+                node.setdefault("minor", 0)
+                node.setdefault("type", "")
+    lines = json.dumps(doc, indent=2, ensure_ascii=False).splitlines()
+    members = [i for i, line in enumerate(lines) if _MEMBER_LINE.match(line)]
+    at = members[pick % len(members)]
+    lines.insert(at, lines[at].rstrip(",") + ",")
+    data = "\n".join(lines).encode()
+    assert _fast(data) is None
+    with pytest.raises(ParseError, match="already set in map"):
+        _faithful(data, None)
+
+
 @settings(max_examples=2000)
 @given(st.lists(st.sampled_from([b"\x7f", b"\\", b"u", b"/", b" ", b"\t", b"\n", b"\r", b":", b'"', b"a", b"{"]),
                 max_size=16).map(b"".join))  # fmt: skip

@@ -190,6 +190,43 @@ def _long_keys(spec: Spec) -> bool:
     return any(len(key) >= _MAX_FAST_KEY for m in maps if m for key in m)
 
 
+_SEEN: list[msgspec.json.Decoder[Any]] = []
+
+
+def _seen_decoder() -> msgspec.json.Decoder[Any]:
+    """A decoder into structs that mirror the wire model but keep every key they saw.
+
+    Each field defaults to UNSET (omitted when encoded) instead of its zero value, and
+    holds its value as raw JSON (``msgspec.Raw``, written back byte for byte) unless it
+    nests objects: so encoding the result gives back every key of the input once, zero
+    values included. Cheaper than an untyped decode (no dicts, no strings), and built
+    from the faithful path's field table on first use.
+    """
+    if not _SEEN:
+        made: dict[str, Any] = {}
+
+        def seen(name: str) -> Any:
+            if name not in made:
+                fields = []
+                for key, kind in _STRUCTS[name].items():
+                    target = _target(kind)
+                    item = _target(target[1]) if isinstance(target, tuple) and target[0] == "list" else None
+                    if isinstance(target, tuple) and target[0] == "struct":
+                        typ: Any = seen(target[1]) | None
+                    elif isinstance(item, tuple) and item[0] == "struct":
+                        typ = list[seen(item[1])] | None  # type: ignore[misc]
+                    elif isinstance(target, tuple) and target[0] == "map":
+                        typ = dict[str, msgspec.Raw] | None
+                    else:
+                        typ = msgspec.Raw
+                    fields.append((key, typ | msgspec.UnsetType, msgspec.UNSET))
+                made[name] = msgspec.defstruct(f"_Seen{name}", fields, gc=False)
+            return made[name]
+
+        _SEEN.append(msgspec.json.Decoder(seen("Spec")))
+    return _SEEN[0]
+
+
 def _fast(data: bytes) -> Spec | None:
     """The typed fast path; None when it declines (the faithful path then decides)."""
     stripped = data.strip()
@@ -209,13 +246,16 @@ def _fast(data: bytes) -> Spec | None:
         # escapes here: _JSON_DECLINE), so re-encoding a decoded value gives back every
         # colon of the input unless a key and its value were dropped: repeated, or holding
         # its default value in the typed result (omitted there). Only then is the input
-        # decoded again untyped, which keeps every distinct key, zero values included, to
+        # decoded again, into structs that keep every key they saw (_seen_decoder), to
         # tell the two apart. (Counting one byte is twice as fast as counting '":'.)
         colons = data.count(b":")
-        if _json_encoder.encode(spec).count(b":") != colons and (
-            _json_encoder.encode(msgspec.json.decode(data)).count(b":") != colons
-        ):
-            return None
+        if _json_encoder.encode(spec).count(b":") != colons:
+            try:
+                seen = _seen_decoder().decode(data)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                return None
+            if _json_encoder.encode(seen).count(b":") != colons:
+                return None
         return None if _long_keys(spec) else spec
     if not head or not _yaml_fast_ok(data):
         return None
