@@ -347,3 +347,56 @@ def test_unexpected_decoder_failure_is_one_files_error(
     reg = Registry(["d"], auto_refresh=False, cache=False)
     assert reg.list_devices() == [f"{K}=dev0"]
     assert "RuntimeError: decoder bug" in reg.get_errors()["d/bad.json"][0]
+
+
+_GC_PROBE = """
+import gc, json, os, sys, weakref
+root = sys.argv[1]
+os.makedirs(root, exist_ok=True)
+for i in range(200):
+    doc = {"cdiVersion": "0.3.0", "kind": f"v{i}.com/gpu", "devices": [
+        {"name": f"d{j}", "containerEdits": {"env": [f"A={j}"], "mounts": [
+            {"hostPath": "/h", "containerPath": "/c", "options": ["ro", "bind"]} for _ in range(5)]}}
+        for j in range(4)]}
+    with open(os.path.join(root, f"s{i}.json"), "w") as fh:
+        json.dump(doc, fh)
+if sys.argv[2] == "frozen":
+    gc.freeze()
+frozen = gc.get_freeze_count()
+class Node:
+    pass
+a, b = Node(), Node()
+a.other, b.other = b, a  # a garbage cycle from before the load
+gone = weakref.ref(a)
+del a, b
+from cdikit.registry import Registry
+reg = Registry([root], auto_refresh=False, cache=False)
+young = len(gc.get_objects(generation=0)) + len(gc.get_objects(generation=1))
+print(json.dumps({
+    "devices": len(reg.list_devices()), "enabled": gc.isenabled(), "young": young,
+    "frozen_before": frozen, "frozen_after": gc.get_freeze_count(),
+    "cycle_collected": gc.collect() >= 0 and gone() is None,
+}))
+"""
+
+
+@pytest.mark.parametrize("frozen", [False, True], ids=["plain", "program-froze-objects"])
+def test_a_load_leaves_the_collector_as_it_found_it(tmp_path: Path, frozen: bool) -> None:
+    # The ~7,000 lists 200 specs hold are promoted to the oldest generation without a
+    # collector pass (freeze + unfreeze), unless the program froze objects itself.
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _GC_PROBE, str(tmp_path / "d"), "frozen" if frozen else "plain"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    probe = json.loads(out)
+    assert probe["devices"] == 800
+    assert probe["enabled"] and probe["cycle_collected"]
+    assert probe["frozen_after"] == probe["frozen_before"]
+    if not frozen:
+        assert probe["young"] < 3000, probe  # without the promotion: >7,000 lists still young

@@ -100,6 +100,21 @@ class _Snapshot:
 _EMPTY = _Snapshot((), {}, {})
 
 
+def _age_young_objects() -> None:
+    """Move every object the collector tracks to its oldest generation, without a pass.
+
+    What a load allocates (~70 lists per spec inside the wire records) is all kept;
+    left young, the next two collections would walk every one of them only to
+    promote them (~60 ms for 1,000 specs, 5-10% of a cold load). ``freeze`` then
+    ``unfreeze`` is that promotion in O(1): the objects stay collectable and are
+    looked at by the next full collection like any old object. Skipped when the
+    program froze objects itself (``unfreeze`` would undo that).
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
+
+
 class _Builder:
     """Builds snapshots, reusing per-spec work: a spec file parsed once is resolved once.
 
@@ -137,6 +152,7 @@ class _Builder:
             inputs = [(path, prio, error or load(path, prio)) for path, prio, error in candidates]
         finally:
             if paused:
+                _age_young_objects()
                 gc.enable()
         self.loader.flush(c.path for c in candidates)
         if inputs == self._last_inputs and previous is not _EMPTY:
