@@ -20,7 +20,7 @@ from cdikit.spec.types import ContainerEdits, Device, Spec
 from cdikit.validation.rules import validate_spec
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 __all__ = [
     "MAX_SPEC_BYTES",
@@ -46,25 +46,67 @@ class SchemaValidator(Protocol):
 
 
 class SpecFile:
-    """A valid spec as loaded from ``path`` with ``priority`` (index of its spec dir)."""
+    """A valid spec as loaded from ``path`` with ``priority`` (index of its spec dir).
 
-    __slots__ = ("_devices", "class_", "path", "priority", "spec", "vendor")
+    A spec taken from the registry's disk cache is *deferred*
+    (:meth:`deferred`): its kind and device names are known at once, the
+    spec itself is decoded the first time :attr:`spec` (or a device) is used.
+    """
+
+    __slots__ = ("_decode", "_devices", "_kind", "_names", "_spec", "class_", "path", "priority", "vendor")
 
     def __init__(self, spec: Spec, path: str, priority: int = 0) -> None:
-        self.spec = spec
+        self._spec: Spec | None = spec
+        self._decode: Callable[[], Spec] | None = None
+        self._kind = spec.kind
         self.path = path
         self.priority = priority
         self.vendor, self.class_ = parse_qualifier(spec.kind)
-        self._devices: dict[str, Device] = {d.name: d for d in spec.devices or ()}
+        self._devices: dict[str, Device] | None = {d.name: d for d in spec.devices or ()}
+        self._names = tuple(self._devices)
+
+    @classmethod
+    def deferred(
+        cls, decode: Callable[[], Spec], kind: str, device_names: tuple[str, ...], path: str, priority: int
+    ) -> SpecFile:
+        """A spec file whose spec ``decode()`` gives on first use; ``kind`` and ``device_names`` are its."""
+        self = cls.__new__(cls)
+        self._spec = None
+        self._decode = decode
+        self._kind = kind
+        self.path = path
+        self.priority = priority
+        self.vendor, self.class_ = parse_qualifier(kind)
+        self._devices = None
+        self._names = device_names
+        return self
+
+    @property
+    def spec(self) -> Spec:
+        """The validated wire spec."""
+        spec = self._spec
+        if spec is None:
+            assert self._decode is not None
+            spec = self._spec = self._decode()
+            self._decode = None
+        return spec
 
     @property
     def kind(self) -> str:
-        return self.spec.kind
+        return self._kind
 
     @property
     def devices(self) -> dict[str, Device]:
         """Devices by name, in file order."""
-        return self._devices
+        devices = self._devices
+        if devices is None:
+            devices = self._devices = {d.name: d for d in self.spec.devices or ()}
+        return devices
+
+    @property
+    def device_names(self) -> tuple[str, ...]:
+        """The devices' names, in file order (known without decoding a deferred spec)."""
+        return self._names
 
     @property
     def edits(self) -> ContainerEdits:
@@ -76,10 +118,13 @@ class SpecFile:
 
     def qualified_names(self) -> Iterator[str]:
         prefix = f"{self.vendor}/{self.class_}="
-        return (prefix + name for name in self._devices)
+        return (prefix + name for name in self._names)
 
     def __repr__(self) -> str:
-        return f"SpecFile(path={self.path!r}, kind={self.kind!r}, priority={self.priority}, devices={list(self._devices)})"
+        return (
+            f"SpecFile(path={self.path!r}, kind={self.kind!r}, priority={self.priority}, "
+            f"devices={list(self._names)})"
+        )
 
 
 def recorded_path(path: str) -> str:

@@ -3,10 +3,12 @@
 The in-memory cache of :mod:`cdikit.registry.loader` spares re-parsing within
 one process; a runtime shim or a CLI call is a new process every time, and
 would parse every spec file on every container start. This cache keeps, per
-spec directory, one file (msgpack, written atomically) holding for each spec
-file name its stamp ``(st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)``
-and either the validated wire :class:`~cdikit.spec.types.Spec` or the text of
-the error loading it gave.
+spec directory, one file (written atomically, format in
+:mod:`cdikit.registry._index`) holding for each spec file name its stamp
+``(st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)`` and either the
+validated wire :class:`~cdikit.spec.types.Spec` (msgpack, decoded only when
+used, with an index of its kind, devices and annotations beside it) or the
+text of the error loading it gave.
 
 Trust: an entry stands for "this file was parsed and validated", so only the
 effective user may be able to write the cache. The cache directory must be a
@@ -21,54 +23,35 @@ dropped (the cache is only an optimisation).
 Location: ``$CDIKIT_CACHE_DIR`` when set (``""`` or ``off`` disables the cache),
 else ``/var/cache/cdikit`` for root, else ``$XDG_CACHE_HOME/cdikit`` or
 ``~/.cache/cdikit``. The file of a spec directory is named by the SHA-256 of
-the directory's absolute path, the cdikit version, a fingerprint of the wire
-types and the identity of the JSON schema used, so a change of any of them
-simply misses.
+the directory's absolute path, the cdikit version, the interpreter's bytecode
+tag, a hash of the wire types' source and the identity of the JSON schema
+used, so a change of any of them simply misses; inside, the wire types'
+structural fingerprint must match too before a spec is decoded.
+
+A spec blob that does not decode when first used (it should not happen:
+the index is checksummed, the file written atomically) is dropped from the
+cache and the spec file is read again instead.
 """
 
 from __future__ import annotations
 
 import os
 
-try:  # the bare SHA-256 module: hashlib would load OpenSSL (~4 ms) on every container start
-    from _sha256 import sha256  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - Python >= 3.12 renamed it; hashlib as a last resort
-    try:
-        from _sha2 import sha256  # type: ignore[import-not-found]
-    except ImportError:
-        from hashlib import sha256
-
 import msgspec
 
-from cdikit._cachedir import CACHE_ENV, default_cache_dir, read_private_file
+from cdikit._cachedir import CACHE_ENV, default_cache_dir
 from cdikit._cachedir import secure_dir as _secure_dir
-from cdikit._version import __version__
+from cdikit.registry import _index
+from cdikit.registry._index import Entry, Stamp, sha256
 from cdikit.spec import types as _types
 from cdikit.spec.types import Spec
 
 __all__ = ["CACHE_ENV", "DirCache", "DiskCache", "default_cache_dir", "open_disk_cache"]
 
-_FORMAT = "cdikit-spec-cache/1"
-_SUFFIX = ".msgpack"
+Blob = bytes | memoryview
+# What a lookup finds for a valid spec: its index entry (kind, device names...) and its msgpack.
+Hit = tuple[Entry, Blob]
 
-Stamp = tuple[int, int, int, int, int]
-
-
-class _Entry(msgspec.Struct, array_like=True, frozen=True):
-    """One spec file's load result. ``path`` is the path as scanned: error texts quote it."""
-
-    stamp: Stamp
-    path: str
-    spec: bytes | None = None  # msgpack of the Spec, decoded only when used
-    error: str | None = None
-
-
-class _CacheFile(msgspec.Struct, array_like=True):
-    key: str  # the full identity string, checked on load (the name is only its hash)
-    entries: dict[str, _Entry]
-
-
-_file_decoder = msgspec.msgpack.Decoder(_CacheFile)
 _spec_decoder = msgspec.msgpack.Decoder(Spec)
 _encoder = msgspec.msgpack.Encoder()
 
@@ -80,6 +63,24 @@ def _wire_fingerprint() -> str:
         cls = getattr(_types, name)
         parts.append(f"{name}{cls.__struct_encode_fields__}{cls.__annotations__}")
     return str(sha256("\n".join(parts).encode()).hexdigest())
+
+
+def _annotations(found: dict[str, str] | None) -> dict[str, str] | None:
+    return dict(found) if found else None
+
+
+def index_entry(name: str, stamp: Stamp, path: str, spec: Spec) -> Entry:
+    """The index entry of a valid spec: what listing its devices needs, without decoding it."""
+    devices = tuple((d.name, _annotations(d.annotations)) for d in spec.devices or ())
+    return (name, stamp, path, None, spec.kind, _annotations(spec.annotations), devices, 0, 0)
+
+
+def decode_spec(blob: Blob) -> Spec | None:
+    """The spec of a cached blob; None when it does not decode (the caller re-reads the file)."""
+    try:
+        return _spec_decoder.decode(blob)
+    except (msgspec.DecodeError, ValueError):
+        return None
 
 
 def schema_identity(schema: object | None) -> str | None:
@@ -103,59 +104,68 @@ def schema_identity(schema: object | None) -> str | None:
 class DirCache:
     """The cached load results of one spec directory, read on first use."""
 
-    __slots__ = ("_dirty", "_entries", "_key", "_path")
+    __slots__ = ("_dirty", "_entries", "_key", "_path", "_wire")
 
-    def __init__(self, path: str, key: str) -> None:
+    def __init__(self, path: str, key: str, wire: str) -> None:
         self._path = path
         self._key = key
-        self._entries: dict[str, _Entry] | None = None
+        self._wire = wire
+        self._entries: dict[str, tuple[Entry, Blob | None]] | None = None
         self._dirty = False
 
-    def _load(self) -> dict[str, _Entry]:
+    def _load(self) -> dict[str, tuple[Entry, Blob | None]]:
         entries = self._entries
         if entries is None:
             entries = self._entries = self._read()
         return entries
 
-    def _read(self) -> dict[str, _Entry]:
-        data = read_private_file(self._path)
-        if data is None:
+    def _read(self) -> dict[str, tuple[Entry, Blob | None]]:
+        found = _index.read_index(self._path, self._key)
+        if found is None:
             return {}
-        try:
-            loaded = _file_decoder.decode(data)
-        except (msgspec.DecodeError, ValueError):
+        blobs, wire, index = found
+        if wire != self._wire:
             return {}
-        return loaded.entries if loaded.key == self._key else {}
+        return {name: (e, None if e[3] is not None else blobs[e[7] : e[8]]) for name, e in index.items()}
 
-    def lookup(self, name: str, stamp: Stamp, path: str) -> Spec | str | None:
-        """The cached spec or error text of ``name`` if its stamp is ``stamp``, else None."""
-        entries = self._load()
-        entry = entries.get(name)
-        if entry is None or entry.stamp != stamp:
+    def lookup(self, name: str, stamp: Stamp, path: str) -> Hit | str | None:
+        """The cached entry and spec blob, or the error text, of ``name`` if its stamp is ``stamp``."""
+        found = self._load().get(name)
+        if found is None:
             return None
-        if entry.spec is not None:
-            try:
-                return _spec_decoder.decode(entry.spec)
-            except (msgspec.DecodeError, ValueError):
-                del entries[name]  # undecodable: forget it, the fresh parse replaces it
-                self._dirty = True
-                return None
+        entry, blob = found
+        if entry[1] != stamp:
+            return None
+        if blob is not None:
+            return entry, blob
         # An error text quotes the path as scanned: reuse it only for the same spelling.
-        if entry.error is not None and entry.path == path:
-            return entry.error
+        if entry[3] is not None and entry[2] == path:
+            return entry[3]
         return None
+
+    def discard(self, name: str) -> None:
+        """Forget an entry whose spec did not decode, on disk at once (any thread may call this)."""
+        entries = self._entries
+        if entries is not None:
+            entries.pop(name, None)
+            self._dirty = True
+        try:
+            os.unlink(self._path)
+        except OSError:
+            pass
 
     def store(self, name: str, stamp: Stamp, path: str, result: Spec | str) -> None:
         entries = self._load()
+        old = entries.get(name)
+        new: tuple[Entry, Blob | None]
         if isinstance(result, str):
-            entry = _Entry(stamp, path, error=result)
+            new = ((name, stamp, path, result, "", None, (), 0, 0), None)
         else:
-            old = entries.get(name)
-            if old is not None and old.stamp == stamp and old.spec is not None:
+            if old is not None and old[0][1] == stamp and old[1] is not None:
                 return
-            entry = _Entry(stamp, path, spec=_encoder.encode(result))
-        if entries.get(name) != entry:
-            entries[name] = entry
+            new = (index_entry(name, stamp, path, result), _encoder.encode(result))
+        if old != new:
+            entries[name] = new
             self._dirty = True
 
     def retain(self, names: set[str]) -> None:
@@ -173,7 +183,7 @@ class DirCache:
         from cdikit._atomic import atomic_write
         from cdikit.errors import CDIError
 
-        data = _encoder.encode(_CacheFile(self._key, self._entries))
+        data = _index.dumps(self._key, self._wire, list(self._entries.values()))
         try:
             atomic_write(self._path, data, mode=0o600, make_parents=False)
         except (CDIError, OSError):
@@ -183,20 +193,20 @@ class DirCache:
 class DiskCache:
     """The per-directory cache files under one trusted cache directory."""
 
-    __slots__ = ("_dirs", "_identity", "root")
+    __slots__ = ("_dirs", "_identity", "_wire", "root")
 
     def __init__(self, root: str, schema_id: str) -> None:
         self.root = root
-        self._identity = f"{_FORMAT}\0{__version__}\0{_wire_fingerprint()}\0{schema_id}"
+        self._identity = _index.identity(schema_id)
+        self._wire = _wire_fingerprint()
         self._dirs: dict[str, DirCache] = {}
 
     def for_dir(self, directory: str) -> DirCache:
         """The cache of the spec directory ``directory`` (an absolute path)."""
         found = self._dirs.get(directory)
         if found is None:
-            key = f"{self._identity}\0{directory}"
-            name = str(sha256(key.encode("utf-8", "surrogateescape")).hexdigest()) + _SUFFIX
-            found = self._dirs[directory] = DirCache(os.path.join(self.root, name), key)
+            path, key = _index.cache_path(self.root, self._identity, directory)
+            found = self._dirs[directory] = DirCache(path, key, self._wire)
         return found
 
     def flush(self) -> None:

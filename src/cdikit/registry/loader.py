@@ -30,6 +30,7 @@ from cdikit.specfile import SchemaValidator, SpecFile, read_error, read_spec, re
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs milliseconds at start-up
 if TYPE_CHECKING:
     from cdikit.registry._diskcache import DirCache, DiskCache
+    from cdikit.spec.types import Spec
 
 __all__ = ["RACY_WINDOW_NS", "LoadResult", "SpecLoader", "load_error_text"]
 
@@ -180,8 +181,21 @@ class SpecLoader:
         self.disk_hits += 1
         if isinstance(found, str):
             return LoadResult(None, found)
+        entry, blob = found
+
+        def decode() -> Spec:
+            from cdikit.registry._diskcache import decode_spec
+
+            spec = decode_spec(blob)
+            if spec is None:  # never written so: forget it, and read the file itself
+                cache.discard(name)
+                self.parses += 1
+                spec = self._reader(path, priority, **self._schema_kw()).spec
+            return spec
+
         # What load_spec_bytes builds once the spec is valid; validity is what the cache records.
-        return LoadResult(SpecFile(found, recorded_path(path), priority), None)
+        names = tuple(device[0] for device in entry[6])
+        return LoadResult(SpecFile.deferred(decode, entry[4], names, recorded_path(path), priority), None)
 
     def flush(self, scanned: Iterable[str]) -> None:
         """Persist what a refresh loaded; ``scanned`` (every path it scanned) bounds what is kept.
@@ -211,14 +225,14 @@ class SpecLoader:
     def clear(self) -> None:
         self._entries.clear()
 
+    def _schema_kw(self) -> dict[str, SchemaValidator]:
+        return {} if self._schema is None else {"schema": self._schema}
+
     def _read(self, path: str, priority: int) -> tuple[LoadResult, bool]:
         """The load result, and whether it follows from the file's bytes alone (may persist)."""
         self.parses += 1
         try:
-            if self._schema is None:
-                spec = self._reader(path, priority)
-            else:
-                spec = self._reader(path, priority, schema=self._schema)
+            spec = self._reader(path, priority, **self._schema_kw())
         except (CDIError, OSError) as err:
             # read_spec raises a plain CDIError only for open/read failures (permissions, races):
             # those depend on more than the content. Its subclasses judge the bytes.

@@ -67,17 +67,46 @@ class NilOCISpecError(InjectionError):
         self.unresolved = list(names)
 
 
-@dataclass(frozen=True, slots=True)
 class ResolvedDevice:
-    """A device the registry resolves: its qualified name, definition and spec file."""
+    """A device the registry resolves: its qualified name, definition and spec file.
 
-    name: str
-    device: Device
-    spec: SpecFile
+    ``device`` may be left None when ``spec`` defines it (the registry does
+    so): it is then looked up on first use, so that a spec taken from the
+    disk cache is decoded only when one of its devices is really used.
+    """
+
+    __slots__ = ("_device", "name", "spec")
+
+    def __init__(self, name: str, device: Device | None, spec: SpecFile) -> None:
+        self.name = name
+        self._device = device
+        self.spec = spec
+
+    @property
+    def device(self) -> Device:
+        device = self._device
+        if device is None:
+            device = self._device = self.spec.devices[self.name.partition("=")[2]]
+        return device
 
     @property
     def edits(self) -> ContainerEdits:
         return self.device.edits
+
+    def _key(self) -> tuple[str, Device, SpecFile]:
+        return (self.name, self.device, self.spec)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, ResolvedDevice)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"ResolvedDevice(name={self.name!r}, device={self.device!r}, spec={self.spec!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +147,8 @@ class _Builder:
     def _devices_of(self, spec: SpecFile) -> tuple[ResolvedDevice, ...]:
         found = self._resolved.get(spec)
         if found is None:
-            found = tuple(
-                ResolvedDevice(spec.qualified_name(name), device, spec)
-                for name, device in spec.devices.items()
-            )
+            prefix = spec.qualified_name("")
+            found = tuple(ResolvedDevice(prefix + name, None, spec) for name in spec.device_names)
             self._resolved[spec] = found
         return found
 
@@ -316,7 +343,9 @@ class Registry:
         if new is old:
             return False
         self._state = new
-        return old.signature() != new.signature()
+        # The signature compares spec contents, which decodes specs taken from the disk
+        # cache: only worth it when someone listens.
+        return bool(self._listeners) and old.signature() != new.signature()
 
     def _current(self) -> _Snapshot:
         """The state to answer a query from, after applying changes queued by the watcher."""
