@@ -37,27 +37,38 @@ from __future__ import annotations
 
 import os
 
-import msgspec
-
 from cdikit._cachedir import CACHE_ENV, default_cache_dir
 from cdikit._cachedir import secure_dir as _secure_dir
 from cdikit.registry import _index
-from cdikit.registry._index import Entry, Stamp, sha256
-from cdikit.spec import types as _types
-from cdikit.spec.types import Spec
+from cdikit.registry._index import Blobs, Entry, Stamp, sha256
+
+TYPE_CHECKING = False  # not typing's: a registry over a warm cache needs neither it nor msgspec
+if TYPE_CHECKING:
+    import msgspec
+
+    from cdikit.spec.types import Spec
 
 __all__ = ["CACHE_ENV", "DirCache", "DiskCache", "default_cache_dir", "open_disk_cache"]
 
-Blob = bytes | memoryview
-# What a lookup finds for a valid spec: its index entry (kind, device names...) and its msgpack.
-Hit = tuple[Entry, Blob]
+_codecs: tuple[msgspec.msgpack.Decoder[Spec], msgspec.msgpack.Encoder, str] | None = None
 
-_spec_decoder = msgspec.msgpack.Decoder(Spec)
-_encoder = msgspec.msgpack.Encoder()
+
+def _codec() -> tuple[msgspec.msgpack.Decoder[Spec], msgspec.msgpack.Encoder, str]:
+    """The spec decoder, the encoder and the wire fingerprint, made on first use."""
+    global _codecs
+    if _codecs is None:
+        import msgspec
+
+        from cdikit.spec.types import Spec
+
+        _codecs = (msgspec.msgpack.Decoder(Spec), msgspec.msgpack.Encoder(), _wire_fingerprint())
+    return _codecs
 
 
 def _wire_fingerprint() -> str:
     """The shape of the wire types: a cache written by other types than these must miss."""
+    from cdikit.spec import types as _types
+
     parts = []
     for name in sorted(_types.__all__):
         cls = getattr(_types, name)
@@ -73,14 +84,6 @@ def index_entry(name: str, stamp: Stamp, path: str, spec: Spec) -> Entry:
     """The index entry of a valid spec: what listing its devices needs, without decoding it."""
     devices = tuple((d.name, _annotations(d.annotations)) for d in spec.devices or ())
     return (name, stamp, path, None, spec.kind, _annotations(spec.annotations), devices, 0, 0)
-
-
-def decode_spec(blob: Blob) -> Spec | None:
-    """The spec of a cached blob; None when it does not decode (the caller re-reads the file)."""
-    try:
-        return _spec_decoder.decode(blob)
-    except (msgspec.DecodeError, ValueError):
-        return None
 
 
 def schema_identity(schema: object | None) -> str | None:
@@ -102,49 +105,67 @@ def schema_identity(schema: object | None) -> str | None:
 
 
 class DirCache:
-    """The cached load results of one spec directory, read on first use."""
+    """The cached load results of one spec directory, read on first use.
 
-    __slots__ = ("_dirty", "_entries", "_key", "_path", "_wire")
+    An entry is ``(index entry, blob)``: an error entry has no blob, a spec
+    loaded in this process has its msgpack, one from the file has None (its
+    blob stays in the file until used).
+    """
 
-    def __init__(self, path: str, key: str, wire: str) -> None:
+    __slots__ = ("_blobs", "_dirty", "_entries", "_key", "_path", "_wire")
+
+    def __init__(self, path: str, key: str) -> None:
         self._path = path
         self._key = key
-        self._wire = wire
-        self._entries: dict[str, tuple[Entry, Blob | None]] | None = None
+        self._entries: dict[str, tuple[Entry, bytes | None]] | None = None
+        self._blobs: Blobs | None = None
+        self._wire = ""
         self._dirty = False
 
-    def _load(self) -> dict[str, tuple[Entry, Blob | None]]:
+    def _load(self) -> dict[str, tuple[Entry, bytes | None]]:
         entries = self._entries
         if entries is None:
             entries = self._entries = self._read()
         return entries
 
-    def _read(self) -> dict[str, tuple[Entry, Blob | None]]:
+    def _read(self) -> dict[str, tuple[Entry, bytes | None]]:
         found = _index.read_index(self._path, self._key)
         if found is None:
             return {}
-        blobs, wire, index = found
-        if wire != self._wire:
-            return {}
-        return {name: (e, None if e[3] is not None else blobs[e[7] : e[8]]) for name, e in index.items()}
+        self._blobs, self._wire, index = found
+        return {name: (e, None) for name, e in index.items()}
 
-    def lookup(self, name: str, stamp: Stamp, path: str) -> Hit | str | None:
-        """The cached entry and spec blob, or the error text, of ``name`` if its stamp is ``stamp``."""
+    def lookup(self, name: str, stamp: Stamp, path: str) -> tuple[Entry, bytes | None] | str | None:
+        """The cached entry (with its blob if in memory), or the error text, of ``name`` if its stamp is ``stamp``."""
         found = self._load().get(name)
         if found is None:
             return None
-        entry, blob = found
+        entry = found[0]
         if entry[1] != stamp:
             return None
-        if blob is not None:
-            return entry, blob
+        if entry[3] is None:
+            return found
         # An error text quotes the path as scanned: reuse it only for the same spelling.
-        if entry[3] is not None and entry[2] == path:
-            return entry[3]
-        return None
+        return entry[3] if entry[2] == path else None
+
+    def decode(self, entry: Entry, blob: bytes | None) -> Spec | None:
+        """The spec of a hit; None when it cannot be had (the caller reads the file instead)."""
+        decoder, _, wire = _codec()
+        if blob is None:
+            if self._blobs is None or self._wire != wire:
+                return None
+            blob = self._blobs.read(entry[7], entry[8])
+            if blob is None:
+                return None
+        import msgspec
+
+        try:
+            return decoder.decode(blob)
+        except (msgspec.DecodeError, ValueError):
+            return None
 
     def discard(self, name: str) -> None:
-        """Forget an entry whose spec did not decode, on disk at once (any thread may call this)."""
+        """Forget an entry whose spec could not be had, on disk at once (any thread may call this)."""
         entries = self._entries
         if entries is not None:
             entries.pop(name, None)
@@ -157,13 +178,13 @@ class DirCache:
     def store(self, name: str, stamp: Stamp, path: str, result: Spec | str) -> None:
         entries = self._load()
         old = entries.get(name)
-        new: tuple[Entry, Blob | None]
+        new: tuple[Entry, bytes | None]
         if isinstance(result, str):
             new = ((name, stamp, path, result, "", None, (), 0, 0), None)
         else:
-            if old is not None and old[0][1] == stamp and old[1] is not None:
+            if old is not None and old[0][1] == stamp and old[0][3] is None:
                 return
-            new = (index_entry(name, stamp, path, result), _encoder.encode(result))
+            new = (index_entry(name, stamp, path, result), _codec()[1].encode(result))
         if old != new:
             entries[name] = new
             self._dirty = True
@@ -183,7 +204,20 @@ class DirCache:
         from cdikit._atomic import atomic_write
         from cdikit.errors import CDIError
 
-        data = _index.dumps(self._key, self._wire, list(self._entries.values()))
+        wire = _codec()[2]
+        kept: list[tuple[Entry, bytes | None]] = []
+        old: bytes | None = None
+        for entry, blob in self._entries.values():
+            if blob is None and entry[3] is None:  # still in the old file: carry it over
+                if old is None:
+                    old = (
+                        self._blobs.read() if self._blobs is not None and self._wire == wire else None
+                    ) or b""
+                blob = old[entry[7] : entry[8]]
+                if len(blob) != entry[8] - entry[7] or not blob:
+                    continue  # unreadable now: parsed again next time
+            kept.append((entry, blob))
+        data = _index.dumps(self._key, wire, kept)
         try:
             atomic_write(self._path, data, mode=0o600, make_parents=False)
         except (CDIError, OSError):
@@ -193,12 +227,11 @@ class DirCache:
 class DiskCache:
     """The per-directory cache files under one trusted cache directory."""
 
-    __slots__ = ("_dirs", "_identity", "_wire", "root")
+    __slots__ = ("_dirs", "_identity", "root")
 
     def __init__(self, root: str, schema_id: str) -> None:
         self.root = root
         self._identity = _index.identity(schema_id)
-        self._wire = _wire_fingerprint()
         self._dirs: dict[str, DirCache] = {}
 
     def for_dir(self, directory: str) -> DirCache:
@@ -206,7 +239,7 @@ class DiskCache:
         found = self._dirs.get(directory)
         if found is None:
             path, key = _index.cache_path(self.root, self._identity, directory)
-            found = self._dirs[directory] = DirCache(path, key, self._wire)
+            found = self._dirs[directory] = DirCache(path, key)
         return found
 
     def flush(self) -> None:

@@ -36,14 +36,25 @@ except ImportError:  # pragma: no cover - Python >= 3.12 renamed it; hashlib as 
     except ImportError:
         from hashlib import sha256
 
-from cdikit._cachedir import read_private_file
+from cdikit._cachedir import open_private_file
 from cdikit._version import __version__
 
 TYPE_CHECKING = False  # not typing's: the lean CLI path imports this module
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["FORMAT", "SUFFIX", "Entry", "Stamp", "cache_path", "dumps", "identity", "read_index", "sha256"]
+__all__ = [
+    "FORMAT",
+    "SUFFIX",
+    "Blobs",
+    "Entry",
+    "Stamp",
+    "cache_path",
+    "dumps",
+    "identity",
+    "read_index",
+    "sha256",
+]
 
 FORMAT = "cdikit-spec-cache/2"
 SUFFIX = ".msgpack"
@@ -86,28 +97,84 @@ def cache_path(root: str, ident: str, directory: str) -> tuple[str, str]:
     return os.path.join(root, name), key
 
 
-def read_index(path: str, key: str) -> tuple[memoryview, str, dict[str, Entry]] | None:
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    chunks = []
+    while size > 0:
+        chunk = os.pread(fd, size, offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+class Blobs:
+    """The spec blobs of a cache file, read only when needed (a listing needs none).
+
+    A blob is read from the very file the index came from: same device,
+    inode, size and mtime, else nothing (the file was replaced meanwhile).
+    """
+
+    __slots__ = ("_base", "_ident", "_path", "_size")
+
+    def __init__(self, path: str, ident: tuple[int, int, int, int], base: int, size: int) -> None:
+        self._path = path
+        self._ident = ident
+        self._base = base
+        self._size = size
+
+    def read(self, start: int = 0, end: int | None = None) -> bytes | None:
+        """``blobs[start:end]`` (default: all of them), or None when the file changed or is short."""
+        end = self._size if end is None else end
+        opened = open_private_file(self._path)
+        if opened is None:
+            return None
+        fd, st = opened
+        try:
+            if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) != self._ident or not 0 <= start <= end:
+                return None
+            data = _pread(fd, end - start, self._base + start)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        return data if len(data) == end - start else None
+
+
+def read_index(path: str, key: str) -> tuple[Blobs, str, dict[str, Entry]] | None:
     """The file's spec blobs, its ``wire`` fingerprint and its entries by name; None when unusable.
 
-    An entry's blob is ``blobs[start:end]``.
+    Only the head and the index are read: an entry's blob is ``blobs.read(start, end)``.
     """
-    data = read_private_file(path)
-    if data is None or len(data) < _HEAD or not data.startswith(_MAGIC):
+    opened = open_private_file(path)
+    if opened is None:
         return None
-    start = len(_MAGIC)
-    length = int.from_bytes(data[start : start + 8], "big")
-    digest = data[start + 8 : _HEAD]
-    index = data[_HEAD : _HEAD + length]
-    if len(index) != length or sha256(index).digest() != digest:
+    fd, st = opened
+    try:
+        head = _pread(fd, _HEAD, 0)
+        if len(head) < _HEAD or not head.startswith(_MAGIC):
+            return None
+        start = len(_MAGIC)
+        length = int.from_bytes(head[start : start + 8], "big")
+        if length > st.st_size:
+            return None
+        index = _pread(fd, length, _HEAD)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if len(index) != length or sha256(index).digest() != head[start + 8 : _HEAD]:
         return None
     try:
         found_key, wire, size, entries = marshal.loads(index)
-        if found_key != key or size != len(data) - _HEAD - length:
+        if found_key != key or size != st.st_size - _HEAD - length:
             return None
         by_name = {entry[0]: entry for entry in entries}
     except (ValueError, EOFError, TypeError, IndexError, KeyError):
         return None
-    return memoryview(data)[_HEAD + length :], wire, by_name
+    ident = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    return Blobs(path, ident, _HEAD + length, size), wire, by_name
 
 
 def dumps(key: str, wire: str, entries: Iterable[tuple[Entry, bytes | memoryview | None]]) -> bytes:

@@ -184,10 +184,8 @@ class SpecLoader:
         entry, blob = found
 
         def decode() -> Spec:
-            from cdikit.registry._diskcache import decode_spec
-
-            spec = decode_spec(blob)
-            if spec is None:  # never written so: forget it, and read the file itself
+            spec = cache.decode(entry, blob)
+            if spec is None:  # the cache cannot give it after all: forget it, read the file itself
                 cache.discard(name)
                 self.parses += 1
                 spec = self._reader(path, priority, **self._schema_kw()).spec
