@@ -28,13 +28,14 @@ import errno
 import gc
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from cdikit._paths import DEFAULT_SPEC_DIRS, spec_format
-from cdikit._text import go_errno_text, go_quote
+from cdikit._text import go_errno_text
 from cdikit.errors import ConflictError, InjectionError, RegistryError, UnresolvableDevicesError, WriteError
+from cdikit.registry._light import resolve_devices
 from cdikit.registry.loader import LoadResult, SpecLoader
 from cdikit.registry.names import spec_file_path
 from cdikit.registry.scan import go_clean, scan_spec_dirs
@@ -173,45 +174,26 @@ class _Builder:
 
         errors: dict[str, list[str]] = {}
         specs: list[SpecFile] = []
-        devices: dict[str, ResolvedDevice] = {}
-        conflicts: set[str] = set()
 
         def record(message: str, *paths: str) -> None:
             for path in paths:
                 errors.setdefault(path, []).append(message)
 
-        for path, _prio, result in inputs:
-            if isinstance(result, str):  # the scanner could not examine the entry
-                record(f"failed to load CDI Spec {result}", path)
-                continue
-            spec = result.spec
-            if spec is None:
-                if result.error is not None:
-                    record(f"failed to load CDI Spec {result.error}", path)
-                # else: removed while we were scanning, as if scanned a moment later
-                continue
-            specs.append(spec)
-            priority = spec.priority
-            for resolved in self._devices_of(spec):
-                qualified = resolved.name
-                old = devices.get(qualified)
-                if old is not None:
-                    old_prio = old.spec.priority
-                    if priority < old_prio:
-                        continue
-                    if priority == old_prio:
-                        # The stored definition stays for further comparisons; the name is dropped at the end.
-                        record(
-                            f"conflicting device {go_quote(qualified)} "
-                            f"(specs {go_quote(spec.path)}, {go_quote(old.spec.path)})",
-                            spec.path,
-                            old.spec.path,
-                        )
-                        conflicts.add(qualified)
-                        continue
-                devices[qualified] = resolved
-        for qualified in conflicts:
-            devices.pop(qualified, None)
+        def loaded() -> Iterator[tuple[str, int, Iterator[tuple[str, ResolvedDevice]]]]:
+            for path, _prio, result in inputs:
+                if isinstance(result, str):  # the scanner could not examine the entry
+                    record(f"failed to load CDI Spec {result}", path)
+                    continue
+                spec = result.spec
+                if spec is None:
+                    if result.error is not None:
+                        record(f"failed to load CDI Spec {result.error}", path)
+                    # else: removed while we were scanning, as if scanned a moment later
+                    continue
+                specs.append(spec)
+                yield spec.path, spec.priority, ((r.name, r) for r in self._devices_of(spec))
+
+        devices, conflicts = resolve_devices(loaded(), record)
         live = set(specs)
         for stale in [s for s in self._resolved if s not in live]:
             del self._resolved[stale]
