@@ -144,10 +144,14 @@ def test_removed_files_leave_the_cache_file(spec_dir: Path, _private_disk_cache:
     _registry(spec_dir)
     (spec_dir / "v3.json").unlink()
     write(spec_dir / "v2.json", spec_json("vendor2.com/gpu", ["x"]))  # forces a rewrite of the cache
-    _registry(spec_dir)
+    reg = _registry(spec_dir)
     (cache_file,) = _cache_files(_private_disk_cache)
     entries = _read_cache_file(cache_file)[2]
     assert sorted(e[0] for e in entries) == ["broken.yaml", "v0.json", "v1.json", "v2.json"]
+    # The specs that stayed cached still decode after their old cache file was replaced.
+    assert [s.spec.kind for s in reg.specs()] == ["vendor0.com/gpu", "vendor1.com/gpu", "vendor2.com/gpu"]
+    assert reg._loader.parses == 1
+    assert _cache_files(_private_disk_cache) == [cache_file]
 
 
 def test_racy_results_are_not_persisted(spec_dir: Path, _private_disk_cache: Path) -> None:

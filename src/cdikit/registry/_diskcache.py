@@ -148,24 +148,34 @@ class DirCache:
         # An error text quotes the path as scanned: reuse it only for the same spelling.
         return entry[3] if entry[2] == path else None
 
-    def decode(self, entry: Entry, blob: bytes | None) -> Spec | None:
-        """The spec of a hit; None when it cannot be had (the caller reads the file instead)."""
+    def decode(self, name: str, entry: Entry, blob: bytes | None) -> Spec | None:
+        """The spec of a hit; None when it cannot be had (the caller reads the file instead).
+
+        A blob that was read but does not decode (or was written by other wire
+        types) is dropped from the cache, on disk at once: the next process
+        rebuilds it. One that cannot be read (the file was replaced meanwhile)
+        is simply not used.
+        """
         decoder, _, wire = _codec()
         if blob is None:
-            if self._blobs is None or self._wire != wire:
+            if self._blobs is None:
                 return None
             blob = self._blobs.read(entry[7], entry[8])
             if blob is None:
+                return None
+            if self._wire != wire:
+                self._discard(name)
                 return None
         import msgspec
 
         try:
             return decoder.decode(blob)
         except (msgspec.DecodeError, ValueError):
+            self._discard(name)
             return None
 
-    def discard(self, name: str) -> None:
-        """Forget an entry whose spec could not be had, on disk at once (any thread may call this)."""
+    def _discard(self, name: str) -> None:
+        # Any thread may get here (a spec is decoded when first used): dict.pop and unlink are atomic.
         entries = self._entries
         if entries is not None:
             entries.pop(name, None)
@@ -216,6 +226,8 @@ class DirCache:
                 blob = old[entry[7] : entry[8]]
                 if len(blob) != entry[8] - entry[7] or not blob:
                     continue  # unreadable now: parsed again next time
+                # The old file is about to be replaced: the spec is decoded from memory from now on.
+                self._entries[entry[0]] = (entry, blob)
             kept.append((entry, blob))
         data = _index.dumps(self._key, wire, kept)
         try:

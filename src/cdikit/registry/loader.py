@@ -184,9 +184,8 @@ class SpecLoader:
         entry, blob = found
 
         def decode() -> Spec:
-            spec = cache.decode(entry, blob)
-            if spec is None:  # the cache cannot give it after all: forget it, read the file itself
-                cache.discard(name)
+            spec = cache.decode(name, entry, blob)
+            if spec is None:  # the cache cannot give it after all: read the file itself
                 self.parses += 1
                 spec = self._reader(path, priority, **self._schema_kw()).spec
             return spec
