@@ -135,8 +135,8 @@ class DirCache:
         self._blobs, self._wire, index = found
         return {name: (e, None) for name, e in index.items()}
 
-    def lookup(self, name: str, stamp: Stamp, path: str) -> tuple[Entry, bytes | None] | str | None:
-        """The cached entry (with its blob if in memory), or the error text, of ``name`` if its stamp is ``stamp``."""
+    def lookup(self, name: str, stamp: Stamp, path: str) -> Entry | str | None:
+        """The cached entry (its spec: :meth:`decode`), or the error text, of ``name`` if its stamp is ``stamp``."""
         found = self._load().get(name)
         if found is None:
             return None
@@ -144,11 +144,11 @@ class DirCache:
         if entry[1] != stamp:
             return None
         if entry[3] is None:
-            return found
+            return entry
         # An error text quotes the path as scanned: reuse it only for the same spelling.
         return entry[3] if entry[2] == path else None
 
-    def decode(self, name: str, entry: Entry, blob: bytes | None) -> Spec | None:
+    def decode(self, name: str, entry: Entry) -> Spec | None:
         """The spec of a hit; None when it cannot be had (the caller reads the file instead).
 
         A blob that was read but does not decode (or was written by other wire
@@ -157,6 +157,8 @@ class DirCache:
         is simply not used.
         """
         decoder, _, wire = _codec()
+        current = self._entries.get(name) if self._entries is not None else None
+        blob = current[1] if current is not None and current[0] is entry else None
         if blob is None:
             if self._blobs is None:
                 return None

@@ -181,10 +181,10 @@ class SpecLoader:
         self.disk_hits += 1
         if isinstance(found, str):
             return LoadResult(None, found)
-        entry, blob = found
+        entry = found
 
         def decode() -> Spec:
-            spec = cache.decode(name, entry, blob)
+            spec = cache.decode(name, entry)
             if spec is None:  # the cache cannot give it after all: read the file itself
                 self.parses += 1
                 spec = self._reader(path, priority, **self._schema_kw()).spec
