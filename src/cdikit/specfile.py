@@ -10,17 +10,26 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import TYPE_CHECKING, Protocol
 
 from cdikit._paths import go_clean, with_spec_extension
 from cdikit._text import go_errno_text, go_quote
 from cdikit.errors import CDIError, ParseError
 from cdikit.names import parse_qualifier
-from cdikit.spec.types import ContainerEdits, Device, Spec
-from cdikit.validation.rules import validate_spec
 
+# Not typing's: a registry over a warm disk cache imports this module but never needs
+# typing, msgspec or the spec model (specs are decoded when first used).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from typing import Any, Protocol
+
+    from cdikit.spec.types import ContainerEdits, Device, Spec
+
+    class SchemaValidator(Protocol):
+        """Anything with the ``cdikit.validation.schema.Schema.validate`` shape."""
+
+        def validate(self, doc: object, *, path: str | None = None) -> None: ...
+
 
 __all__ = [
     "MAX_SPEC_BYTES",
@@ -39,10 +48,19 @@ __all__ = [
 MAX_SPEC_BYTES = 16 * 1024 * 1024
 
 
-class SchemaValidator(Protocol):
-    """Anything with the ``cdikit.validation.schema.Schema.validate`` shape."""
+def __getattr__(name: str) -> Any:
+    """``SchemaValidator``, made when first imported at run time (it needs typing)."""
+    if name != "SchemaValidator":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from typing import Protocol
 
-    def validate(self, doc: object, *, path: str | None = None) -> None: ...
+    class SchemaValidator(Protocol):
+        """Anything with the ``cdikit.validation.schema.Schema.validate`` shape."""
+
+        def validate(self, doc: object, *, path: str | None = None) -> None: ...
+
+    globals()[name] = SchemaValidator
+    return SchemaValidator
 
 
 class SpecFile:
@@ -137,6 +155,7 @@ def load_spec_bytes(
 ) -> SpecFile:
     """Parse, schema-check and validate spec bytes read from ``path``."""
     from cdikit.spec.decode import parse_spec  # not needed when specs come from the disk cache
+    from cdikit.validation.rules import validate_spec
 
     quoted = go_quote(path)
     try:

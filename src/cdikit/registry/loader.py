@@ -19,43 +19,68 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from cdikit._cachedir import RACY_WINDOW_NS
 from cdikit._text import go_quote
 from cdikit.errors import CDIError
-from cdikit.specfile import SchemaValidator, SpecFile, read_error, read_spec, recorded_path
+from cdikit.specfile import SpecFile, read_error, read_spec, recorded_path
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs milliseconds at start-up
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from cdikit.registry._diskcache import DirCache, DiskCache
     from cdikit.spec.types import Spec
+    from cdikit.specfile import SchemaValidator
+
+    Reader = Callable[..., SpecFile]
 
 __all__ = ["RACY_WINDOW_NS", "LoadResult", "SpecLoader", "load_error_text"]
 
 
 _Stamp = tuple[int, int, int, int, int]
-Reader = Callable[..., SpecFile]
 
 
-@dataclass(frozen=True, slots=True)
 class LoadResult:
-    """What loading one scanned file gave: a spec, or the Go-worded error text.
+    """What loading one scanned file gave: a spec, or the Go-worded error text (immutable).
 
     Both None: the file vanished between the scan and the read (a concurrent
     removal); the refresh then treats it as never scanned rather than broken.
+    (A plain class, not a dataclass: importing dataclasses costs milliseconds.)
     """
+
+    __slots__ = ("error", "spec")
 
     spec: SpecFile | None
     error: str | None
 
+    def __init__(self, spec: SpecFile | None, error: str | None) -> None:
+        object.__setattr__(self, "spec", spec)
+        object.__setattr__(self, "error", error)
 
-@dataclass(slots=True)
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not LoadResult:
+            return NotImplemented
+        assert isinstance(other, LoadResult)
+        return self.spec == other.spec and self.error == other.error
+
+    def __hash__(self) -> int:
+        return hash((self.spec, self.error))
+
+    def __repr__(self) -> str:
+        return f"LoadResult(spec={self.spec!r}, error={self.error!r})"
+
+
 class _Entry:
-    stamp: _Stamp
-    result: LoadResult
-    trusted: bool
+    __slots__ = ("result", "stamp", "trusted")
+
+    def __init__(self, stamp: _Stamp, result: LoadResult, trusted: bool) -> None:
+        self.stamp = stamp
+        self.result = result
+        self.trusted = trusted
 
 
 def load_error_text(path: str, err: BaseException) -> str:

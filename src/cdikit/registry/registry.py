@@ -27,24 +27,27 @@ from __future__ import annotations
 import errno
 import gc
 import os
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from _thread import RLock  # threading's RLock, without importing threading
 
-from cdikit._paths import DEFAULT_SPEC_DIRS, spec_format
+from cdikit._paths import DEFAULT_SPEC_DIRS, go_clean, spec_format
 from cdikit._text import go_errno_text
 from cdikit.errors import ConflictError, InjectionError, RegistryError, UnresolvableDevicesError, WriteError
-from cdikit.registry._light import resolve_devices
+from cdikit.registry._light import resolve_devices, scan_raw
 from cdikit.registry.loader import LoadResult, SpecLoader
-from cdikit.registry.names import spec_file_path
-from cdikit.registry.scan import go_clean, scan_spec_dirs
-from cdikit.spec.types import ContainerEdits, Device, Spec
-from cdikit.specfile import SchemaValidator, SpecFile
-from cdikit.validation.rules import validate_spec
 
+# Not typing's, and no dataclasses: a registry over a warm disk cache needs neither (nor
+# msgspec: specs are decoded when first used), and every CLI call or container start pays imports.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from typing import Any, Literal
+
     from cdikit.registry.watcher import Watcher
+    from cdikit.spec.types import ContainerEdits, Device, Spec
+    from cdikit.specfile import SchemaValidator, SpecFile
+
+    Listener = Callable[["Registry"], None]
+    VersionChoice = Literal["minimum", "keep"] | str
 
 __all__ = [
     "DEFAULT_SPEC_DIRS",
@@ -52,9 +55,6 @@ __all__ = [
     "Registry",
     "ResolvedDevice",
 ]
-
-Listener = Callable[["Registry"], None]
-VersionChoice = Literal["minimum", "keep"] | str
 
 
 class NilOCISpecError(InjectionError):
@@ -110,14 +110,22 @@ class ResolvedDevice:
         return f"ResolvedDevice(name={self.name!r}, device={self.device!r}, spec={self.spec!r})"
 
 
-@dataclass(frozen=True, slots=True)
 class _Snapshot:
     """One refresh's complete, immutable view."""
 
-    specs: tuple[SpecFile, ...]
-    devices: dict[str, ResolvedDevice]
-    errors: dict[str, tuple[str, ...]]
-    conflicts: frozenset[str] = frozenset()
+    __slots__ = ("conflicts", "devices", "errors", "specs")
+
+    def __init__(
+        self,
+        specs: tuple[SpecFile, ...],
+        devices: dict[str, ResolvedDevice],
+        errors: dict[str, tuple[str, ...]],
+        conflicts: frozenset[str] = frozenset(),
+    ) -> None:
+        self.specs = specs
+        self.devices = devices
+        self.errors = errors
+        self.conflicts = conflicts
 
     def signature(self) -> tuple[Any, ...]:
         """What listeners care about: which specs (and their content) and which errors."""
@@ -155,7 +163,7 @@ class _Builder:
 
     def build(self, spec_dirs: Sequence[str], previous: _Snapshot) -> _Snapshot:
         """Scan, load (incrementally) and resolve priorities and conflicts like ``Cache.refresh``."""
-        candidates = scan_spec_dirs(spec_dirs)
+        candidates = scan_raw(spec_dirs)  # cdikit.registry.scan's walk, as plain tuples
         load = self.loader.load
         # Loading allocates many small objects, all of them kept: the collector's passes over a
         # growing heap would cost as much as the decoding itself (2-3x on 1,000 files).
@@ -166,11 +174,11 @@ class _Builder:
         finally:
             if paused:
                 gc.enable()
-        self.loader.flush(c.path for c in candidates)
+        self.loader.flush(c[0] for c in candidates)
         if inputs == self._last_inputs and previous is not _EMPTY:
             return previous
         self._last_inputs = inputs
-        self.loader.retain((c.path, c.priority) for c in candidates)
+        self.loader.retain((c[0], c[1]) for c in candidates)
 
         errors: dict[str, list[str]] = {}
         specs: list[SpecFile] = []
@@ -236,7 +244,7 @@ class Registry:
             raise TypeError("spec_dirs must be a sequence of directory paths, not a string")
         self._dirs = [go_clean(d) for d in dirs]
         self._schema = schema
-        self._lock = threading.RLock()
+        self._lock = RLock()
         disk = None
         if cache is not False:
             from cdikit.registry._diskcache import open_disk_cache
@@ -460,6 +468,8 @@ class Registry:
         """
         if not self._dirs:
             raise WriteError("no Spec directories to write to")
+        from cdikit.registry.names import spec_file_path
+
         priority = len(self._dirs) - 1
         path = spec_file_path(self._dirs[priority], name)
         spec = _with_version(spec, version)
@@ -482,6 +492,8 @@ class Registry:
         """
         if not self._dirs:
             raise WriteError("no Spec directories to remove from")
+        from cdikit.registry.names import spec_file_path
+
         path = spec_file_path(self._dirs[-1], name)
         with self._lock:
             _go_remove(path)
@@ -505,6 +517,8 @@ def _with_version(spec: Spec, version: VersionChoice) -> Spec:
 
 def _validate_for_write(spec: Spec, path: str, schema: SchemaValidator | None) -> None:
     """What ``newSpec`` checks before a write (errors worded ``invalid CDI Spec: ...``)."""
+    from cdikit.validation.rules import validate_spec
+
     if schema is not None:
         import msgspec
 
