@@ -12,14 +12,12 @@ changed file, an unreadable entry, an untrusted cache) returns None before
 anything is printed, and the full path runs: same output, same errors, same
 exit status, and it refreshes the cache for the next call.
 
-Scanning and the priority/conflict rules are the registry's own
-(:mod:`cdikit.registry._light`); the on-demand rows come from the same
-providers as the full path's.
+The devices come from :func:`cdikit.registry.listing.cached_devices` (the
+registry's own scanning, priority and conflict rules); the on-demand rows
+from the same providers as the full path's.
 """
 
 from __future__ import annotations
-
-import os
 
 TYPE_CHECKING = False  # not typing's: this module exists to start fast
 if TYPE_CHECKING:
@@ -27,7 +25,6 @@ if TYPE_CHECKING:
     from typing import Any
 
     from cdikit.cli._output import Table
-    from cdikit.registry import _index
 
 __all__ = ["device_table", "run"]
 
@@ -87,64 +84,6 @@ def _parse(argv: Sequence[str]) -> _Args | None:
     return args if seen_command else None
 
 
-def _load(
-    dirs: Sequence[str],
-) -> tuple[dict[str, tuple[str, int, dict[str, str]]], dict[str, list[str]]] | None:
-    """The devices (name -> spec path, priority, merged annotations) and errors; None if not all cached."""
-    from cdikit._cachedir import default_cache_dir, secure_dir
-    from cdikit._paths import go_clean, with_spec_extension
-    from cdikit.names import parse_qualifier
-    from cdikit.registry import _index
-    from cdikit.registry._light import resolve_devices, scan_raw
-
-    root = default_cache_dir()
-    if root is None:
-        return None
-    root = os.path.abspath(root)
-    if not secure_dir(root):
-        return None
-    ident = _index.identity("none")
-    indexes: dict[str, dict[str, _index.Entry] | None] = {}
-    errors: dict[str, list[str]] = {}
-
-    def record(message: str, *paths: str) -> None:
-        for path in paths:
-            errors.setdefault(path, []).append(message)
-
-    found: list[tuple[str, int, list[tuple[str, tuple[str, int, dict[str, str]]]]]] = []
-    for path, priority, scan_error in scan_raw([go_clean(d) for d in dirs]):
-        if scan_error is not None:
-            return None
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None
-        directory, name = os.path.split(os.path.abspath(path))
-        if directory not in indexes:
-            read = _index.read_index(*_index.cache_path(root, ident, directory))
-            indexes[directory] = None if read is None else read[2]
-        index = indexes[directory]
-        entry = None if index is None else index.get(name)
-        if entry is None or entry[1] != (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns):
-            return None
-        if entry[3] is not None:
-            if entry[2] != path:  # the error text quotes the path as it was scanned then
-                return None
-            record(f"failed to load CDI Spec {entry[3]}", path)
-            continue
-        recorded = with_spec_extension(go_clean(path))
-        vendor, class_ = parse_qualifier(entry[4])
-        prefix = f"{vendor}/{class_}="
-        spec_annotations = entry[5] or {}
-        named = []
-        for device, device_annotations in entry[6]:
-            merged = dict(spec_annotations)
-            merged.update(device_annotations or {})
-            named.append((prefix + device, (recorded, priority, merged)))
-        found.append((recorded, priority, named))
-    return resolve_devices(found, record)[0], errors
-
-
 def _yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
 
@@ -174,9 +113,10 @@ def run(argv: Sequence[str]) -> int | None:
     if args is None:
         return None
     from cdikit._paths import DEFAULT_SPEC_DIRS
-    from cdikit.requests._autoallow import is_auto_allow_value
+    from cdikit.registry.listing import cached_devices
+    from cdikit.requests import is_auto_allow_value
 
-    loaded = _load(args.dirs or DEFAULT_SPEC_DIRS)
+    loaded = cached_devices(args.dirs or DEFAULT_SPEC_DIRS)
     if loaded is None:
         return None
     devices, errors = loaded
