@@ -104,9 +104,10 @@ class SpecFile:
         """The validated wire spec."""
         spec = self._spec
         if spec is None:
-            assert self._decode is not None
-            spec = self._spec = self._decode()
-            self._decode = None
+            # Two threads may both decode (the same spec): harmless, and no lock on the hot path.
+            decode = self._decode
+            assert decode is not None  # kept after use: a racing reader still finds it
+            spec = self._spec = decode()
         return spec
 
     @property

@@ -328,6 +328,40 @@ def _child(*dirs: Path) -> dict[str, object]:
     return result
 
 
+_LIGHT_CHILD = """
+import sys
+from cdikit.registry import Registry
+reg = Registry(sys.argv[1:], auto_refresh=False)
+print(reg._loader.disk_hits, len(reg.list_devices()), len(reg.get_errors()),
+      sorted(m for m in ("msgspec", "typing", "dataclasses", "cdikit.spec.types") if m in sys.modules))
+reg.get_device(reg.list_devices()[0]).device  # using a device decodes its spec
+print(sorted(m for m in ("msgspec", "cdikit.spec.types") if m in sys.modules))
+"""
+
+
+def test_warm_registry_starts_without_the_spec_model(spec_dir: Path) -> None:
+    """Listing from a warm cache needs neither msgspec nor typing; a device in use decodes its spec."""
+    time.sleep(loader_module.RACY_WINDOW_NS / 1e9 + 0.1)
+    run = [sys.executable, "-c", _LIGHT_CHILD, str(spec_dir)]
+    subprocess.run(run, capture_output=True, text=True, check=True)  # fills the cache
+    lines = subprocess.run(run, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert lines == ["5 8 1 []", "['cdikit.spec.types', 'msgspec']"]
+
+
+def test_a_spec_decoded_by_racing_threads_is_the_same(
+    spec_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader_module, "RACY_WINDOW_NS", -(10**12))
+    expected = [s.spec for s in _registry(spec_dir).specs()]
+    from concurrent.futures import ThreadPoolExecutor
+
+    for _ in range(5):
+        specs = _registry(spec_dir).specs()
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(lambda s: s.spec, specs * 8))
+        assert results == expected * 8
+
+
 def test_two_processes_share_the_cache(spec_dir: Path, tmp_path: Path) -> None:
     other = tmp_path / "run"
     write(other / "override.yaml", spec_json("vendor0.com/gpu", ["d0a", "z"]))
