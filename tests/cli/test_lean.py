@@ -134,6 +134,16 @@ B = "other.org/nic"
             id="conflict-drops-device",
         ),
         pytest.param(
+            {"a/g.json": spec(A, ["g0"])}, ["-d", "{a},{a}/", "devices"], True, ["  1 "], id="same-dir-twice"
+        ),
+        pytest.param(
+            {"a/g.json": spec(A, ["g0"]), "b/x.yaml": spec(B, ["n0"]).replace('"', "'")},
+            ["-d", "{a}/g.json", "-d", "{b}/x.yaml,{b}/missing", "devices"],
+            True,
+            ["other.org/nic=n0"],
+            id="files-as-spec-dirs",
+        ),
+        pytest.param(
             {"a/g.json": spec(A, ["g0"]), "a/bad.yaml": BROKEN, "a/worse.json": UNPARSABLE},
             ["-d", "{a}", "devices"],
             True,
