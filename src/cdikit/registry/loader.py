@@ -254,7 +254,10 @@ class SpecLoader:
         """The load result, and whether it follows from the file's bytes alone (may persist)."""
         self.parses += 1
         try:
-            spec = self._reader(path, priority, **self._schema_kw())
+            if self._schema is None:
+                spec = self._reader(path, priority)
+            else:
+                spec = self._reader(path, priority, schema=self._schema)
         except (CDIError, OSError) as err:
             # read_spec raises a plain CDIError only for open/read failures (permissions, races):
             # those depend on more than the content. Its subclasses judge the bytes.
