@@ -120,6 +120,13 @@ B = "other.org/nic"
         ),
         pytest.param({}, ["-d", "{a}", "devices"], True, ["No CDI devices found."], id="empty"),
         pytest.param(
+            {"a/g.json": spec(A, ["g0"])},
+            ["-o", "json", "-d", "", "devices", "--spec-dirs={a}", "-o", "table"],
+            True,
+            ["DEVICE"],
+            id="options-before-and-after",
+        ),
+        pytest.param(
             {"a/g.json": spec(A, ["g0", "g1"]), "b/g.yaml": spec(A, ["g1", "g2"]).replace('"', "'")},
             ["-d", "{a},{b}", "devices"],
             True,
