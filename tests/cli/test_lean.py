@@ -299,7 +299,7 @@ def test_lean_process_imports_no_heavy_module(tmp_path: Path, capsys: pytest.Cap
     code = (
         "import sys\nfrom cdikit.cli import main\n"
         f"rc = main(['-d', {str(d)!r}, 'devices'])\n"
-        "print('MODULES', ' '.join(sorted(m for m in ('argparse', 'msgspec', 'dataclasses', 'json', 'yaml') "
+        "print('MODULES', ' '.join(sorted(m for m in ('argparse', 'msgspec', 'dataclasses', 'json', 'yaml', 're', 'typing', 'enum') "
         "if m in sys.modules)))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
