@@ -364,12 +364,13 @@ def warn_missing_hooks(spec: Any, prog: str) -> None:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from cdikit.producers.nvidia import refresh
     from cdikit.producers.nvidia.generate import generate
     from cdikit.producers.output import encode, format_for_path, with_infix, write_if_changed
 
     options, output, fmt = options_from_args(args)
     if args.watch:
+        from cdikit.producers.nvidia import refresh
+
         output = output or refresh.DEFAULT_OUTPUT
         try:
             refresh.watch(

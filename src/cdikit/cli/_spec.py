@@ -54,9 +54,9 @@ def _writer(dirs: list[str], index: int, args: argparse.Namespace) -> Registry:
 
 def warn_unloadable(path: str, cdi_version: str, hint: str = "") -> None:
     """Warn when an installed consumer cannot load a spec declaring ``cdi_version``."""
-    from cdikit.integrations.consumers.versions import detect_all, unloadable_by
+    from cdikit.integrations.consumers.versions import detect_all, limiting, unloadable_by
 
-    for found, top in unloadable_by(cdi_version, detect_all()):
+    for found, top in unloadable_by(cdi_version, detect_all(limiting(cdi_version))):
         sys.stderr.write(
             f"cdi: warning: {found.consumer} {found.text} ({found.binary}) loads cdiVersion {top} at most: "
             f"it cannot load {path} (cdiVersion {cdi_version}); its devices are unresolvable there"

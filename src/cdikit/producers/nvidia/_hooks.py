@@ -21,7 +21,6 @@ longer and fails the container, instead of hanging it): see
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterable, Sequence
 
 from cdikit._isolation import HOOK_ENV, HOOK_TIMEOUT
@@ -57,7 +56,9 @@ def resolve_hook_path(hook_path: str | None) -> str:
         candidate = os.path.join(directory, name)
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
-    found = shutil.which(name)
+    from cdikit._paths import which
+
+    found = which(name)
     return os.path.abspath(found) if found else f"/usr/bin/{name}"
 
 

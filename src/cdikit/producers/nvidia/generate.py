@@ -515,7 +515,13 @@ def generate(options: GenerateOptions, *, backend: NvmlBackend | None = None) ->
     hooks = HookFactory(resolve_hook_path(options.hook_path), options.disabled_hooks, options.enabled_hooks)
     owned = False
     nvml_error: NvmlError | None = None
-    if backend is None and mode in ("auto", "nvml", "management", "csv"):
+    nvml_version: str | None = None
+    if backend is None and mode == "management":
+        # Only the driver version is asked: without pynvml (see nvml.driver_version).
+        from cdikit.producers.nvidia.nvml import driver_version
+
+        nvml_version = driver_version(library=d.nvml_library(view))
+    elif backend is None and mode in ("auto", "nvml", "csv"):
         from cdikit.producers.nvidia.nvml import open_backend
 
         try:
@@ -536,7 +542,7 @@ def generate(options: GenerateOptions, *, backend: NvmlBackend | None = None) ->
         if mode == "auto":
             mode = resolve_mode(view, backend is not None)
         kind = default_kind(mode, options.vendor, options.class_)
-        version = sandbox.driver_version() if sandbox is not None else None
+        version = sandbox.driver_version() if sandbox is not None else nvml_version
         if version is None and backend is not None:
             version = backend.driver_version()
         devices: list[tuple[str, ContainerEdits]]

@@ -39,11 +39,13 @@ __all__ = [
     "NvmlBackend",
     "NvmlError",
     "PynvmlBackend",
+    "driver_version",
     "open_backend",
 ]
 
 FAKE_NVML_ENV = "CDIKIT_FAKE_NVML"
 NVML_SONAME = "libnvidia-ml.so.1"
+_DRIVER_VERSION_BUFFER = 80  # NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE
 _LIBRARY_NOT_FOUND = "failed to initialize NVML: NVML Shared Library Not Found"
 
 
@@ -338,6 +340,52 @@ def open_backend(environ: Mapping[str, str] | None = None, *, library: str | Non
     if fake:
         return FakeBackend.from_file(fake, library=library)
     return PynvmlBackend(library)
+
+
+def driver_version(environ: Mapping[str, str] | None = None, *, library: str | None = None) -> str | None:
+    """NVML's driver version, ``None`` when NVML cannot be initialised or does not say.
+
+    What ``open_backend(...).driver_version()`` answers (then ``close()``), for the
+    modes that need nothing else from NVML (management): the real driver is asked
+    through :mod:`ctypes` directly (``nvmlInitWithFlags(0)``,
+    ``nvmlSystemGetDriverVersion``, ``nvmlShutdown``, the calls pynvml makes)
+    instead of importing pynvml, so ``cdi generate nvidia --mode management`` does
+    not pay for that large module. The library is checked and loaded the same way
+    (:func:`cdikit.producers.nvidia._dlopen.load_library` for a path inside the
+    driver root, the host loader for the bare SONAME).
+    """
+    env = os.environ if environ is None else environ
+    if env.get(FAKE_NVML_ENV):
+        try:
+            backend = open_backend(env, library=library)
+        except NvmlError:
+            return None
+        try:
+            return backend.driver_version()
+        finally:
+            backend.close()
+    import ctypes
+
+    path = library or NVML_SONAME
+    try:
+        if "/" in path:
+            from cdikit.producers.nvidia._dlopen import load_library
+
+            lib = load_library(path)
+        else:
+            lib = ctypes.CDLL(path)
+        init, get_version, shutdown = lib.nvmlInitWithFlags, lib.nvmlSystemGetDriverVersion, lib.nvmlShutdown
+    except (OSError, AttributeError):
+        return None
+    if init(ctypes.c_uint(0)) != 0:
+        return None
+    try:
+        buf = ctypes.create_string_buffer(_DRIVER_VERSION_BUFFER)
+        if get_version(buf, ctypes.c_uint(_DRIVER_VERSION_BUFFER)) != 0:
+            return None
+        return buf.value.decode()
+    finally:
+        shutdown()
 
 
 @contextmanager
