@@ -11,13 +11,15 @@ imports what it needs when it runs.
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
 from collections.abc import Callable, Sequence
 
 from cdikit.cli._common import DEFAULT_SPEC_DIRS, EXIT_FAILURE, EXIT_USAGE, UsageError, apply_global_options
 from cdikit.cli._output import error
+
+TYPE_CHECKING = False  # not typing's (start-up time)
+if TYPE_CHECKING:
+    import argparse
 
 __all__ = ["main"]
 
@@ -36,24 +38,33 @@ def _normalise(args: argparse.Namespace) -> None:
 def _handler(func: object) -> Callable[[argparse.Namespace], int]:
     if callable(func):
         return func
+    import importlib
+
     module, _, attr = str(func).partition(":")
     return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``cdi`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
-    from cdikit.cli._parser import build_parser, command_name
-
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser, unavailable = build_parser(arguments)
-    chosen = command_name(arguments)
-    if chosen in unavailable:
-        error(f"command {chosen!r} is not available ({unavailable[chosen]})")
-        return EXIT_USAGE
-    try:
-        args = parser.parse_args(arguments)
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    args = None
+    if arguments[:2] == ["generate", "nvidia"]:
+        # Plain spec-generator command lines skip argparse (start-up time; same arguments).
+        from cdikit.cli._nvidia import fast_generate_args
+
+        args = fast_generate_args(arguments[2:])
+    if args is None:
+        from cdikit.cli._parser import build_parser, command_name
+
+        parser, unavailable = build_parser(arguments)
+        chosen = command_name(arguments)
+        if chosen in unavailable:
+            error(f"command {chosen!r} is not available ({unavailable[chosen]})")
+            return EXIT_USAGE
+        try:
+            args = parser.parse_args(arguments)
+        except SystemExit as exit_:
+            return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     func = getattr(args, "func", None)
     if not func:
         parser.print_help(sys.stderr)

@@ -7,10 +7,12 @@ for, so the common paths stay fast to start.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any, TextIO
+
+TYPE_CHECKING = False  # not typing's: every command imports this module (start-up time)
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 __all__ = ["FORMATS", "Progress", "Table", "dump", "emit", "error", "warn"]
 
@@ -45,6 +47,8 @@ def dump(data: Any, fmt: str) -> str:
         import yaml  # deferred: PyYAML costs start-up time the JSON and table paths never pay
 
         return str(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True))
+    import json
+
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
