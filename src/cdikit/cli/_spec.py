@@ -9,15 +9,16 @@ warning names every consumer installed here that still cannot.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from cdikit.cli._common import EXIT_FAILURE, EXIT_OK, UsageError, load_schema, open_registry, output_format
 from cdikit.cli._output import emit, error
 
+TYPE_CHECKING = False  # not typing's: `cdi generate --output` imports this module
 if TYPE_CHECKING:
+    import argparse
+
     from cdikit.registry import Registry
     from cdikit.spec.types import Spec
 

@@ -15,7 +15,8 @@ import os
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from cdikit._record import record
 
 __all__ = [
     "BINARIES",
@@ -50,7 +51,7 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
     return int(match[1]), int(match[2]), int(match[3] or 0)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConsumerVersion:
     """One consumer binary and the version it reported (``None``: it did not say)."""
 

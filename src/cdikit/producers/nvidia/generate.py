@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
+from cdikit._record import field, record
 from cdikit._rootfs import Root
 from cdikit.producers.nvidia import discover as d
 from cdikit.producers.nvidia._assemble import (
@@ -89,7 +89,7 @@ _EXPLICIT_LIBRARIES = (
 _ORIN_COMPAT_ROOT = "/usr/local/cuda/compat_orin"
 
 
-@dataclass
+@record()
 class GenerateOptions:
     """Everything ``cdi generate nvidia`` takes (see ``docs/nvidia.md``)."""
 
@@ -151,7 +151,7 @@ class GenerateOptions:
         return frozenset(_FEATURE_ALIASES.get(f, f) for f in self.feature_flags)
 
 
-@dataclass
+@record()
 class GenerateResult:
     spec: Spec
     mode: str
@@ -171,7 +171,7 @@ def default_kind(mode: str, vendor: str | None = None, class_: str | None = None
 # --------------------------------------------------------------------------- driver (common) edits
 
 
-@dataclass
+@record()
 class _DriverFiles:
     version: str
     libs: list[d.LibraryFile]
@@ -250,7 +250,7 @@ def _explicit_libraries(view: d.HostView, files: _DriverFiles) -> list[d.Library
 # --------------------------------------------------------------------------- nvml mode
 
 
-@dataclass
+@record()
 class _Selected:
     gpu: GpuRecord
     mig: MigRecord | None = None

@@ -25,9 +25,9 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from cdikit._record import record
 from cdikit.errors import CDIError
 
 __all__ = [
@@ -53,7 +53,7 @@ class NvmlError(CDIError):
     """NVML could not be initialised or answered with an error."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MigRecord:
     """One MIG device: ``index`` is its slot among the parent's MIG handles."""
 
@@ -69,7 +69,7 @@ class MigRecord:
         return "gfx" in self.profile_name.split("+")[1:]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GpuRecord:
     """One full GPU as NVML reports it."""
 
@@ -79,7 +79,7 @@ class GpuRecord:
     pci_bus_id: str
     name: str = ""
     mig_enabled: bool = False
-    mig_devices: tuple[MigRecord, ...] = field(default_factory=tuple)
+    mig_devices: tuple[MigRecord, ...] = ()
     # ATS addressing mode (NVML's nvmlDeviceGetAddressingMode): a cache-coherent GPU.
     coherent: bool = False
 
