@@ -7,7 +7,8 @@ annotated fields in order (positionally or by keyword, class-level defaults,
 :func:`field` ``default_factory``), ``__repr__``, ``__eq__``, and with
 ``frozen=True`` immutability and ``__hash__``. Type checkers see a dataclass
 (:pep:`681`). Only this class's own annotations are fields (no inheritance),
-and a field default must not be a mutable list or dict (use :func:`field`).
+and a field default must not be a mutable list or dict (use :func:`field`). The field names, in order, are the class's
+``__record_fields__``.
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ def record(*, frozen: bool = False) -> Callable[[C], C]:
                 return NotImplemented
             return all(getattr(self, n) == getattr(other, n) for n in names)
 
+        cls.__record_fields__ = names  # type: ignore[attr-defined]
         cls.__init__ = __init__  # type: ignore[misc]
         cls.__repr__ = __repr__  # type: ignore[assignment]
         cls.__eq__ = __eq__  # type: ignore[assignment]

@@ -8,6 +8,7 @@ and every line it declines goes to argparse (errors, help, abbreviations).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,13 @@ from hypothesis import strategies as st
 
 from cdikit.cli._nvidia import _GENERATE_OPTIONS, fast_generate_args
 from cdikit.cli._parser import build_parser
+from cdikit.errors import CDIError
+from cdikit.producers.nvidia.generate import generate, generate_plain
+from cdikit.producers.nvidia.nvml import FakeBackend
+from cdikit.producers.output import encode
+from cdikit.spec.types import Spec
 from tests.producers import fakeroot
+from tests.producers.conftest import OptionsFactory
 
 _FLAGS = [flag for flags, _ in _GENERATE_OPTIONS for flag in flags]
 _VALUES = st.sampled_from(
@@ -135,3 +142,63 @@ def test_fast_and_argparse_command_lines_do_the_same(
     if fast.returncode == 0:
         assert (tmp_path / "fast.yaml").read_bytes() == (tmp_path / "full.yaml").read_bytes()
         assert (tmp_path / "fast.yaml").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"mode": "nvml"},
+        {"mode": "management"},
+        {"mode": "nvml", "device_ids": ("0", "1:1"), "no_all_device": True},
+        {"mode": "nvml", "feature_flags": ("enable-coherent-annotations",)},
+        {"mode": "nvml", "spec_version": "0.5.0"},
+        {"mode": "gds"},
+        {"mode": "imex"},
+        {"mode": "nvml", "chain_hooks": False, "disabled_hooks": ("update-ldcache",)},
+    ],
+)
+def test_plain_records_encode_like_the_typed_spec(
+    options: OptionsFactory, backend: FakeBackend, overrides: dict[str, object]
+) -> None:
+    """What the CLI writes (plain records) is what the library's generate() gives, byte for byte."""
+    try:
+        typed = generate(options(**overrides), backend=backend)
+    except CDIError as err:
+        with pytest.raises(type(err), match=re.escape(str(err))):
+            generate_plain(options(**overrides), backend=backend)
+        return
+    plain = generate_plain(options(**overrides), backend=backend)
+    assert isinstance(typed.spec, Spec) and not isinstance(plain.spec, Spec)
+    pairs = [
+        (typed.spec, plain.spec),
+        *zip([s for _, s in typed.extra_specs], [s for _, s in plain.extra_specs], strict=True),
+    ]
+    for want, got in pairs:
+        for fmt in ("json", "yaml"):
+            assert encode(got, fmt) == encode(want, fmt)
+    assert (plain.mode, plain.missing, plain.warnings) == (typed.mode, typed.missing, typed.warnings)
+    assert [i for i, _ in plain.extra_specs] == [i for i, _ in typed.extra_specs]
+
+
+def test_generate_command_imports_neither_msgspec_nor_argparse(
+    tmp_path: Path, nvidia_root: fakeroot.FakeRoot
+) -> None:
+    r = str(nvidia_root.path)
+    code = (
+        "import sys; from cdikit.cli import main; rc = main(sys.argv[1:]); "
+        "print([m for m in ('msgspec', 'argparse', 'dataclasses', 'typing', 'pynvml') if m in sys.modules], file=sys.stderr); "
+        "sys.exit(rc)"
+    )
+    argv = [
+        "generate",
+        "nvidia",
+        "--mode",
+        "management",
+        "--driver-root",
+        r,
+        "--output",
+        str(tmp_path / "o.yaml"),
+    ]
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[-1] == "[]"

@@ -491,7 +491,7 @@ def warn_missing_hooks(spec: Any, prog: str) -> None:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from cdikit.producers.nvidia.generate import generate
+    from cdikit.producers.nvidia.generate import generate_plain
     from cdikit.producers.output import encode, format_for_path, with_infix, write_if_changed
 
     options, output, fmt = options_from_args(args)
@@ -510,7 +510,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         return 0
-    result = generate(options)
+    result = generate_plain(options)  # encoded as they are: no msgspec import
     warn_missing_hooks(result.spec, "cdi")
     for warning in result.warnings:
         print(f"cdi: warning: {warning}", file=sys.stderr)

@@ -20,21 +20,25 @@ from __future__ import annotations
 import functools
 import math
 import re
-from typing import Literal, TypeAlias
 
 from cdikit._atomic import atomic_write
 from cdikit._paths import spec_format
 from cdikit.errors import WriteError
 from cdikit.spec import _yamlres
-from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Hook, IntelRdt, Mount, NetDevice, Spec
+
+TYPE_CHECKING = False  # not typing's: generators encode plain records (cdikit.spec._plain) without msgspec
+if TYPE_CHECKING:
+    from typing import Literal, TypeAlias
+
+    from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Hook, IntelRdt, Mount, NetDevice, Spec
+
+    Format = Literal["json", "yaml"]
 
 __all__ = ["SPEC_FILE_MODE", "encode_spec", "write_spec_data", "write_spec_file"]
 
 #: Spec files are world-readable: a spec holds no secret, and rootless engines and
 #: non-root users must load it (podman #17539; the reference leaves 0600).
 SPEC_FILE_MODE = 0o644
-
-Format = Literal["json", "yaml"]
 
 
 def encode_spec(spec: Spec, fmt: Format) -> bytes:
@@ -245,7 +249,8 @@ def _json_rdt(r: IntelRdt) -> str:
 # sequence, str/int/bool = scalar) holding only the fields yaml.v3 would emit,
 # then renders it with yaml.v3's block-style layout rules.
 
-_YamlNode: TypeAlias = "str | int | bool | dict[str, _YamlNode] | list[_YamlNode]"
+if TYPE_CHECKING:
+    _YamlNode: TypeAlias = "str | int | bool | dict[str, _YamlNode] | list[_YamlNode]"
 
 
 def _yaml_spec(spec: Spec) -> str:

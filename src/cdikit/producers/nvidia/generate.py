@@ -28,7 +28,7 @@ from cdikit.producers.nvidia._errors import DiscoveryError, DriverNotFoundError,
 from cdikit.producers.nvidia._hooks import HOOK_NAMES, HookFactory, chain_spec_hooks, resolve_hook_path
 from cdikit.producers.nvidia._modes import csv_mode, gated_devices, imex_devices, management_devices, wsl_mode
 from cdikit.producers.nvidia.nvml import GpuRecord, MigRecord, NvmlBackend, NvmlError
-from cdikit.spec.types import ContainerEdits, DeviceNode, Mount, Spec
+from cdikit.spec._plain import ContainerEdits, DeviceNode, Mount, Spec, to_struct
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ __all__ = [
     "GenerateResult",
     "default_kind",
     "generate",
+    "generate_plain",
     "resolve_hook_path",
 ]
 
@@ -509,6 +510,17 @@ def generate(options: GenerateOptions, *, backend: NvmlBackend | None = None) ->
 
     ``backend`` overrides NVML (tests pass a :class:`~.nvml.FakeBackend`); otherwise
     ``nvml.open_backend()`` is tried in the modes that use NVML.
+    """
+    result = generate_plain(options, backend=backend)
+    result.spec = to_struct(result.spec)
+    result.extra_specs = [(infix, to_struct(spec)) for infix, spec in result.extra_specs]
+    return result
+
+
+def generate_plain(options: GenerateOptions, *, backend: NvmlBackend | None = None) -> GenerateResult:
+    """:func:`generate` with the specs as plain records (:mod:`cdikit.spec._plain`), not typed ones.
+
+    What ``cdi generate nvidia`` encodes: the same bytes, without importing msgspec.
     """
     mode = _validate(options)
     view = options.host_view()

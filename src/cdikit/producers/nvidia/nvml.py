@@ -21,14 +21,16 @@ fake drives exactly the same generator code as the real driver.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Protocol
 
 from cdikit._record import record
 from cdikit.errors import CDIError
+
+TYPE_CHECKING = False  # not typing's: `cdi generate nvidia` start-up time
+if TYPE_CHECKING:
+    from typing import Any, Protocol
 
 __all__ = [
     "FAKE_NVML_ENV",
@@ -84,16 +86,21 @@ class GpuRecord:
     coherent: bool = False
 
 
-class NvmlBackend(Protocol):
-    """The NVML calls the generator needs (see nvidia-toolkit.md section 2.1)."""
+if TYPE_CHECKING:
 
-    def driver_version(self) -> str | None: ...
+    class NvmlBackend(Protocol):
+        """The NVML calls the generator needs (see nvidia-toolkit.md section 2.1)."""
 
-    def cuda_driver_version(self) -> int | None: ...
+        def driver_version(self) -> str | None: ...
 
-    def gpus(self) -> list[GpuRecord]: ...
+        def cuda_driver_version(self) -> int | None: ...
 
-    def close(self) -> None: ...
+        def gpus(self) -> list[GpuRecord]: ...
+
+        def close(self) -> None: ...
+
+else:
+    NvmlBackend = object  # a Protocol for type checkers; typing is not imported at run time
 
 
 class FakeBackend:
@@ -116,6 +123,8 @@ class FakeBackend:
 
     @classmethod
     def from_file(cls, path: str, *, library: str | None = None) -> FakeBackend:
+        import json
+
         try:
             with open(path, "rb") as f:
                 data = json.load(f)
