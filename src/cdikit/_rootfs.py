@@ -363,7 +363,12 @@ class Root:
 
     def glob(self, pattern: str) -> list[str]:
         """Root-relative paths matching the root-relative glob ``pattern``, sorted."""
-        found = _star_glob(("" if self.is_host else self.path) + "/" + pattern.lstrip("/"), self._listings)
+        full = ("" if self.is_host else self.path) + "/" + pattern.lstrip("/")
+        if not any(c in full for c in "*?["):
+            # No wildcard: glob's answer is the path itself when it exists (as a link too).
+            found: list[str] | None = [full] if self._lstat_host(full) is not None else []
+        else:
+            found = _star_glob(full, self._listings)
         if found is None:
             import glob as _glob
 

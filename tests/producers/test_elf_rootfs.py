@@ -203,3 +203,13 @@ def test_resolve_is_the_walk(
                 and os.path.isfile(root.host(r))
                 and not os.path.islink(root.host(r))
             )
+
+
+@pytest.mark.parametrize("rel", ["/usr/lib/real.so", "/usr/lib/abs.so", "/usr/lib/loop1", "/usr/lib/missing.so",
+                                 "/usr/lib", "/usr/lib/", "/usr/lib/top/usr", "/usr//lib/./real.so", "/"])  # fmt: skip
+def test_glob_of_a_plain_path_is_glob(root: Root, rel: str) -> None:
+    """A pattern without wildcards: the path when it exists (dangling or looping links too), like glob.glob."""
+    import glob
+
+    want = sorted(root.relative(p) for p in glob.glob(glob.escape(root.path) + "/" + rel.lstrip("/")))
+    assert root.glob(rel) == want
