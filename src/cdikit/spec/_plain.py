@@ -146,8 +146,17 @@ def identity(obj: object) -> object:
     Typed records answer their JSON (what the reference compares); plain ones the
     tuple of their field values, which is equal exactly when that JSON would be.
     """
-    if _fields(obj) is not None:
-        return _frozen(obj)
+    names = _fields(obj)
+    if names is not None:
+        key: list[object] = [type(obj).__name__]
+        for name in names:
+            value = getattr(obj, name)
+            if type(value) is list:  # a node's, mount's or hook's strings: no deeper walk needed
+                value = tuple(value) if all(type(v) is str for v in value) else _frozen(value)
+            elif type(value) is dict or _fields(value) is not None:
+                value = _frozen(value)
+            key.append(value)
+        return tuple(key)
     import msgspec
 
     return msgspec.json.encode(obj)

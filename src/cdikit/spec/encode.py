@@ -97,7 +97,7 @@ _SURROGATE = "[\ud800-\udfff]"
 
 # --------------------------------------------------------------------------- JSON
 
-_JSON_ESCAPE = re.compile('[\x00-\x1f"\\\\<>&\u2028\u2029]')
+_JSON_ESCAPE_PATTERN = '[\x00-\x1f"\\\\<>&\u2028\u2029]'  # compiled on first use: YAML writers never need it
 _JSON_SHORT = {
     '"': '\\"',
     "\\": "\\\\",
@@ -115,10 +115,17 @@ def _json_escape_char(m: re.Match[str]) -> str:
     return short if short is not None else f"\\u{ord(c):04x}"
 
 
+_json_escape: re.Pattern[str] | None = None
+
+
 def _js(s: str) -> str:
-    if _JSON_ESCAPE.search(s) is None:
+    global _json_escape
+    escape = _json_escape
+    if escape is None:
+        escape = _json_escape = re.compile(_JSON_ESCAPE_PATTERN)
+    if escape.search(s) is None:
         return '"' + s + '"'
-    return '"' + _JSON_ESCAPE.sub(_json_escape_char, s) + '"'
+    return '"' + escape.sub(_json_escape_char, s) + '"'
 
 
 def _json_strings(items: list[str]) -> str:

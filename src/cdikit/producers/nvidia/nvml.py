@@ -22,14 +22,14 @@ fake drives exactly the same generator code as the real driver.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 
 from cdikit._record import record
 from cdikit.errors import CDIError
 
 TYPE_CHECKING = False  # not typing's: `cdi generate nvidia` start-up time
 if TYPE_CHECKING:
+    from contextlib import closing
     from typing import Any, Protocol
 
 __all__ = [
@@ -397,13 +397,10 @@ def driver_version(environ: Mapping[str, str] | None = None, *, library: str | N
         shutdown()
 
 
-@contextmanager
 def backend_session(
     environ: Mapping[str, str] | None = None, *, library: str | None = None
-) -> Iterator[NvmlBackend]:
+) -> closing[NvmlBackend]:
     """``open_backend`` as a context manager that always shuts NVML down."""
-    backend = open_backend(environ, library=library)
-    try:
-        yield backend
-    finally:
-        backend.close()
+    from contextlib import closing
+
+    return closing(open_backend(environ, library=library))
