@@ -53,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from cdikit.cli._nvidia import fast_generate_args
 
         args = fast_generate_args(arguments[2:])
+        if args is not None and argv is None:
+            args.exit_when_done = True  # a whole `cdi` process: it may skip the interpreter's teardown
     if args is None:
         from cdikit.cli._parser import build_parser, command_name
 
