@@ -491,14 +491,14 @@ def warn_missing_hooks(spec: Any, prog: str) -> None:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from cdikit.producers.nvidia.generate import generate_plain
-    from cdikit.producers.output import encode, format_for_path, with_infix, write_if_changed
-
     exit_when_done = getattr(args, "exit_when_done", False) and not args.watch
     if exit_when_done:
         import gc
 
         gc.disable()  # a short-lived process: collections during its imports are pure cost
+    from cdikit.producers.nvidia.generate import generate_plain
+    from cdikit.producers.output import encode, format_for_path, with_infix, write_if_changed
+
     options, output, fmt = options_from_args(args)
     if args.watch:
         from cdikit.producers.nvidia import refresh

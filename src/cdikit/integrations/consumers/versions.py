@@ -39,13 +39,13 @@ BINARIES: dict[str, str] = {
     "buildkit": "buildkitd",
 }
 _SYSTEM_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
-_VERSION = re.compile(r"(?<![\w.])v?(\d+)\.(\d+)(?:\.(\d+))?")
+_VERSION = r"(?<![\w.])v?(\d+)\.(\d+)(?:\.(\d+))?"  # compiled when a binary is asked (re's cache)
 _TIMEOUT_S = 10
 
 
 def parse_version(text: str) -> tuple[int, int, int] | None:
     """The first ``X.Y[.Z]`` of a ``--version`` line (``1.6.20~ds1`` -> ``(1, 6, 20)``)."""
-    match = _VERSION.search(text)
+    match = re.search(_VERSION, text)
     if match is None:
         return None
     return int(match[1]), int(match[2]), int(match[3] or 0)
@@ -170,10 +170,11 @@ class _VersionCache:
             return False, None
         if found[1] == "-":
             return True, None
-        parsed = parse_version(found[1])
-        if parsed is None or ".".join(map(str, parsed)) != found[1]:
+        parts = found[1].split(".")
+        if len(parts) != 3 or not all(p.isascii() and p.isdecimal() for p in parts):
             return False, None
-        return True, parsed
+        major, minor, patch = (int(p) for p in parts)
+        return True, (major, minor, patch)
 
     def put(self, binary: str, stamp: str, version: tuple[int, int, int] | None) -> None:
         if "\t" in binary or "\n" in binary or "\r" in binary:
