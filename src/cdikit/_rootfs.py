@@ -267,6 +267,7 @@ class Root:
         self._stats: dict[str, os.stat_result | None] = {}
         self._links: dict[str, str | None] = {}
         self._listings: dict[str, list[str]] = {}
+        self._resolved: dict[str, str | None] = {}
         self._root_ok: bool | None = None
 
     def __repr__(self) -> str:
@@ -327,6 +328,15 @@ class Root:
         host paths whose prefix is already resolved (so holds no symlink the kernel
         could follow), each looked up once per Root.
         """
+        try:
+            return self._resolved[rel]
+        except KeyError:
+            pass
+        resolved = self._resolve(rel)
+        self._resolved[rel] = resolved
+        return resolved
+
+    def _resolve(self, rel: str) -> str | None:
         if self._root_ok is None:
             self._root_ok = os.path.isdir(self.path)
         if not self._root_ok:
