@@ -26,7 +26,7 @@ from cdikit._paths import spec_format
 from cdikit.errors import WriteError
 from cdikit.spec import _yamlres
 
-TYPE_CHECKING = False  # not typing's: generators encode plain records (cdikit.spec._plain) without msgspec
+TYPE_CHECKING = False  # not typing's: generators encode plain records (cdikit.spec.plain) without msgspec
 if TYPE_CHECKING:
     from typing import Literal, TypeAlias
 

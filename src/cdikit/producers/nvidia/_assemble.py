@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from cdikit._rootfs import Root
 from cdikit.producers.nvidia._errors import GenerateError
-from cdikit.spec._plain import ContainerEdits, Device, DeviceNode, Hook, Mount, Spec, identity
+from cdikit.spec.plain import ContainerEdits, Device, DeviceNode, Hook, Mount, Spec, identity
 
 TYPE_CHECKING = False  # not typing's (start-up time)
 if TYPE_CHECKING:

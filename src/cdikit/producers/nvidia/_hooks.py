@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 
 from cdikit._isolation import HOOK_ENV, HOOK_TIMEOUT
 from cdikit.producers.nvidia._errors import GenerateError
-from cdikit.spec._plain import ContainerEdits, Hook, Spec, replace
+from cdikit.spec.plain import ContainerEdits, Hook, Spec, replace
 
 __all__ = ["HOOK_NAMES", "HookFactory", "chain_hooks", "chain_spec_hooks", "resolve_hook_path"]
 

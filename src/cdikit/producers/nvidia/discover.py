@@ -19,7 +19,7 @@ from cdikit._rootfs import Root
 from cdikit.producers.nvidia._errors import DiscoveryError
 from cdikit.producers.nvidia._ldcache import ld_so_cache_dirs
 from cdikit.producers.nvidia.nvml import NVML_SONAME, GpuRecord, MigRecord
-from cdikit.spec._plain import DeviceNode
+from cdikit.spec.plain import DeviceNode
 
 __all__ = [
     "DiscoveryError",

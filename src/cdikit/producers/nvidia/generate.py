@@ -28,7 +28,7 @@ from cdikit.producers.nvidia._errors import DiscoveryError, DriverNotFoundError,
 from cdikit.producers.nvidia._hooks import HOOK_NAMES, HookFactory, chain_spec_hooks, resolve_hook_path
 from cdikit.producers.nvidia._modes import csv_mode, gated_devices, imex_devices, management_devices, wsl_mode
 from cdikit.producers.nvidia.nvml import GpuRecord, MigRecord, NvmlBackend, NvmlError
-from cdikit.spec._plain import ContainerEdits, DeviceNode, Mount, Spec, to_struct
+from cdikit.spec.plain import ContainerEdits, DeviceNode, Mount, Spec, to_struct
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -518,7 +518,7 @@ def generate(options: GenerateOptions, *, backend: NvmlBackend | None = None) ->
 
 
 def generate_plain(options: GenerateOptions, *, backend: NvmlBackend | None = None) -> GenerateResult:
-    """:func:`generate` with the specs as plain records (:mod:`cdikit.spec._plain`), not typed ones.
+    """:func:`generate` with the specs as plain records (:mod:`cdikit.spec.plain`), not typed ones.
 
     What ``cdi generate nvidia`` encodes: the same bytes, without importing msgspec.
     """

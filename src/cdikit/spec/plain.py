@@ -10,7 +10,7 @@ rules (:mod:`cdikit.spec.version`) take them as they are, byte for byte.
 :func:`to_struct` turns them into the typed records the library API returns.
 
 For type checkers these *are* the typed records (the two are interchangeable
-wherever only fields are read or set); ``tests/spec/test_plain.py`` keeps the
+wherever only fields are read or set); ``tests/spec/testplain.py`` keeps the
 field lists equal to :mod:`cdikit.spec.types`.
 """
 
