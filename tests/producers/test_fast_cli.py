@@ -189,16 +189,7 @@ def test_generate_command_imports_neither_msgspec_nor_argparse(
         "print([m for m in ('msgspec', 'argparse', 'dataclasses', 'typing', 'pynvml') if m in sys.modules], file=sys.stderr); "
         "sys.exit(rc)"
     )
-    argv = [
-        "generate",
-        "nvidia",
-        "--mode",
-        "management",
-        "--driver-root",
-        r,
-        "--output",
-        str(tmp_path / "o.yaml"),
-    ]
+    argv = ["generate", "nvidia", "--mode", "management", "--driver-root", r, "--output", str(tmp_path / "o.yaml")]  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines()[-1] == "[]"
