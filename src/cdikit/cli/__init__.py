@@ -5,8 +5,10 @@ lint/doctor problems, failed operation); 2 usage (bad command line, unreadable
 or malformed input file). Results go to stdout, diagnostics to stderr.
 
 Start-up is latency-sensitive (``cdi inject`` runs inside container start-up
-paths), so this package imports only argparse at module level; each command
-imports what it needs when it runs.
+paths, ``cdi generate nvidia`` at every boot and driver change), so this package
+imports neither argparse nor typing at module level; each command imports what
+it needs when it runs, and plain ``cdi generate nvidia`` command lines are read
+without argparse (:func:`cdikit.cli._nvidia.fast_generate_args`).
 """
 
 from __future__ import annotations
