@@ -193,3 +193,16 @@ def test_generate_command_imports_neither_msgspec_nor_argparse(
     proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("extra", [[], ["--format", "json"], ["-v"]])
+def test_spec_on_stdout_is_complete_through_the_fast_exit(
+    tmp_path: Path, nvidia_root: fakeroot.FakeRoot, extra: list[str]
+) -> None:
+    """A whole process ends with os._exit after flushing: stdout and stderr lose nothing."""
+    r = str(nvidia_root.path)
+    args = ["--driver-root", r, "--sysfs-root", r, "--procfs-root", r, *extra]
+    fast = _cdi(["generate", "nvidia", "--mode", "management", *args], tmp_path)
+    full = _cdi(["generate", "nvidia", "--mod", "management", *args], tmp_path)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (full.returncode, full.stdout, full.stderr)
+    assert fast.returncode == 0 and len(fast.stdout) > 1000
