@@ -274,9 +274,6 @@ def open_registry(
 
 def spec_error_note(registry: Registry) -> str | None:
     """A one-line hint when some spec files failed to load, else None."""
-    errors = registry.get_errors()
-    if not errors:
-        return None
-    count = len(errors)
-    noun = "file has" if count == 1 else "files have"
-    return f"{count} spec {noun} errors (run 'cdi validate' for details)"
+    from cdikit.cli._output import spec_errors_note
+
+    return spec_errors_note(len(registry.get_errors()))

@@ -8,13 +8,13 @@ for, so the common paths stay fast to start.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
 
-TYPE_CHECKING = False  # not typing's: every command imports this module (start-up time)
+TYPE_CHECKING = False  # not typing's: the lean ``cdi devices`` renders through this module
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
     from typing import Any, TextIO
 
-__all__ = ["FORMATS", "Progress", "Table", "dump", "emit", "error", "warn"]
+__all__ = ["FORMATS", "Progress", "Table", "dump", "emit", "error", "spec_errors_note", "warn"]
 
 FORMATS = ("table", "json", "yaml")
 _PROG = "cdi"
@@ -47,7 +47,7 @@ def dump(data: Any, fmt: str) -> str:
         import yaml  # deferred: PyYAML costs start-up time the JSON and table paths never pay
 
         return str(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True))
-    import json
+    import json  # deferred too: tables never need it
 
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -66,6 +66,14 @@ def emit(data: Any, fmt: str, table: Table | str | None = None, *, stream: TextI
         text = dump(data, fmt)
     out.write(text)
     out.flush()
+
+
+def spec_errors_note(count: int) -> str | None:
+    """The one-line hint for ``count`` spec files with errors (None for none)."""
+    if not count:
+        return None
+    noun = "file has" if count == 1 else "files have"
+    return f"{count} spec {noun} errors (run 'cdi validate' for details)"
 
 
 def error(message: str) -> None:

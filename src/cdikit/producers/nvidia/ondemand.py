@@ -8,10 +8,10 @@ callers (``cdi request``, ``cdi devices``) register this one from above through
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from cdikit.requests.ondemand import OnDemandProvider
 
+TYPE_CHECKING = False  # not typing's: `cdi devices` builds this provider at start-up
 if TYPE_CHECKING:
     from cdikit.producers.nvidia.generate import GenerateOptions
     from cdikit.producers.nvidia.nvml import NvmlBackend
