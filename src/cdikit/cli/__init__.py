@@ -7,7 +7,9 @@ or malformed input file). Results go to stdout, diagnostics to stderr.
 Start-up is latency-sensitive (``cdi inject`` runs inside container start-up
 paths), so this package imports nothing heavy at module level: a plain
 ``cdi devices`` over a warm disk cache is answered by :mod:`cdikit.cli._lean`
-without even argparse, and each other command imports what it needs when it runs.
+without even argparse, a plain ``cdi generate nvidia`` command line is read
+without argparse too (:func:`cdikit.cli._nvidia.fast_generate_args`), and each
+other command imports what it needs when it runs.
 """
 
 from __future__ import annotations
@@ -71,23 +73,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _stdout_gone()
     if status is not None:
         return status
-    return _main(arguments)
+    return _main(arguments, whole_process=argv is None)
 
 
-def _main(arguments: list[str]) -> int:
+def _main(arguments: list[str], *, whole_process: bool = False) -> int:
     from cdikit.cli._common import EXIT_FAILURE, EXIT_USAGE, UsageError, apply_global_options
     from cdikit.cli._output import error
-    from cdikit.cli._parser import build_parser, command_name
 
-    parser, unavailable = build_parser(arguments)
-    chosen = command_name(arguments)
-    if chosen in unavailable:
-        error(f"command {chosen!r} is not available ({unavailable[chosen]})")
-        return EXIT_USAGE
-    try:
-        args = parser.parse_args(arguments)
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    args = None
+    if arguments[:2] == ["generate", "nvidia"]:
+        # Plain spec-generator command lines skip argparse (start-up time; same arguments).
+        from cdikit.cli._nvidia import fast_generate_args
+
+        args = fast_generate_args(arguments[2:])
+        if args is not None and whole_process:
+            args.exit_when_done = True  # a whole `cdi` process: it may skip the interpreter's teardown
+    if args is None:
+        from cdikit.cli._parser import build_parser, command_name
+
+        parser, unavailable = build_parser(arguments)
+        chosen = command_name(arguments)
+        if chosen in unavailable:
+            error(f"command {chosen!r} is not available ({unavailable[chosen]})")
+            return EXIT_USAGE
+        try:
+            args = parser.parse_args(arguments)
+        except SystemExit as exit_:
+            return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     func = getattr(args, "func", None)
     if not func:
         parser.print_help(sys.stderr)
