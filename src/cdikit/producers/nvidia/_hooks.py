@@ -21,11 +21,14 @@ longer and fails the container, instead of hanging it): see
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
 
 from cdikit._isolation import HOOK_ENV, HOOK_TIMEOUT
 from cdikit.producers.nvidia._errors import GenerateError
 from cdikit.spec.plain import ContainerEdits, Hook, Spec, replace
+
+TYPE_CHECKING = False  # not typing's (start-up time)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 __all__ = ["HOOK_NAMES", "HookFactory", "chain_hooks", "chain_spec_hooks", "resolve_hook_path"]
 
