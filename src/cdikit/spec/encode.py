@@ -17,7 +17,6 @@ that is joined once: this runs every time a generator writes a spec.
 
 from __future__ import annotations
 
-import functools
 import math
 
 from cdikit._atomic import atomic_write
@@ -821,6 +820,8 @@ def _is_base60_float(s: str) -> bool:
 
 
 def _natural_sorted(keys: dict[str, str]) -> list[str]:
+    import functools  # only for maps (annotations): it pulls in collections
+
     return sorted(keys, key=functools.cmp_to_key(_natural_cmp))
 
 
