@@ -749,11 +749,12 @@ def _all_edits(tree: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _faithful(data: bytes, path: str | None) -> Spec | None:
-    from cdikit.spec._goyaml import YamlError, compose, decode_text, go_reads, to_go
+    from cdikit.spec._goyaml import YamlError, check_buffer_bom, compose, decode_text, go_reads, to_go
 
     stage = "error converting YAML to JSON: "
     try:
         text = decode_text(data)
+        check_buffer_bom(data, text)
         composed = compose(text, go_reads(data, text))
         if composed.root is None:
             return None

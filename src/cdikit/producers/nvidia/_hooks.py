@@ -21,12 +21,14 @@ longer and fails the container, instead of hanging it): see
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Iterable, Sequence
 
 from cdikit._isolation import HOOK_ENV, HOOK_TIMEOUT
 from cdikit.producers.nvidia._errors import GenerateError
-from cdikit.spec.types import ContainerEdits, Hook, Spec
+from cdikit.spec.plain import ContainerEdits, Hook, Spec, replace
+
+TYPE_CHECKING = False  # not typing's (start-up time)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 __all__ = ["HOOK_NAMES", "HookFactory", "chain_hooks", "chain_spec_hooks", "resolve_hook_path"]
 
@@ -57,7 +59,9 @@ def resolve_hook_path(hook_path: str | None) -> str:
         candidate = os.path.join(directory, name)
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
-    found = shutil.which(name)
+    from cdikit._paths import which
+
+    found = which(name)
     return os.path.abspath(found) if found else f"/usr/bin/{name}"
 
 
@@ -179,20 +183,13 @@ def chain_hooks(hooks: Sequence[Hook]) -> list[Hook]:
 def _chain_edits(edits: ContainerEdits | None) -> ContainerEdits | None:
     if edits is None or not edits.hooks or len(edits.hooks) < 2:
         return edits
-    import msgspec
-
-    return msgspec.structs.replace(edits, hooks=chain_hooks(edits.hooks))
+    return replace(edits, hooks=chain_hooks(edits.hooks))
 
 
 def chain_spec_hooks(spec: Spec) -> Spec:
     """``spec`` with the hooks of its spec-level and of each device's edits chained."""
-    import msgspec
-
-    devices = [
-        msgspec.structs.replace(dev, container_edits=_chain_edits(dev.container_edits))
-        for dev in spec.devices or []
-    ]
-    return msgspec.structs.replace(
+    devices = [replace(dev, container_edits=_chain_edits(dev.container_edits)) for dev in spec.devices or []]
+    return replace(
         spec,
         devices=devices if spec.devices is not None else None,
         container_edits=_chain_edits(spec.container_edits),

@@ -9,18 +9,16 @@ found are collected once in :class:`MissingReport` rather than logged one by one
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import stat
-from dataclasses import dataclass, field
 
 from cdikit._elf import read_soname
+from cdikit._record import field, record
 from cdikit._rootfs import Root
 from cdikit.producers.nvidia._errors import DiscoveryError
 from cdikit.producers.nvidia._ldcache import ld_so_cache_dirs
 from cdikit.producers.nvidia.nvml import NVML_SONAME, GpuRecord, MigRecord
-from cdikit.spec.types import DeviceNode
+from cdikit.spec.plain import DeviceNode
 
 __all__ = [
     "DiscoveryError",
@@ -37,6 +35,8 @@ __all__ = [
     "gpu_drm",
     "graphics_files",
     "ipc_sockets",
+    "is_dotted_version",
+    "is_shared_library_name",
     "library_links",
     "mig_cap_nodes",
     "normalize_bus_id",
@@ -151,7 +151,7 @@ _EGL_LIBRARY_PATTERNS = tuple(
 )
 
 
-@dataclass
+@record()
 class MissingReport:
     """Everything looked for and not found, each named once, in discovery order."""
 
@@ -167,7 +167,7 @@ class MissingReport:
         return f"{len(self.items)} optional file(s) not found: " + ", ".join(self.items)
 
 
-@dataclass
+@record()
 class HostView:
     """The host as the generator sees it; every field can point at a fake tree."""
 
@@ -183,7 +183,7 @@ class HostView:
     config_search_paths: tuple[str, ...] = ()
     fake_device_nodes: bool = False
     missing: MissingReport = field(default_factory=MissingReport)
-    search_dirs_cache: tuple[str, ...] | None = field(default=None, repr=False)
+    search_dirs_cache: tuple[str, ...] | None = None
 
     def library_dirs(self) -> tuple[str, ...]:
         """Root-relative library dirs: ``--library-search-path`` or the defaults."""
@@ -193,7 +193,7 @@ class HostView:
         return tuple(self.driver_root.relative(p) for p in self.library_search_paths)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LibraryFile:
     """A library found in the driver root: ``path`` is root-relative and resolved."""
 
@@ -244,6 +244,8 @@ def char_device(view: HostView, rel: str) -> DeviceNode | None:
 
 
 def _fake_node(rel: str, host: str, host_path: str) -> DeviceNode:
+    import json
+
     try:
         with open(host, "rb") as f:
             meta = json.loads(f.read() or b"{}")
@@ -415,12 +417,34 @@ def nvml_library(view: HostView) -> str | None:
     return view.driver_root.host(libs[0].path) if libs else None
 
 
+def is_dotted_version(text: str) -> bool:
+    """Two or more runs of decimal digits joined by dots (``580.65.06``), as ``\\d+(\\.\\d+)+``."""
+    parts = text.split(".")
+    return len(parts) >= 2 and all(part.isdecimal() for part in parts)
+
+
+def is_shared_library_name(name: str) -> bool:
+    """``lib<x>.so`` or ``lib<x>.so.<anything>``, as ``lib.+\\.so(\\.[^/]*)?`` (the libraries whose
+    folders update-ldcache gets). Plain string tests: ``re`` costs ``cdi generate`` a tenth."""
+    if not name.startswith("lib"):
+        return False
+    at = name.find(".so", 4)
+    while at >= 0:
+        if "\n" in name[3:at]:
+            return False
+        tail = name[at + 3 :]
+        if not tail or (tail[0] == "." and "/" not in tail):
+            return True
+        at = name.find(".so", at + 1)
+    return False
+
+
 def driver_version_from_files(view: HostView) -> str | None:
     """The version suffix of ``libcuda.so.X.Y`` (else ``libnvidia-ml.so.X.Y``)."""
     for stem in ("libcuda", "libnvidia-ml"):
         for lib in locate_libraries(view, f"{stem}.so.*.*"):
             version = lib.name[len(stem) + 4 :]
-            if re.fullmatch(r"\d+(\.\d+)+", version) and version.count(".") >= 1 and version != "1.1":
+            if is_dotted_version(version) and version != "1.1":
                 return version
     return None
 
