@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cdikit.errors import CDIError, ParseError
+from cdikit.spec import _yamlres
 from cdikit.spec._goyaml import _go_read_sizes
 from cdikit.spec.decode import _faithful, _fast, parse_spec
 from cdikit.spec.encode import encode_spec
@@ -373,25 +374,7 @@ _PLAIN_WORDS = bytes(
     for c in range(256)
 )
 _PLAIN_RISKY = {
-    w.encode()
-    for w in [
-        "y",
-        "Y",
-        "yes",
-        "Yes",
-        "YES",
-        "n",
-        "N",
-        "no",
-        "No",
-        "NO",
-        "on",
-        "On",
-        "ON",
-        "off",
-        "Off",
-        "OFF",
-    ]
+    w.encode() for w in _yamlres.TRUE_WORDS + _yamlres.FALSE_WORDS if w.lower() not in ("true", "false")
 } | {(sign + "_" * k).encode() for sign in ("", "-", "+") for k in range(1, 33)}
 
 

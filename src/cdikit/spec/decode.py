@@ -30,6 +30,7 @@ import msgspec
 
 from cdikit._text import go_fold, go_quote
 from cdikit.errors import ParseError
+from cdikit.spec._yamlres import FALSE_WORDS, TRUE_WORDS
 from cdikit.spec.types import Spec
 
 # cdikit.spec._goyaml (the faithful path's YAML reader) is imported where it is used:
@@ -87,24 +88,8 @@ _WORD_CLASSES = bytes(
     else ord(".")
     for char in range(256)
 )
-_YAML11_WORDS = (
-    "y",
-    "Y",
-    "yes",
-    "Yes",
-    "YES",
-    "n",
-    "N",
-    "no",
-    "No",
-    "NO",
-    "on",
-    "On",
-    "ON",
-    "off",
-    "Off",
-    "OFF",
-)
+# YAML 1.1 booleans that YAML 1.2 (yaml-rs) reads as strings.
+_YAML11_WORDS = tuple(word for word in TRUE_WORDS + FALSE_WORDS if word.lower() not in ("true", "false"))
 _RISKY_TOKENS = frozenset(
     [word.encode() for word in _YAML11_WORDS]
     + [(sign + "_" * k).encode() for sign in ("", "-", "+") for k in range(1, 33)]
