@@ -62,10 +62,9 @@ _CONTROL_CHARS = bytes(range(0x09)) + b"\x09\x0b\x0c" + bytes(range(0x0E, 0x20))
 # backslashes: go-yaml v2 knows no "\/" escape, takes "\'", and refuses surrogate pairs
 # that yaml-rs combines.
 _REFUSED = _CONTROL_CHARS + b"!&*%<|>?\\"
-# Characters that open a plain scalar (or end the one before it) in either context.
-_OPENERS = b" \r\n[,{"
-# A zero that starts a plain scalar (after an opener or a JSON-style '":', maybe signed)
-# and is followed by a digit, "_" or a "b": octal, underscored or binary in YAML 1.1.
+# A zero that starts a plain scalar (after one of " \r\n[,{", which open a plain scalar in
+# either context, or a JSON-style '":', maybe signed) and is followed by a digit, "_" or
+# a "b": octal, underscored or binary in YAML 1.1.
 _LEADING_ZERO = re.compile(
     rb"0(?=[0-9_bB])(?:(?<=[ \r\n\[,{]0)|(?<=[ \r\n\[,{][-+]0)|(?<=\":0)|(?<=\":[-+]0))"
 )
