@@ -369,10 +369,15 @@ a, b = Node(), Node()
 a.other, b.other = b, a  # a garbage cycle from before the load
 gone = weakref.ref(a)
 del a, b
-from cdikit.registry import Registry
+from cdikit.registry import Registry, loader
+loader.RACY_WINDOW_NS = 0  # the files just written count as unchanged at the next refresh
 reg = Registry([root], auto_refresh=False, cache=False)
 young = len(gc.get_objects(generation=0)) + len(gc.get_objects(generation=1))
+marker = [object()]  # the program's, made after the load: a refresh that parses nothing leaves it young
+reg.refresh()
+marker_aged = any(o is marker for o in gc.get_objects(generation=2))
 print(json.dumps({
+    "marker_aged": marker_aged,
     "devices": len(reg.list_devices()), "enabled": gc.isenabled(), "young": young,
     "frozen_before": frozen, "frozen_after": gc.get_freeze_count(),
     "cycle_collected": gc.collect() >= 0 and gone() is None,
@@ -398,5 +403,6 @@ def test_a_load_leaves_the_collector_as_it_found_it(tmp_path: Path, frozen: bool
     assert probe["devices"] == 800
     assert probe["enabled"] and probe["cycle_collected"]
     assert probe["frozen_after"] == probe["frozen_before"]
+    assert not probe["marker_aged"]
     if not frozen:
         assert probe["young"] < 3000, probe  # without the promotion: >7,000 lists still young

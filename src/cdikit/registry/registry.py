@@ -138,6 +138,11 @@ class _Snapshot:
 _EMPTY = _Snapshot((), {}, {})
 
 
+# A refresh that parsed fewer files leaves little behind: the collector's passes are cheap then,
+# and the young objects (the program's, mostly) are left to them.
+_AGE_AFTER_PARSES = 32
+
+
 def _age_young_objects() -> None:
     """Move every object the collector tracks to its oldest generation, without a pass.
 
@@ -183,12 +188,14 @@ class _Builder:
         # Loading allocates many small objects, all of them kept: the collector's passes over a
         # growing heap would cost as much as the decoding itself (2-3x on 1,000 files).
         paused = gc.isenabled()
+        parsed = self.loader.parses
         gc.disable()
         try:
             inputs = [(path, prio, error or load(path, prio)) for path, prio, error in candidates]
         finally:
             if paused:
-                _age_young_objects()
+                if self.loader.parses - parsed >= _AGE_AFTER_PARSES:
+                    _age_young_objects()
                 gc.enable()
         self.loader.flush(c[0] for c in candidates)
         if inputs == self._last_inputs and previous is not _EMPTY:
