@@ -22,8 +22,13 @@ from __future__ import annotations
 import os
 import stat
 import struct
-from collections.abc import Callable
-from typing import TypeVar
+
+TYPE_CHECKING = False  # not typing's: the update-ldcache hook imports this module at container start
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeVar
+
+    _T = TypeVar("_T")
 
 __all__ = ["MAX_FILE", "dynamic_tags", "has_interpreter", "read_notes", "read_soname"]
 
@@ -35,7 +40,6 @@ _MAX_DYN = 4096  # dynamic entries; real objects have a few dozen
 _PT_LOAD, _PT_DYNAMIC, _PT_INTERP = 1, 2, 3
 _SHT_NOTE = 7
 _DT_NULL, _DT_STRTAB, _DT_SONAME = 0, 5, 14
-_T = TypeVar("_T")
 
 
 class _Header:

@@ -27,7 +27,7 @@ has not pivoted yet): an image's ``/var/cache/ldconfig ->
    in step 1, with ``PATH`` as its whole environment;
 4. the hook waits at most ``timeout`` seconds, then kills it.
 
-Only :mod:`os`, :mod:`ctypes` and :mod:`select`: this is the hook's start path.
+Only :mod:`os`, :mod:`cdikit._libc` and :mod:`select`: this is the hook's start path.
 """
 
 from __future__ import annotations
@@ -102,38 +102,32 @@ def _mount_points_under(root: str) -> list[bytes]:
 
 def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
     """The namespaced side (never returns): steps 2 and 3 of the module docstring."""
-    import ctypes
     import resource
 
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def check(result: int, what: str) -> None:
-        if result != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"{what}: {os.strerror(err)}")
+    from cdikit._libc import c_long, call, check, get_errno, syscall
 
     def mount(src: str | None, target: str, fstype: str | None, flags: int) -> None:
         enc = [None if v is None else os.fsencode(v) for v in (src, target, fstype)]
-        check(libc.mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), None), f"mount {target}")
+        check(call("mount", enc[0], enc[1], enc[2], c_long(flags), None), f"mount {target}")
 
-    check(libc.unshare(_CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWUTS), "unshare")
+    check(call("unshare", _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWUTS), "unshare")
     mount(None, "/", None, _MS_REC | _MS_PRIVATE)
     for point in _mount_points_under(root):
-        check(libc.umount2(point, _MNT_DETACH), f"umount {os.fsdecode(point)}")
+        check(call("umount2", point, _MNT_DETACH), f"umount {os.fsdecode(point)}")
     mount(root, root, None, _MS_BIND | _MS_REC)
     os.chdir(root)
     number = _SYS_PIVOT_ROOT.get(os.uname().machine)  # platform.machine(), without platform's imports
-    if _USE_PIVOT_ROOT and number is not None and libc.syscall(ctypes.c_long(number), b".", b".") == 0:
-        check(libc.umount2(b".", _MNT_DETACH), "umount the old root")
+    if _USE_PIVOT_ROOT and number is not None and syscall(number, b".", b".") == 0:
+        check(call("umount2", b".", _MNT_DETACH), "umount the old root")
     else:
         # No pivot_root where the host root is the initial ramfs (EINVAL; runc --no-pivot):
         # move the root over / and chroot, as runc does. A chroot can be left only with
         # CAP_SYS_CHROOT, which the grandchild drops before it runs the binary.
-        err = ctypes.get_errno()
+        err = get_errno()
         if _USE_PIVOT_ROOT and number is not None and err != errno.EINVAL:
-            check(-1, "pivot_root")
+            raise OSError(err, f"pivot_root: {os.strerror(err)}")
         mount(root, "/", None, _MS_MOVE)
-        check(libc.chroot(b"."), "chroot")
+        check(call("chroot", b"."), "chroot")
     os.chdir("/")
     last_cap = 40
     pid = os.fork()
@@ -141,7 +135,7 @@ def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
         _, status = os.waitpid(pid, 0)
         os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
     # PID 1 of the new namespace.
-    check(libc.prctl(_PR_SET_PDEATHSIG, 9, 0, 0, 0), "prctl(PDEATHSIG)")
+    check(call("prctl", _PR_SET_PDEATHSIG, 9, 0, 0, 0), "prctl(PDEATHSIG)")
     try:
         os.mkdir("/proc", 0o555)
     except OSError:
@@ -153,9 +147,9 @@ def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
     except (OSError, ValueError):
         pass  # no /proc at all is fine too: the container's one is gone either way
     for cap in range(last_cap + 1):
-        if cap not in _KEEP_CAPS and libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-            check(-1, f"prctl(CAPBSET_DROP {cap})")
-    check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+        if cap not in _KEEP_CAPS:
+            check(call("prctl", _PR_CAPBSET_DROP, cap, 0, 0, 0), f"prctl(CAPBSET_DROP {cap})")
+    check(call("prctl", _PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
     for name, value in _LIMITS:
         resource.setrlimit(getattr(resource, name), (value, value))
     null = os.open("/dev/null", os.O_RDONLY) if os.path.exists("/dev/null") else -1
