@@ -3,6 +3,7 @@
 Usage (the runtime passes the OCI state JSON on stdin)::
 
     cdi-hook [--debug] [--quiet] create-symlinks --link TARGET::LINK [--link ...]
+                                 [--if-target-exists]
     cdi-hook update-ldcache --folder DIR [--folder ...] [--ldconfig-path PATH]
     cdi-hook chmod --mode MODE --path PATH [--path ...]
     cdi-hook enable-cuda-compat --host-driver-version V [--host-cuda-version V]
@@ -29,6 +30,12 @@ update-ldcache --folder /usr/lib64``. Every step is parsed before the first
 one runs; the first failing step fails the chain, as the first failing hook
 fails the container. ``--`` separates steps wherever a flag could start (a
 flag's value is never a separator); an unknown step is skipped with a warning.
+
+``create-symlinks --if-target-exists`` (cdikit's own, too) makes only the
+links whose ``TARGET`` exists in the container, as ``test -e`` sees it from
+the link's directory: a device's ``/dev/dri/by-path`` links then need no hook
+of the device's own, one step of the spec's chain makes them for the device
+nodes the container was given.
 
 Install it as a launcher (``cdi-hook --install-launcher /usr/local/bin/cdi-hook``):
 an isolated ``python -I -S`` that no ``PYTHON*`` variable of the container
@@ -69,7 +76,11 @@ _FLAGS: dict[str, dict[str, bool]] = {
     "disable-device-node-modification": {"nvidia-params": False, **_COMMON},
     "update-application-profile": dict(_COMMON),
 }
+# subcommand -> its flags that take no value (``--name``, or ``--name=BOOL`` as Go's flag package)
+_SWITCHES: dict[str, frozenset[str]] = {"create-symlinks": frozenset({"if-target-exists"})}
 _BOOL_GLOBALS = frozenset({"debug", "d", "quiet", "q"})
+_TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})  # Go's strconv.ParseBool
+_FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
 
 
 class HookArgs:
@@ -87,6 +98,9 @@ class HookArgs:
     def one(self, name: str) -> str | None:
         values = self.options.get(name)
         return values[-1] if values else None
+
+    def switch(self, name: str) -> bool:
+        return self.one(name) == "true"
 
 
 def parse_hook_args(args: list[str]) -> HookArgs:
@@ -127,6 +141,12 @@ def parse_hook_args(args: list[str]) -> HookArgs:
             parsed.quiet = parsed.quiet or name in ("quiet", "q")
             i += 1
             continue
+        if name in _SWITCHES.get(parsed.command, ()):
+            if sep and value not in _TRUE and value not in _FALSE:
+                raise HookError(f"{parsed.command}: flag --{name} takes true or false, not {value!r}")
+            parsed.options[name] = ["true" if not sep or value in _TRUE else "false"]
+            i += 1
+            continue
         if name not in flags:
             raise HookError(f"{parsed.command}: unknown flag --{name}")
         if not sep:
@@ -154,7 +174,8 @@ def _info_text(parsed: HookArgs) -> str:
         return f"cdi-hook (cdikit) {__version__}\n"
     if parsed.command in _FLAGS:
         flags = " ".join(
-            f"--{f} VALUE" + (" [...]" if many else "") for f, many in _FLAGS[parsed.command].items()
+            [f"--{f} VALUE" + (" [...]" if many else "") for f, many in _FLAGS[parsed.command].items()]
+            + [f"[--{f}]" for f in sorted(_SWITCHES.get(parsed.command, ()))]
         )
         return f"usage: cdi-hook [--debug] [--quiet] {parsed.command} {flags}\n"
     doc = __doc__ or ""
@@ -192,7 +213,7 @@ def _run(parsed: HookArgs, warn: Callable[[str], None]) -> None:
         for link in links:
             parse_link_spec(link)  # refuse bad specs before touching anything
         with ContainerRoot(_root_path(parsed)) as root:
-            create_symlinks(root, links)
+            create_symlinks(root, links, if_target_exists=parsed.switch("if-target-exists"))
     elif command == "update-ldcache":
         from cdikit.integrations.hooks._ldcache import update_ldcache
 
