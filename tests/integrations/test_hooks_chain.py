@@ -217,3 +217,44 @@ def test_a_whole_chain_imports_no_heavy_module(tmp_path: Path) -> None:
     loaded = set(modules.split())
     assert "cdikit._elf" in loaded and "cdikit.integrations.hooks._devicefiles" in loaded  # the steps ran
     assert sorted(loaded.intersection(_HEAVY)) == []
+
+
+_LDCONFIG_OK = os.geteuid() == 0 and os.path.isfile("/sbin/ldconfig")
+
+
+@pytest.mark.skipif(not _LDCONFIG_OK, reason="needs root (namespaces) and /sbin/ldconfig")
+@pytest.mark.parametrize("fail_first", [False, True], ids=["runs", "earlier-step-fails"])
+def test_ldconfig_started_ahead_sees_the_earlier_steps(tmp_path: Path, fail_first: bool) -> None:
+    """The confined ldconfig is set up with the chain's first step and run in its turn.
+
+    It sees the links the steps before it made; when one of them fails, it never runs and
+    no process is left behind.
+    """
+    lib = next(
+        (p for d in ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64")
+         for p in sorted(Path(d).glob("libz.so.1.*")) if p.is_file() and not p.is_symlink()), None)  # fmt: skip
+    if lib is None:
+        pytest.skip("no libz shared library on this host to feed ldconfig")
+    root = tmp_path / "rootfs"
+    (root / "opt/libs").mkdir(parents=True)
+    (root / "etc").mkdir()
+    (root / "proc").mkdir()
+    shutil.copy2(lib, root / "opt/real-libz")
+    if fail_first:
+        (root / "dir").mkdir()
+        (root / "dir" / "f").touch()
+    spec = tmp_path / "config.json"
+    spec.write_text(json.dumps({"root": {"path": str(root)}}), encoding="utf-8")
+    common = ["--container-spec", str(spec)]
+    steps = ["create-symlinks", *common, "--link", f"../real-libz::/opt/libs/{lib.name}"]
+    if fail_first:
+        steps += ["--link", "x::/dir"]  # a directory cannot be replaced: the step fails
+    argv = ["chain", *steps, "--", "update-ldcache", *common, "--folder", "/opt/libs"]
+    assert main(argv) == (1 if fail_first else 0)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # nothing left running or unreaped
+    if fail_first:
+        assert not (root / "etc/ld.so.cache").exists()
+        return
+    cache = (root / "etc/ld.so.cache").read_bytes()
+    assert b"/opt/libs/libz.so.1" in cache  # ldconfig followed the link made by the step before it
