@@ -108,43 +108,6 @@ def test_missing_root_is_a_clear_error(tmp_path: Path) -> None:
         run_in_root(str(tmp_path / "nope"), BUSYBOX, ["true"])
 
 
-def test_started_ahead_it_runs_only_on_go_and_sees_the_root_as_it_is_then(rootfs: Path) -> None:
-    """Set up ahead (a chain's first step), the binary runs with what the steps before it wrote."""
-    from cdikit.integrations.hooks._confine import ConfinedProcess
-
-    assert BUSYBOX is not None
-    proc = ConfinedProcess(str(rootfs), BUSYBOX)
-    (rootfs / "etc" / "written-after").write_text("late\n", encoding="utf-8")
-    os.symlink("written-after", rootfs / "etc" / "link")
-    assert not (rootfs / "tmp" / "ran").exists()  # nothing ran before the go
-    assert proc.run(["sh", "-c", "cat /etc/link; echo $$; touch /tmp/ran", ""]) == (0, "late\n1")
-    assert (rootfs / "tmp" / "ran").exists()
-    proc.close()  # after run: nothing left to do
-    with pytest.raises(HookError, match="already run"):
-        proc.run(["true"])
-
-
-def test_closed_unused_it_never_runs(rootfs: Path) -> None:
-    from cdikit.integrations.hooks._confine import ConfinedProcess
-
-    assert BUSYBOX is not None
-    proc = ConfinedProcess(str(rootfs), BUSYBOX)
-    proc.close()
-    proc.close()
-    with pytest.raises(ChildProcessError):
-        os.waitpid(proc.pid, os.WNOHANG)  # reaped
-    assert os.listdir(rootfs / "tmp") == []
-
-
-def test_a_failed_confinement_started_ahead_is_reported_by_run(tmp_path: Path) -> None:
-    from cdikit.integrations.hooks._confine import ConfinedProcess
-
-    assert BUSYBOX is not None
-    proc = ConfinedProcess(str(tmp_path / "nope"), BUSYBOX)
-    with pytest.raises(HookError, match="cannot confine"):
-        proc.run(["true"] * 40000)  # more than a pipe holds: the write meets a closed pipe
-
-
 @settings(max_examples=500)
 @given(
     st.lists(st.sampled_from([b"\\", b"0", b"1", b"3", b"7", b"8", b"9", b"a", b" ", b"/"]), max_size=24).map(

@@ -58,8 +58,6 @@ TYPE_CHECKING = False  # not typing's: hooks run on every container start
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from cdikit.integrations.hooks._confine import ConfinedProcess
-
 __all__ = ["CHAIN", "HookError", "chain_steps", "main", "parse_hook_args"]
 
 # subcommand -> {flag: repeatable?}
@@ -201,8 +199,7 @@ def _root_path(parsed: HookArgs) -> str:
     return container_root_from_state(_STATE[0])
 
 
-def _run(parsed: HookArgs, warn: Callable[[str], None], started: ConfinedProcess | None = None) -> None:
-    """Run one hook; ``started``: its confined ldconfig, made ahead by :func:`_start_ahead`."""
+def _run(parsed: HookArgs, warn: Callable[[str], None]) -> None:
     from cdikit._rootfs import ContainerRoot
 
     command = parsed.command
@@ -225,7 +222,6 @@ def _run(parsed: HookArgs, warn: Callable[[str], None], started: ConfinedProcess
                 root,
                 parsed.options.get("folder", []),
                 ldconfig=parsed.one("ldconfig-path") or "/sbin/ldconfig",
-                started=started,
             )
     elif command == "chmod":
         from cdikit.integrations.hooks._chmod import chmod_paths, parse_mode
@@ -272,32 +268,6 @@ def _run(parsed: HookArgs, warn: Callable[[str], None], started: ConfinedProcess
 
 
 CHAIN = "chain"
-
-# Steps that change the container's mounts: a confined ldconfig started before one of them
-# would not see its mounts (the others only write files, which it sees, being in the same root).
-_MOUNTING = frozenset({"disable-device-node-modification"})
-
-
-def _start_ahead(steps: list[HookArgs]) -> tuple[int, ConfinedProcess | None]:
-    """The first ``update-ldcache`` step (its index) and its confined ldconfig, set up now.
-
-    Its namespaces, mounts and the rest of the confinement (:mod:`._confine`)
-    then come about while the steps before it run (on another CPU). Not when
-    a step before it changes mounts, nor where the step will fail anyway
-    (it says why in its turn).
-    """
-    for i, step in enumerate(steps):
-        if step.command in _MOUNTING or step.info is not None:
-            break
-        if step.command == "update-ldcache":
-            from cdikit.integrations.hooks._ldcache import start_ldconfig
-
-            try:
-                root = _root_path(step)
-            except (CDIError, OSError):
-                break
-            return i, start_ldconfig(root, step.one("ldconfig-path") or "/sbin/ldconfig")
-    return -1, None
 
 
 def chain_steps(args: list[str]) -> list[list[str]] | None:
@@ -412,23 +382,21 @@ def _main(args: list[str], *, own_process: bool) -> int:
         if not quiet:
             sys.stderr.write(f"cdi-hook: warning: {message}\n")
 
-    started: ConfinedProcess | None = None
     try:
         steps = chain_steps(args)
-        chain = [parse_hook_args(args)] if steps is None else _parse_chain(steps)
-        quiet = any(p.quiet for p in chain)
-        ahead, started = _start_ahead(chain)
-        for i, step in enumerate(chain):
-            _run(step, warn, started if i == ahead else None)
-            if i == ahead:
-                started = None  # update_ldcache ended it
+        if steps is not None:
+            chain = _parse_chain(steps)
+            quiet = any(p.quiet for p in chain)
+            for step in chain:
+                _run(step, warn)
+            return 0
+        parsed = parse_hook_args(args)
+        quiet = parsed.quiet
+        _run(parsed, warn)
     except CDIError as e:  # HookError, and RootfsError from cdikit._rootfs
         sys.stderr.write(f"cdi-hook: error: {e}\n")
         return 1
     except OSError as e:
         sys.stderr.write(f"cdi-hook: error: {e}\n")
         return 1
-    finally:
-        if started is not None:  # a step before update-ldcache failed
-            started.close()
     return 0

@@ -27,14 +27,6 @@ has not pivoted yet): an image's ``/var/cache/ldconfig ->
    in step 1, with ``PATH`` as its whole environment;
 4. the hook waits at most ``timeout`` seconds, then kills it.
 
-Steps 1 to 3 up to the ``execve`` can run ahead: :class:`ConfinedProcess`
-sets the grandchild up and leaves it waiting for its arguments, which
-:meth:`ConfinedProcess.run` sends (a hook chain starts the confined
-``ldconfig`` with its first step, so the namespace setup overlaps the steps
-before ``update-ldcache``; nothing runs in the root before ``run``, and the
-root is the same live directory tree then). :func:`run_in_root` does it all
-at once.
-
 Only :mod:`os`, :mod:`cdikit._libc` and :mod:`select`: this is the hook's start path.
 """
 
@@ -45,7 +37,7 @@ import os
 
 from cdikit.integrations.hooks._errors import HookError
 
-__all__ = ["SAFE_ENV", "ConfinedProcess", "run_in_root"]
+__all__ = ["SAFE_ENV", "run_in_root"]
 
 SAFE_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 
@@ -108,12 +100,8 @@ def _mount_points_under(root: str) -> list[bytes]:
     return sorted(found, key=len, reverse=True)
 
 
-def _child(root: str, exe_fd: int, argv0: str, err_w: int, go_r: int) -> None:
-    """The namespaced side (never returns): steps 2 and 3 of the module docstring.
-
-    The grandchild runs the binary once the parent's arguments arrive on ``go_r``
-    (:meth:`ConfinedProcess.run`), or exits when the pipe closes without any.
-    """
+def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
+    """The namespaced side (never returns): steps 2 and 3 of the module docstring."""
     import resource
 
     from cdikit._libc import c_long, call, check, get_errno, syscall
@@ -159,8 +147,8 @@ def _child(root: str, exe_fd: int, argv0: str, err_w: int, go_r: int) -> None:
     except (OSError, ValueError):
         pass  # no /proc at all is fine too: the container's one is gone either way
     for cap in range(last_cap + 1):
-        if cap not in _KEEP_CAPS and call("prctl", _PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-            check(-1, f"prctl(CAPBSET_DROP {cap})")
+        if cap not in _KEEP_CAPS:
+            check(call("prctl", _PR_CAPBSET_DROP, cap, 0, 0, 0), f"prctl(CAPBSET_DROP {cap})")
     check(call("prctl", _PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
     for name, value in _LIMITS:
         resource.setrlimit(getattr(resource, name), (value, value))
@@ -169,114 +157,7 @@ def _child(root: str, exe_fd: int, argv0: str, err_w: int, go_r: int) -> None:
         os.dup2(null, 0)
     os.dup2(err_w, 1)
     os.dup2(err_w, 2)
-    message = _read_go(go_r)
-    if not message:
-        os._exit(0)  # closed without a go: never run
-    args = [arg for arg in message[1:].split(b"\0")[:-1]]
-    os.execve(exe_fd, [os.fsencode(argv0), *args], SAFE_ENV)
-
-
-_GO = b"\x01"  # first byte of the go message; then every argument, each NUL-terminated
-_MAX_ARGS = 1 << 20
-
-
-def _read_go(fd: int) -> bytes:
-    """The go message on ``fd`` (read to its end, bounded); empty when none came."""
-    chunks: list[bytes] = []
-    size = 0
-    while size <= _MAX_ARGS:
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    data = b"".join(chunks)
-    return data if data.startswith(_GO) and size <= _MAX_ARGS else b""
-
-
-class ConfinedProcess:
-    """Host ``binary`` confined to the container root ``root``, set up at once, run by :meth:`run`.
-
-    Raises :class:`HookError` when the binary is unusable (not a static ELF
-    executable); a failed confinement is reported by :meth:`run`. Call
-    :meth:`run` once, or :meth:`close` to end it unused.
-    """
-
-    def __init__(self, root: str, binary: str) -> None:
-        from cdikit._elf import has_interpreter
-
-        dynamic = has_interpreter(binary)
-        if dynamic is None:
-            raise HookError(f"{binary} is not an executable ELF file", path=binary)
-        if dynamic:
-            raise HookError(
-                f"{binary} is dynamically linked: inside the container root it would load the image's "
-                "libraries as root; use a statically linked ldconfig (glibc's is)",
-                path=binary,
-            )
-        self.binary = binary
-        self.root = os.path.realpath(root)
-        self.pid = self.err_r = self.go_w = -1
-        exe_fd = os.open(binary, os.O_RDONLY | os.O_CLOEXEC)
-        fds = [exe_fd]
-        try:
-            err_r, err_w = os.pipe2(os.O_CLOEXEC)
-            fds += [err_r, err_w]
-            go_r, go_w = os.pipe2(os.O_CLOEXEC)
-            fds += [go_r, go_w]
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    os.close(err_r)
-                    os.close(go_w)
-                    _child(self.root, exe_fd, os.path.basename(binary), err_w, go_r)
-                except BaseException as e:  # report whatever failed, never return into the hook
-                    try:
-                        os.write(err_w, f"cdi-hook: cannot confine {binary} to {self.root}: {e}\n".encode())
-                    finally:
-                        os._exit(127)
-            self.pid, self.err_r, self.go_w = pid, err_r, go_w
-        finally:
-            for fd in fds:
-                if fd not in (self.err_r, self.go_w):  # the parent keeps these two once forked
-                    os.close(fd)
-
-    def run(self, args: list[str], *, timeout: float = 60.0) -> tuple[int, str]:
-        """Run the binary with ``args``: (exit code, output). HookError on timeout or a failed confinement."""
-        if self.go_w < 0:
-            raise HookError(f"{self.binary} in {self.root} was already run", path=self.root)
-        message = _GO + b"".join(os.fsencode(arg) + b"\0" for arg in args)
-        try:
-            try:
-                while message:
-                    message = message[os.write(self.go_w, message) :]
-            except BrokenPipeError:
-                pass  # the confinement failed: its child says why (below)
-            finally:
-                os.close(self.go_w)
-                self.go_w = -1
-            output, code = _wait(self.pid, self.err_r, timeout)
-        finally:
-            os.close(self.err_r)
-            self.err_r = -1
-        if code is None:
-            raise HookError(
-                f"{self.binary} in {self.root} did not finish within {timeout:g}s: killed", path=self.root
-            )
-        text = output.decode(errors="replace").strip()
-        if code == 127 and "cannot confine" in text:
-            raise HookError(text.removeprefix("cdi-hook: "), path=self.root)
-        return code, text
-
-    def close(self) -> None:
-        """End it without running anything (no-op after :meth:`run`)."""
-        if self.go_w < 0:
-            return
-        os.close(self.go_w)
-        self.go_w = -1
-        os.close(self.err_r)
-        self.err_r = -1
-        os.waitpid(self.pid, 0)
+    os.execve(exe_fd, argv, SAFE_ENV)
 
 
 def run_in_root(root: str, binary: str, args: list[str], *, timeout: float = 60.0) -> tuple[int, str]:
@@ -285,7 +166,45 @@ def run_in_root(root: str, binary: str, args: list[str], *, timeout: float = 60.
     Returns (exit code, output). Raises :class:`HookError` when the binary
     is unusable or the confinement cannot be set up, or on timeout.
     """
-    return ConfinedProcess(root, binary).run(args, timeout=timeout)
+    from cdikit._elf import has_interpreter
+
+    dynamic = has_interpreter(binary)
+    if dynamic is None:
+        raise HookError(f"{binary} is not an executable ELF file", path=binary)
+    if dynamic:
+        raise HookError(
+            f"{binary} is dynamically linked: inside the container root it would load the image's "
+            "libraries as root; use a statically linked ldconfig (glibc's is)",
+            path=binary,
+        )
+    exe_fd = os.open(binary, os.O_RDONLY | os.O_CLOEXEC)
+    root = os.path.realpath(root)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    try:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(err_r)
+                _child(root, exe_fd, [os.path.basename(binary), *args], err_w)
+            except BaseException as e:  # report whatever failed, never return into the hook
+                try:
+                    os.write(err_w, f"cdi-hook: cannot confine {binary} to {root}: {e}\n".encode())
+                finally:
+                    os._exit(127)
+        os.close(err_w)
+        err_w = -1
+        output, code = _wait(pid, err_r, timeout)
+    finally:
+        os.close(exe_fd)
+        os.close(err_r)
+        if err_w >= 0:
+            os.close(err_w)
+    if code is None:
+        raise HookError(f"{binary} in {root} did not finish within {timeout:g}s: killed", path=root)
+    text = output.decode(errors="replace").strip()
+    if code == 127 and "cannot confine" in text:
+        raise HookError(text.removeprefix("cdi-hook: "), path=root)
+    return code, text
 
 
 def _wait(pid: int, out_fd: int, timeout: float) -> tuple[bytes, int | None]:

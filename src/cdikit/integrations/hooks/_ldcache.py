@@ -24,9 +24,7 @@ TYPE_CHECKING = False  # not typing's: hooks run on every container start
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from cdikit.integrations.hooks._confine import ConfinedProcess
-
-__all__ = ["DROP_IN", "start_ldconfig", "update_ldcache"]
+__all__ = ["DROP_IN", "update_ldcache"]
 
 DROP_IN = "00-cdikit.conf"
 _LD_SO_CONF = "include /etc/ld.so.conf.d/*.conf\n"
@@ -64,49 +62,10 @@ def _ldconfig_binary(path: str) -> str:
     return real if os.path.isfile(real) else path
 
 
-def start_ldconfig(root_path: str, ldconfig: str = "/sbin/ldconfig") -> ConfinedProcess | None:
-    """``ldconfig`` confined to the root and waiting to run (see :class:`._confine.ConfinedProcess`).
-
-    ``None`` where :func:`update_ldcache` would refuse or fail before running
-    it: it then says why itself, in its turn.
-    """
-    from cdikit.integrations.hooks._confine import ConfinedProcess
-
-    if os.path.realpath(root_path) == "/":
-        return None
-    try:
-        return ConfinedProcess(root_path, _ldconfig_binary(ldconfig))
-    except (HookError, OSError):
-        return None
-
-
 def update_ldcache(
-    root: ContainerRoot,
-    folders: Sequence[str],
-    *,
-    ldconfig: str = "/sbin/ldconfig",
-    timeout: float = 60.0,
-    started: ConfinedProcess | None = None,
+    root: ContainerRoot, folders: Sequence[str], *, ldconfig: str = "/sbin/ldconfig", timeout: float = 60.0
 ) -> None:
-    """Register ``folders`` (container paths) with the container's loader cache.
-
-    ``started``: what :func:`start_ldconfig` made ahead for this root and
-    ``ldconfig``, if anything (ended here either way).
-    """
-    try:
-        _update_ldcache(root, folders, ldconfig, timeout, started)
-    finally:
-        if started is not None:
-            started.close()
-
-
-def _update_ldcache(
-    root: ContainerRoot,
-    folders: Sequence[str],
-    ldconfig: str,
-    timeout: float,
-    started: ConfinedProcess | None,
-) -> None:
+    """Register ``folders`` (container paths) with the container's loader cache."""
     if os.path.realpath(root.path) == "/":
         raise HookError("refusing to update the ld cache of the host root '/'", path=root.path)
     wanted = ["/" + "/".join(p for p in f.split("/") if p) for f in dict.fromkeys(folders) if f.strip("/")]
@@ -127,16 +86,11 @@ def _update_ldcache(
             os.close(etc)
     except OSError as e:
         raise HookError(f"cannot write the loader config in {root.path}: {e.strerror}", path=root.path) from e
-    from cdikit.integrations.hooks._confine import ConfinedProcess
+    from cdikit.integrations.hooks._confine import run_in_root
 
     binary = _ldconfig_binary(ldconfig)
     args = ["-f", "/etc/ld.so.conf", "-C", "/etc/ld.so.cache"]
-    if started is None or started.binary != binary or started.root != os.path.realpath(root.path):
-        started = ConfinedProcess(root.path, binary)
-    try:
-        code, output = started.run(args, timeout=timeout)
-    finally:
-        started.close()
+    code, output = run_in_root(root.path, binary, args, timeout=timeout)
     if code != 0:
         raise HookError(
             f"{binary} {' '.join(args)} in {root.path} failed (exit {code}): {output}", path=root.path
