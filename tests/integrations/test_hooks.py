@@ -140,16 +140,18 @@ def test_create_symlinks_cli(bundle: tuple[Path, Path, str]) -> None:
     (root / "usr/lib").mkdir(parents=True)
     (root / "usr/lib/libold.so").write_text("", encoding="utf-8")  # a file: replaced by the link
     os.symlink("keep", root / "same")
+    os.symlink("stale", root / "other")  # another target: replaced
     before = os.lstat(root / "same").st_ino
     done = _hook(["create-symlinks", "--link", "libfoo.so.1::/usr/lib/libfoo.so", "--link",
-                  "libnew.so::/usr/lib/libold.so", "--link", "x::/up/up/new/dir/link", "--link", "keep::/same"],
-                 state)  # fmt: skip
+                  "libnew.so::/usr/lib/libold.so", "--link", "x::/up/up/new/dir/link", "--link", "keep::/same",
+                  "--link", "fresh::/other"], state)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert os.readlink(root / "usr/lib/libfoo.so") == "libfoo.so.1"
     assert os.readlink(root / "usr/lib/libold.so") == "libnew.so"
     assert os.readlink(root / "new/dir/link") == "x"
     assert oct((root / "new").stat().st_mode & 0o777) == oct(0o755)
     assert os.lstat(root / "same").st_ino == before  # already right: left alone
+    assert os.readlink(root / "other") == "fresh"
     assert not [p for p in os.listdir(root / "usr/lib") if ".cdi-hook-" in p]  # no temp links left
 
 

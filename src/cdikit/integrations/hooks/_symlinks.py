@@ -3,7 +3,8 @@
 ``LINK`` is resolved inside the root (its parent directories are created,
 0755); ``TARGET`` is stored verbatim and never resolved, as with ``ln -sf``.
 An existing entry at ``LINK`` is replaced atomically (a temporary link renamed
-over it); a link that already points at ``TARGET`` is left alone.
+over it); a link that already points at ``TARGET`` is left alone, and a
+missing one is simply made (``symlink`` is atomic too).
 
 With ``if_target_exists`` (``--if-target-exists``), a link is made only when
 its ``TARGET`` exists in the container, looked up as the container would
@@ -41,8 +42,14 @@ def _create_one(root: ContainerRoot, target: str, link: str) -> None:
         try:
             if os.readlink(name, dir_fd=parent) == target:
                 return
+        except FileNotFoundError:
+            try:
+                os.symlink(target, name, dir_fd=parent)  # nothing there: made in place, atomically
+                return
+            except FileExistsError:
+                pass  # made meanwhile: replace it
         except OSError:
-            pass  # missing, or not a symlink: replace it
+            pass  # not a symlink: replace it
         tmp = f".{name}.cdi-hook-{os.urandom(4).hex()}"
         os.symlink(target, tmp, dir_fd=parent)
         try:
