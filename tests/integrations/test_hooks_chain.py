@@ -217,3 +217,34 @@ def test_a_whole_chain_imports_no_heavy_module(tmp_path: Path) -> None:
     loaded = set(modules.split())
     assert "cdikit._elf" in loaded and "cdikit.integrations.hooks._devicefiles" in loaded  # the steps ran
     assert sorted(loaded.intersection(_HEAVY)) == []
+
+
+def test_each_root_is_found_once_per_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chain reads a bundle's config.json once, each source of the root its own; a new run reads again."""
+    from cdikit.integrations.hooks import _state
+
+    calls: list[str] = []
+    real = _state.container_root_from_spec
+
+    def counting(path: str) -> str:
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(_state, "container_root_from_spec", counting)
+    specs = []
+    for name in ("a", "b"):
+        (tmp_path / name / "rootfs").mkdir(parents=True)
+        specs.append(tmp_path / name / "config.json")
+        specs[-1].write_text(json.dumps({"root": {"path": "rootfs"}}), encoding="utf-8")
+    a, b = (str(p) for p in specs)
+    argv = ["chain", "create-symlinks", "--container-spec", a, "--link", "x::/one", "--",
+            "create-symlinks", "--container-spec", b, "--link", "x::/two", "--",
+            "create-symlinks", "--container-spec", a, "--link", "x::/three"]  # fmt: skip
+    assert main(argv) == 0
+    assert calls == [a, b]
+    assert sorted(os.listdir(tmp_path / "a" / "rootfs")) == ["one", "three"]
+    assert os.listdir(tmp_path / "b" / "rootfs") == ["two"]
+    (tmp_path / "a" / "other").mkdir()
+    specs[0].write_text(json.dumps({"root": {"path": "other"}}), encoding="utf-8")
+    assert main(["create-symlinks", "--container-spec", a, "--link", "x::/four"]) == 0
+    assert os.listdir(tmp_path / "a" / "other") == ["four"]  # a new run: read again

@@ -164,6 +164,9 @@ def parse_hook_args(args: list[str]) -> HookArgs:
 
 
 _STATE: list[bytes] = []  # the OCI state, read from stdin once (a chain's steps share it)
+# The container root of each source ("" for the state on stdin, else a --container-spec file),
+# found once per run: with a bundle, that is reading and decoding its config.json (tens of KB).
+_ROOTS: dict[str, str] = {}
 
 
 def _info_text(parsed: HookArgs) -> str:
@@ -191,12 +194,17 @@ def _info_text(parsed: HookArgs) -> str:
 def _root_path(parsed: HookArgs) -> str:
     from cdikit.integrations.hooks._state import container_root_from_spec, container_root_from_state
 
-    spec = parsed.one("container-spec")
-    if spec:
-        return container_root_from_spec(spec)
-    if not _STATE:
-        _STATE.append(sys.stdin.buffer.read())
-    return container_root_from_state(_STATE[0])
+    spec = parsed.one("container-spec") or ""
+    root = _ROOTS.get(spec)
+    if root is None:
+        if spec:
+            root = container_root_from_spec(spec)
+        else:
+            if not _STATE:
+                _STATE.append(sys.stdin.buffer.read())
+            root = container_root_from_state(_STATE[0])
+        _ROOTS[spec] = root
+    return root
 
 
 def _run(parsed: HookArgs, warn: Callable[[str], None]) -> None:
@@ -357,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args: list[str], *, own_process: bool) -> int:
+    _ROOTS.clear()  # one run, one container (in-process callers run many)
     if args[:1] and args[0].partition("=")[0] == "--install-launcher":
         from cdikit._isolation import install_main
 
