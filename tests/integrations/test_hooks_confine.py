@@ -89,6 +89,15 @@ def test_exit_code_and_output_come_back(rootfs: Path) -> None:
     assert _sh(rootfs, "echo out; echo err >&2; exit 3") == (3, "out\nerr")
 
 
+def test_the_callers_children_stay_in_its_pid_namespace(rootfs: Path) -> None:
+    """Only the confined child is PID 1 of a new namespace: the caller forks as before, after it."""
+    own = os.readlink("/proc/self/ns/pid")
+    assert _sh(rootfs, "echo $$") == (0, "1")
+    assert os.readlink("/proc/self/ns/pid_for_children") == own
+    done = subprocess.run(["readlink", "/proc/self/ns/pid"], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == own
+
+
 def test_timeout_kills_the_whole_namespace(rootfs: Path) -> None:
     with pytest.raises(HookError, match=r"did not finish within 0\.5s"):
         _sh(rootfs, "sleep 30 & sleep 30", timeout=0.5)

@@ -12,20 +12,21 @@ has not pivoted yet): an image's ``/var/cache/ldconfig ->
 
 1. the binary is opened on the host first, and must be statically linked
    (a dynamic one would load the *image's* libc as root);
-2. a child unshares mount, PID, IPC and UTS namespaces, makes every mount
-   private, detaches every ``proc`` mount under the root, bind-mounts the
-   root onto itself and pivots (``pivot_root``) into it, detaching the old root:
-   no path, ``..`` or symlink can name a host file any more (where the host
-   root is the initial ramfs and cannot be pivoted away, the root is moved
-   over ``/`` and chrooted into instead, as ``runc --no-pivot`` does);
-3. a grandchild, PID 1 of the new PID namespace (killed with its parent),
-   mounts a fresh ``/proc`` (its own: ``/proc/1/root`` is the new root),
+2. a child, PID 1 of a new PID namespace (killed with the hook), unshares
+   mount, IPC and UTS namespaces, makes every mount private, detaches every
+   ``proc`` mount under the root, bind-mounts the root onto itself and pivots
+   (``pivot_root``) into it, detaching the old root: no path, ``..`` or
+   symlink can name a host file any more (where the host root is the initial
+   ramfs and cannot be pivoted away, the root is moved over ``/`` and
+   chrooted into instead, as ``runc --no-pivot`` does);
+3. it mounts a fresh ``/proc`` (its own: ``/proc/1/root`` is the new root),
    drops every capability but ``CAP_DAC_OVERRIDE`` and ``CAP_FOWNER`` from
    its bounding set (no mount, mknod, ptrace, open_by_handle_at...), sets
    ``no_new_privs`` and resource limits (address space, CPU, file size,
    open files), and executes the binary through the descriptor opened
    in step 1, with ``PATH`` as its whole environment;
-4. the hook waits at most ``timeout`` seconds, then kills it.
+4. the hook waits at most ``timeout`` seconds, then kills it (and with it,
+   PID 1, the whole namespace).
 
 Only :mod:`os`, :mod:`cdikit._libc` and :mod:`select`: this is the hook's start path.
 """
@@ -101,7 +102,7 @@ def _mount_points_under(root: str) -> list[bytes]:
 
 
 def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
-    """The namespaced side (never returns): steps 2 and 3 of the module docstring."""
+    """The namespaced side, PID 1 of its PID namespace (never returns): steps 2 and 3 of the module docstring."""
     import resource
 
     from cdikit._libc import c_long, call, check, get_errno, syscall
@@ -110,7 +111,8 @@ def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
         enc = [None if v is None else os.fsencode(v) for v in (src, target, fstype)]
         check(call("mount", enc[0], enc[1], enc[2], c_long(flags), None), f"mount {target}")
 
-    check(call("unshare", _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWUTS), "unshare")
+    check(call("prctl", _PR_SET_PDEATHSIG, 9, 0, 0, 0), "prctl(PDEATHSIG)")
+    check(call("unshare", _CLONE_NEWNS | _CLONE_NEWIPC | _CLONE_NEWUTS), "unshare")
     mount(None, "/", None, _MS_REC | _MS_PRIVATE)
     for point in _mount_points_under(root):
         check(call("umount2", point, _MNT_DETACH), f"umount {os.fsdecode(point)}")
@@ -122,7 +124,7 @@ def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
     else:
         # No pivot_root where the host root is the initial ramfs (EINVAL; runc --no-pivot):
         # move the root over / and chroot, as runc does. A chroot can be left only with
-        # CAP_SYS_CHROOT, which the grandchild drops before it runs the binary.
+        # CAP_SYS_CHROOT, which is dropped below before the binary runs.
         err = get_errno()
         if _USE_PIVOT_ROOT and number is not None and err != errno.EINVAL:
             raise OSError(err, f"pivot_root: {os.strerror(err)}")
@@ -130,12 +132,6 @@ def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
         check(call("chroot", b"."), "chroot")
     os.chdir("/")
     last_cap = 40
-    pid = os.fork()
-    if pid:
-        _, status = os.waitpid(pid, 0)
-        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
-    # PID 1 of the new namespace.
-    check(call("prctl", _PR_SET_PDEATHSIG, 9, 0, 0, 0), "prctl(PDEATHSIG)")
     try:
         os.mkdir("/proc", 0o555)
     except OSError:
@@ -147,8 +143,8 @@ def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
     except (OSError, ValueError):
         pass  # no /proc at all is fine too: the container's one is gone either way
     for cap in range(last_cap + 1):
-        if cap not in _KEEP_CAPS:
-            check(call("prctl", _PR_CAPBSET_DROP, cap, 0, 0, 0), f"prctl(CAPBSET_DROP {cap})")
+        if cap not in _KEEP_CAPS and call("prctl", _PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            check(-1, f"prctl(CAPBSET_DROP {cap})")
     check(call("prctl", _PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
     for name, value in _LIMITS:
         resource.setrlimit(getattr(resource, name), (value, value))
@@ -158,6 +154,30 @@ def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
     os.dup2(err_w, 1)
     os.dup2(err_w, 2)
     os.execve(exe_fd, argv, SAFE_ENV)
+
+
+def _fork_in_new_pid_namespace() -> int:
+    """``os.fork()``, the child PID 1 of a new PID namespace; this process's own children stay in its own.
+
+    ``unshare(CLONE_NEWPID)`` moves only the children made afterwards, so it is
+    undone right after the fork (``setns`` back to this process's namespace):
+    one process less than unsharing in a child, which then has to fork PID 1.
+    """
+    from cdikit._libc import call, check
+
+    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    pid = -1
+    try:
+        check(call("unshare", _CLONE_NEWPID), "unshare(CLONE_NEWPID)")
+        try:
+            pid = os.fork()
+        finally:
+            if pid != 0:
+                check(call("setns", own, _CLONE_NEWPID), "setns back to the hook's PID namespace")
+    finally:
+        if pid != 0:
+            os.close(own)
+    return pid
 
 
 def run_in_root(root: str, binary: str, args: list[str], *, timeout: float = 60.0) -> tuple[int, str]:
@@ -181,7 +201,10 @@ def run_in_root(root: str, binary: str, args: list[str], *, timeout: float = 60.
     root = os.path.realpath(root)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     try:
-        pid = os.fork()
+        try:
+            pid = _fork_in_new_pid_namespace()
+        except OSError as e:
+            raise HookError(f"cannot confine {binary} to {root}: {e}", path=root) from e
         if pid == 0:
             try:
                 os.close(err_r)
