@@ -339,6 +339,12 @@ def _limit_resources() -> None:
             pass
 
 
+# The variables of the env cdikit's specs give their hooks (cdikit._isolation.HOOK_ENV and the
+# reference's NVIDIA_CTK_*): none can steer the interpreter, so with only these the hook does
+# not even load the check (tests/integrations/test_hooks_isolation.py holds them to it).
+_SPEC_ENV = frozenset({"PATH", "NVIDIA_CTK_DEBUG", "NVIDIA_CTK_QUIET"})
+
+
 def _quiet_requested(args: list[str]) -> bool:
     if os.environ.get("NVIDIA_CTK_QUIET", "").lower() in ("1", "true"):
         return True
@@ -370,7 +376,7 @@ def _main(args: list[str], *, own_process: bool) -> int:
         from cdikit._isolation import install_main
 
         return install_main(args, __name__, "cdi-hook")
-    if own_process:
+    if own_process and not _SPEC_ENV.issuperset(os.environ):
         from cdikit._isolation import hostile_env, reexec_isolated
 
         hostile = hostile_env()
@@ -382,6 +388,7 @@ def _main(args: list[str], *, own_process: bool) -> int:
                     "(cdi-hook --install-launcher PATH) and give the hook an env\n"
                 )
             reexec_isolated(__name__)
+    if own_process:
         # Only as its own process: a caller that runs hooks in-process (tests, a chain in a
         # long-lived program) keeps its own limits (2 GiB of address space starves its threads).
         _limit_resources()
