@@ -17,6 +17,7 @@ __all__ = [
     "RACY_WINDOW_NS",
     "SYSTEM_CACHE_DIR",
     "default_cache_dir",
+    "open_private_file",
     "read_private_file",
     "secure_dir",
 ]
@@ -50,16 +51,33 @@ def secure_dir(path: str) -> bool:
     return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
 
 
-def read_private_file(path: str) -> bytes | None:
-    """The bytes of ``path`` if it is a regular file of the effective user (no symlink followed)."""
+def open_private_file(path: str) -> tuple[int, os.stat_result] | None:
+    """An open descriptor of ``path`` and its stat, if it is a regular file of the effective user.
+
+    No symlink is followed. The caller closes the descriptor.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
-            return None
+    except OSError:
+        os.close(fd)
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+        os.close(fd)
+        return None
+    return fd, st
+
+
+def read_private_file(path: str) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file of the effective user (no symlink followed)."""
+    opened = open_private_file(path)
+    if opened is None:
+        return None
+    fd = opened[0]
+    try:
         with os.fdopen(fd, "rb", closefd=False) as f:
             return f.read()
     except OSError:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import stat
 
-TYPE_CHECKING = False  # not typing's: the update-ldcache hook imports this module at container start
+TYPE_CHECKING = False  # not typing's: `cdi generate` and the hooks read ELF files at start-up
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Literal, TypeVar

@@ -10,6 +10,7 @@ __all__ = [
     "go_clean",
     "has_spec_extension",
     "spec_format",
+    "which",
     "with_spec_extension",
 ]
 
@@ -70,3 +71,36 @@ def spec_format(path: str) -> str:
 def with_spec_extension(path: str) -> str:
     """``path``, with ``.yaml`` appended unless it already has a spec extension."""
     return path if has_spec_extension(path) else path + ".yaml"
+
+
+def which(name: str, path: str | None = None) -> str | None:
+    """:func:`shutil.which` (POSIX, executables), without importing :mod:`shutil`.
+
+    shutil pulls in fnmatch, bz2 and lzma: milliseconds on the start-up paths
+    (``cdi generate``, ``cdi spec install``) that only look a program up.
+    """
+    import os
+
+    def runnable(candidate: str) -> bool:
+        return os.path.exists(candidate) and os.access(candidate, os.X_OK) and not os.path.isdir(candidate)
+
+    if os.path.dirname(name):
+        return name if runnable(name) else None
+    if path is None:
+        path = os.environ.get("PATH", None)
+        if path is None:
+            try:
+                path = os.confstr("CS_PATH")
+            except (AttributeError, ValueError):
+                path = os.defpath
+    if not path:
+        return None
+    seen: set[str] = set()
+    for directory in path.split(os.pathsep):
+        if directory in seen:
+            continue
+        seen.add(directory)
+        candidate = os.path.join(directory, name)
+        if runnable(candidate):
+            return candidate
+    return None

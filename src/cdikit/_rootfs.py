@@ -250,6 +250,13 @@ class Root:
 
     def __init__(self, path: str) -> None:
         self.path = os.path.normpath(os.path.abspath(path or "/"))
+        # A discovery is a snapshot: each host path is lstat'ed, read as a link and
+        # listed at most once per Root (one generate), not once per library looked for.
+        self._stats: dict[str, os.stat_result | None] = {}
+        self._links: dict[str, str | None] = {}
+        self._listings: dict[str, list[str]] = {}
+        self._resolved: dict[str, str | None] = {}
+        self._root_ok: bool | None = None
 
     def __repr__(self) -> str:
         return f"Root({self.path!r})"
@@ -274,30 +281,92 @@ class Root:
             return "/"
         return host_path[len(self.path) :] if host_path.startswith(self.path + "/") else host_path
 
-    def lstat(self, rel: str) -> os.stat_result | None:
+    def _lstat_host(self, host: str) -> os.stat_result | None:
         try:
-            return os.lstat(self.host(rel))
+            return self._stats[host]
+        except KeyError:
+            pass
+        try:
+            st: os.stat_result | None = os.lstat(host)
         except OSError:
-            return None
+            st = None
+        self._stats[host] = st
+        return st
+
+    def _readlink_host(self, host: str) -> str | None:
+        try:
+            return self._links[host]
+        except KeyError:
+            pass
+        try:
+            target: str | None = os.readlink(host)
+        except OSError:
+            target = None
+        self._links[host] = target
+        return target
+
+    def lstat(self, rel: str) -> os.stat_result | None:
+        return self._lstat_host(self.host(rel))
 
     def resolve(self, rel: str) -> str | None:
-        """Follow every symlink in ``rel`` without leaving the root; ``None`` if missing."""
+        """Follow every symlink in ``rel`` without leaving the root; ``None`` if missing.
+
+        :func:`walk`'s rules (``..`` stops at the root, absolute link targets start
+        again from it, 40 links at most), answered from ``lstat``/``readlink`` of
+        host paths whose prefix is already resolved (so holds no symlink the kernel
+        could follow), each looked up once per Root.
+        """
         try:
-            root_fd = os.open(self.path, _O_PATH_FLAGS | os.O_DIRECTORY)
-        except OSError:
+            return self._resolved[rel]
+        except KeyError:
+            pass
+        resolved = self._resolve(rel)
+        self._resolved[rel] = resolved
+        return resolved
+
+    def _resolve(self, rel: str) -> str | None:
+        if self._root_ok is None:
+            self._root_ok = os.path.isdir(self.path)
+        if not self._root_ok:
             return None
-        try:
-            fd, names = walk(root_fd, rel, True)
-        except OSError:
-            return None
-        finally:
-            os.close(root_fd)
-        os.close(fd)
+        base = "" if self.is_host else self.path
+        parts = _components(rel)[::-1]
+        names: list[str] = []
+        links = 0
+        while parts:
+            name = parts.pop()
+            if name == "..":
+                if names:
+                    names.pop()
+                continue
+            host = base + "/" + "/".join([*names, name])
+            st = self._lstat_host(host)
+            if st is None:
+                return None
+            if stat.S_ISLNK(st.st_mode):
+                links += 1
+                target = self._readlink_host(host) if links <= _MAX_SYMLINKS else None
+                if target is None:
+                    return None
+                if target.startswith("/"):
+                    names.clear()
+                parts.extend(reversed(_components(target)))
+                continue
+            if not parts:
+                return "/" + "/".join([*names, name])
+            if not stat.S_ISDIR(st.st_mode):
+                return None
+            names.append(name)
         return "/" + "/".join(names)
 
     def glob(self, pattern: str) -> list[str]:
         """Root-relative paths matching the root-relative glob ``pattern``, sorted."""
-        found = _star_glob(("" if self.is_host else self.path) + "/" + pattern.lstrip("/"))
+        full = ("" if self.is_host else self.path) + "/" + pattern.lstrip("/")
+        if not any(c in full for c in "*?["):
+            # No wildcard: glob's answer is the path itself when it exists (as a link too).
+            found: list[str] | None = [full] if self._lstat_host(full) is not None else []
+        else:
+            found = _star_glob(full, self._listings)
         if found is None:
             import glob as _glob
 
@@ -338,24 +407,29 @@ def _star_match(name: str, parts: list[str]) -> bool:
     return True
 
 
-def _star_glob(path: str) -> list[str] | None:
+def _star_glob(path: str, listings: dict[str, list[str]] | None = None) -> list[str] | None:
     """:func:`glob.glob` of ``path`` when only its last component has wildcards, and only ``*``.
 
     Same results (hidden names need a pattern starting with ``.``; the directory
     part is taken literally), without :mod:`fnmatch` compiling a regular
     expression per pattern (a generate globs dozens of library names). None for
-    any other pattern: :mod:`glob` then does it.
+    any other pattern: :mod:`glob` then does it. ``listings`` (dir -> names)
+    remembers each directory's names across calls.
     """
     dirname, basename = os.path.split(path)
     if "*" not in basename or any(c in basename for c in "?[") or any(c in dirname for c in "*?["):
         return None
     parts = basename.split("*")
     hidden_ok = basename.startswith(".")
-    try:
-        with os.scandir(dirname or os.curdir) as it:
-            names = [e.name for e in it]
-    except OSError:
-        return []
+    names = listings.get(dirname) if listings is not None else None
+    if names is None:
+        try:
+            with os.scandir(dirname or os.curdir) as it:
+                names = [e.name for e in it]
+        except OSError:
+            names = []
+        if listings is not None:
+            listings[dirname] = names
     return [
         os.path.join(dirname, n)
         for n in names

@@ -10,17 +10,26 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import TYPE_CHECKING, Protocol
 
 from cdikit._paths import go_clean, with_spec_extension
 from cdikit._text import go_errno_text, go_quote
 from cdikit.errors import CDIError, ParseError
 from cdikit.names import parse_qualifier
-from cdikit.spec.types import ContainerEdits, Device, Spec
-from cdikit.validation.rules import validate_spec
 
+# Not typing's: a registry over a warm disk cache imports this module but never needs
+# typing, msgspec or the spec model (specs are decoded when first used).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+    from typing import Any, Protocol
+
+    from cdikit.spec.types import ContainerEdits, Device, Spec
+
+    class SchemaValidator(Protocol):
+        """Anything with the ``cdikit.validation.schema.Schema.validate`` shape."""
+
+        def validate(self, doc: object, *, path: str | None = None) -> None: ...
+
 
 __all__ = [
     "MAX_SPEC_BYTES",
@@ -39,32 +48,84 @@ __all__ = [
 MAX_SPEC_BYTES = 16 * 1024 * 1024
 
 
-class SchemaValidator(Protocol):
-    """Anything with the ``cdikit.validation.schema.Schema.validate`` shape."""
+def __getattr__(name: str) -> Any:
+    """``SchemaValidator``, made when first imported at run time (it needs typing)."""
+    if name != "SchemaValidator":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from typing import Protocol
 
-    def validate(self, doc: object, *, path: str | None = None) -> None: ...
+    class SchemaValidator(Protocol):
+        """Anything with the ``cdikit.validation.schema.Schema.validate`` shape."""
+
+        def validate(self, doc: object, *, path: str | None = None) -> None: ...
+
+    globals()[name] = SchemaValidator
+    return SchemaValidator
 
 
 class SpecFile:
-    """A valid spec as loaded from ``path`` with ``priority`` (index of its spec dir)."""
+    """A valid spec as loaded from ``path`` with ``priority`` (index of its spec dir).
 
-    __slots__ = ("_devices", "class_", "path", "priority", "spec", "vendor")
+    A spec taken from the registry's disk cache is *deferred*
+    (:meth:`deferred`): its kind and device names are known at once, the
+    spec itself is decoded the first time :attr:`spec` (or a device) is used.
+    """
+
+    __slots__ = ("_decode", "_devices", "_kind", "_names", "_spec", "class_", "path", "priority", "vendor")
 
     def __init__(self, spec: Spec, path: str, priority: int = 0) -> None:
-        self.spec = spec
+        self._spec: Spec | None = spec
+        self._decode: Callable[[], Spec] | None = None
+        self._kind = spec.kind
         self.path = path
         self.priority = priority
         self.vendor, self.class_ = parse_qualifier(spec.kind)
-        self._devices: dict[str, Device] = {d.name: d for d in spec.devices or ()}
+        self._devices: dict[str, Device] | None = {d.name: d for d in spec.devices or ()}
+        self._names = tuple(self._devices)
+
+    @classmethod
+    def deferred(
+        cls, decode: Callable[[], Spec], kind: str, device_names: tuple[str, ...], path: str, priority: int
+    ) -> SpecFile:
+        """A spec file whose spec ``decode()`` gives on first use; ``kind`` and ``device_names`` are its."""
+        self = cls.__new__(cls)
+        self._spec = None
+        self._decode = decode
+        self._kind = kind
+        self.path = path
+        self.priority = priority
+        self.vendor, self.class_ = parse_qualifier(kind)
+        self._devices = None
+        self._names = device_names
+        return self
+
+    @property
+    def spec(self) -> Spec:
+        """The validated wire spec."""
+        spec = self._spec
+        if spec is None:
+            # Two threads may both decode (the same spec): harmless, and no lock on the hot path.
+            decode = self._decode
+            assert decode is not None  # kept after use: a racing reader still finds it
+            spec = self._spec = decode()
+        return spec
 
     @property
     def kind(self) -> str:
-        return self.spec.kind
+        return self._kind
 
     @property
     def devices(self) -> dict[str, Device]:
         """Devices by name, in file order."""
-        return self._devices
+        devices = self._devices
+        if devices is None:
+            devices = self._devices = {d.name: d for d in self.spec.devices or ()}
+        return devices
+
+    @property
+    def device_names(self) -> tuple[str, ...]:
+        """The devices' names, in file order (known without decoding a deferred spec)."""
+        return self._names
 
     @property
     def edits(self) -> ContainerEdits:
@@ -76,10 +137,13 @@ class SpecFile:
 
     def qualified_names(self) -> Iterator[str]:
         prefix = f"{self.vendor}/{self.class_}="
-        return (prefix + name for name in self._devices)
+        return (prefix + name for name in self._names)
 
     def __repr__(self) -> str:
-        return f"SpecFile(path={self.path!r}, kind={self.kind!r}, priority={self.priority}, devices={list(self._devices)})"
+        return (
+            f"SpecFile(path={self.path!r}, kind={self.kind!r}, priority={self.priority}, "
+            f"devices={list(self._names)})"
+        )
 
 
 def recorded_path(path: str) -> str:
@@ -92,6 +156,7 @@ def load_spec_bytes(
 ) -> SpecFile:
     """Parse, schema-check and validate spec bytes read from ``path``."""
     from cdikit.spec.decode import parse_spec  # not needed when specs come from the disk cache
+    from cdikit.validation.rules import validate_spec
 
     quoted = go_quote(path)
     try:

@@ -118,3 +118,98 @@ def test_star_glob_is_glob(pattern: str) -> None:
         got = _star_glob(full)
         if got is not None:
             assert sorted(got) == sorted(glob.glob(glob.escape(tmp) + "/" + pattern))
+
+
+def _walk_resolve(root: Root, rel: str) -> str | None:
+    """The O_PATH walk's answer (what Root.resolve answered before it remembered lookups)."""
+    from cdikit._rootfs import walk
+
+    try:
+        root_fd = os.open(root.path, os.O_PATH | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        fd, names = walk(root_fd, rel, True)
+    except OSError:
+        return None
+    finally:
+        os.close(root_fd)
+    os.close(fd)
+    return "/" + "/".join(names)
+
+
+_ENTRIES = ["a", "b", "a/c", "b/d", "a/c/e"]
+_TARGETS = [
+    "/",
+    "..",
+    "../..",
+    "a",
+    "/a/c",
+    "c",
+    "e",
+    "../b/d",
+    "/b",
+    "nowhere",
+    "a/c/e",
+    "../../../a",
+    ".",
+    "loop",
+]
+_QUERIES = st.lists(st.sampled_from(["a", "b", "c", "d", "e", "l", "m", "..", ".", "x"]), max_size=6).map(
+    lambda parts: "/" + "/".join(parts)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_ENTRIES), st.sampled_from(["dir", "file", "link"]), st.sampled_from(_TARGETS)
+        ),
+        max_size=8,
+    ),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["", "a/", "b/", "a/c/"]), st.sampled_from(["l", "m"]), st.sampled_from(_TARGETS)
+        ),
+        max_size=4,
+    ),
+    st.lists(_QUERIES, min_size=1, max_size=8),
+)
+def test_resolve_is_the_walk(
+    entries: list[tuple[str, str, str]], links: list[tuple[str, str, str]], queries: list[str]
+) -> None:
+    """Root.resolve (lstat/readlink, remembered) answers what the O_PATH walk answers, on any tree."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for path, kind, target in entries:
+            full = Path(tmp) / path
+            if full.parent.is_dir() and not os.path.lexists(full):
+                if kind == "dir":
+                    full.mkdir()
+                elif kind == "file":
+                    full.write_text("")
+                else:
+                    os.symlink(target, full)
+        for parent, name, target in links:
+            if (Path(tmp) / parent).is_dir() and not os.path.lexists(Path(tmp) / parent / name):
+                os.symlink(target, Path(tmp) / parent / name)
+        root = Root(tmp)
+        for rel in queries * 2:  # asked twice: the remembered answer too
+            assert root.resolve(rel) == _walk_resolve(root, rel), rel
+            assert root.is_file(rel) == (
+                (r := _walk_resolve(root, rel)) is not None
+                and os.path.isfile(root.host(r))
+                and not os.path.islink(root.host(r))
+            )
+
+
+@pytest.mark.parametrize("rel", ["/usr/lib/real.so", "/usr/lib/abs.so", "/usr/lib/loop1", "/usr/lib/missing.so",
+                                 "/usr/lib", "/usr/lib/", "/usr/lib/top/usr", "/usr//lib/./real.so", "/"])  # fmt: skip
+def test_glob_of_a_plain_path_is_glob(root: Root, rel: str) -> None:
+    """A pattern without wildcards: the path when it exists (dangling or looping links too), like glob.glob."""
+    import glob
+
+    want = sorted(root.relative(p) for p in glob.glob(glob.escape(root.path) + "/" + rel.lstrip("/")))
+    assert root.glob(rel) == want

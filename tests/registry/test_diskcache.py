@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 
 import cdikit.registry.loader as loader_module
 import cdikit.spec.decode as decode_module
-from cdikit.registry import Registry
+from cdikit.registry import Registry, _index
 from cdikit.registry._diskcache import default_cache_dir
 from cdikit.spec import ContainerEdits, Device, DeviceNode, Spec, encode_spec
 from cdikit.validation.schema import Schema
@@ -48,6 +50,15 @@ def _registry(spec_dir: Path, cache: bool | str = True, **kw: object) -> Registr
 
 def _cache_files(cache_dir: Path) -> list[Path]:
     return sorted(p for p in cache_dir.iterdir() if p.suffix == ".msgpack")
+
+
+def _read_cache_file(path: Path) -> tuple[str, str, list[tuple[Any, ...]], memoryview]:
+    """The key, wire fingerprint, entries and blob region of a cache file (format of ``_index``)."""
+    data = path.read_bytes()
+    head = len(b"cdikit-spec-cache/2\n")
+    length = int.from_bytes(data[head : head + 8], "big")
+    key, wire, _size, entries = marshal.loads(data[head + 40 : head + 40 + length])
+    return key, wire, list(entries), memoryview(data)[head + 40 + length :]
 
 
 def _forbid_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -133,10 +144,14 @@ def test_removed_files_leave_the_cache_file(spec_dir: Path, _private_disk_cache:
     _registry(spec_dir)
     (spec_dir / "v3.json").unlink()
     write(spec_dir / "v2.json", spec_json("vendor2.com/gpu", ["x"]))  # forces a rewrite of the cache
-    _registry(spec_dir)
+    reg = _registry(spec_dir)
     (cache_file,) = _cache_files(_private_disk_cache)
-    entries = msgspec.msgpack.decode(cache_file.read_bytes())[1]
-    assert sorted(entries) == ["broken.yaml", "v0.json", "v1.json", "v2.json"]
+    entries = _read_cache_file(cache_file)[2]
+    assert sorted(e[0] for e in entries) == ["broken.yaml", "v0.json", "v1.json", "v2.json"]
+    # The specs that stayed cached still decode after their old cache file was replaced.
+    assert [s.spec.kind for s in reg.specs()] == ["vendor0.com/gpu", "vendor1.com/gpu", "vendor2.com/gpu"]
+    assert reg._loader.parses == 1
+    assert _cache_files(_private_disk_cache) == [cache_file]
 
 
 def test_racy_results_are_not_persisted(spec_dir: Path, _private_disk_cache: Path) -> None:
@@ -160,11 +175,12 @@ def test_cache_file_is_private(spec_dir: Path, _private_disk_cache: Path) -> Non
     [
         b"",
         b"\x00garbage\xff",
-        b"\x92\xa1x\x80",  # valid msgpack, wrong key
-        b"\x93\x01\x02\x03",  # valid msgpack, wrong shape
+        b"cdikit-spec-cache/2\n" + b"\x00" * 7 + b"\x05" + b"\x00" * 32 + b"\xa1x\x80\x00\x01",
         "truncate",
         "flip",
-        "wrong-spec",
+        "flip-index",
+        "longer",
+        "wrong-key",
     ],
 )
 @pytest.mark.usefixtures("trust_now")
@@ -178,12 +194,14 @@ def test_corrupt_cache_file_is_ignored(
         data = good[: len(good) // 2]
     elif corruption == "flip":
         data = bytes(b ^ 0x5A for b in good)
-    elif corruption == "wrong-spec":
-        key, entries = msgspec.msgpack.decode(good)
-        for entry in entries.values():
-            if entry[2] is not None:
-                entry[2] = msgspec.msgpack.encode({"cdiVersion": 7})
-        data = msgspec.msgpack.encode([key, entries])
+    elif corruption == "flip-index":
+        at = len(b"cdikit-spec-cache/2\n") + 40 + 5  # a byte inside the checksummed index
+        data = good[:at] + bytes([good[at] ^ 0x01]) + good[at + 1 :]
+    elif corruption == "longer":
+        data = good + b"\x00"
+    elif corruption == "wrong-key":
+        key, wire, entries, blobs = _read_cache_file(cache_file)
+        data = _index.dumps(key + "x", wire, [(e, blobs[e[7] : e[8]]) for e in entries])
     else:
         assert isinstance(corruption, bytes)
         data = corruption
@@ -193,6 +211,25 @@ def test_corrupt_cache_file_is_ignored(
     assert len(reg.get_errors()) == 1
     assert reg._loader.parses >= 4
     # ... and the cache heals: the next process parses nothing.
+    assert _registry(spec_dir)._loader.parses == 0
+
+
+@pytest.mark.usefixtures("trust_now")
+def test_undecodable_spec_is_read_again_when_used(spec_dir: Path, _private_disk_cache: Path) -> None:
+    """A blob that passes every check of the index yet does not decode: the file is read instead."""
+    expected = [s.spec for s in _registry(spec_dir).specs()]
+    (cache_file,) = _cache_files(_private_disk_cache)
+    key, wire, entries, _blobs = _read_cache_file(cache_file)
+    bad = msgspec.msgpack.encode({"cdiVersion": 7})
+    cache_file.write_bytes(_index.dumps(key, wire, [(e, None if e[3] else bad) for e in entries]))
+    reg = _registry(spec_dir)
+    assert (reg._loader.parses, reg._loader.disk_hits) == (0, 5)  # specs are decoded when used
+    assert reg.list_devices() == EXPECTED_DEVICES
+    assert reg.get_device(EXPECTED_DEVICES[0]) is not None
+    assert [s.spec for s in reg.specs()] == expected
+    assert reg._loader.parses == 4
+    assert not cache_file.exists()  # dropped, so the next process rebuilds it
+    assert _registry(spec_dir)._loader.parses == 5
     assert _registry(spec_dir)._loader.parses == 0
 
 
@@ -289,6 +326,40 @@ def _child(*dirs: Path) -> dict[str, object]:
     )
     result: dict[str, object] = json.loads(done.stdout)
     return result
+
+
+_LIGHT_CHILD = """
+import sys
+from cdikit.registry import Registry
+reg = Registry(sys.argv[1:], auto_refresh=False)
+print(reg._loader.disk_hits, len(reg.list_devices()), len(reg.get_errors()),
+      sorted(m for m in ("msgspec", "typing", "dataclasses", "cdikit.spec.types") if m in sys.modules))
+reg.get_device(reg.list_devices()[0]).device  # using a device decodes its spec
+print(sorted(m for m in ("msgspec", "cdikit.spec.types") if m in sys.modules))
+"""
+
+
+def test_warm_registry_starts_without_the_spec_model(spec_dir: Path) -> None:
+    """Listing from a warm cache needs neither msgspec nor typing; a device in use decodes its spec."""
+    time.sleep(loader_module.RACY_WINDOW_NS / 1e9 + 0.1)
+    run = [sys.executable, "-c", _LIGHT_CHILD, str(spec_dir)]
+    subprocess.run(run, capture_output=True, text=True, check=True)  # fills the cache
+    lines = subprocess.run(run, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert lines == ["5 8 1 []", "['cdikit.spec.types', 'msgspec']"]
+
+
+def test_a_spec_decoded_by_racing_threads_is_the_same(
+    spec_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader_module, "RACY_WINDOW_NS", -(10**12))
+    expected = [s.spec for s in _registry(spec_dir).specs()]
+    from concurrent.futures import ThreadPoolExecutor
+
+    for _ in range(5):
+        specs = _registry(spec_dir).specs()
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(lambda s: s.spec, specs * 8))
+        assert results == expected * 8
 
 
 def test_two_processes_share_the_cache(spec_dir: Path, tmp_path: Path) -> None:

@@ -197,9 +197,23 @@ def test_nvidia_provider_unavailable_without_driver(tmp_path: Path, monkeypatch:
     provider = nvidia_gpu_provider(GenerateOptions(proc_root=str(tmp_path)))
     monkeypatch.delenv("CDIKIT_FAKE_NVML", raising=False)
     assert provider.available() is False
-    (tmp_path / "driver/nvidia").mkdir(parents=True)
+    (tmp_path / "driver/nvidia").mkdir(parents=True)  # not under proc/: still unavailable
     (tmp_path / "driver/nvidia/version").write_text("NVRM version: 580.65.06\n")
+    assert provider.available() is False
+    (tmp_path / "proc/driver/nvidia").mkdir(parents=True)
+    (tmp_path / "proc/driver/nvidia/version").write_text("NVRM version: 580.65.06\n")
     assert provider.available() is True
+
+
+def test_nvidia_provider_checks_the_host_driver_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With no options, the driver check is the host's /proc/driver/nvidia/version.
+    from cdikit.producers.nvidia import ondemand
+
+    asked: list[str] = []
+    monkeypatch.delenv("CDIKIT_FAKE_NVML", raising=False)
+    monkeypatch.setattr(ondemand.os.path, "exists", lambda path: asked.append(path) or False)
+    assert ondemand.nvidia_gpu_provider().available() is False
+    assert asked == ["/proc/driver/nvidia/version"]
 
 
 def test_fake_nvml_variable_matches_the_nvml_module() -> None:

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cdikit.errors import CDIError, ParseError
+from cdikit.spec._goyaml import _go_read_sizes
 from cdikit.spec.decode import _faithful, _fast, parse_spec
 from cdikit.spec.encode import encode_spec
 from cdikit.specfile import load_spec_bytes
@@ -360,3 +361,25 @@ def test_keys_that_become_one_json_key_with_values_go_decodes_alike_are_fine() -
     ).encode()
     spec = parse_spec(data)
     assert spec is not None and spec.annotations == {"1": ""}
+
+
+def test_go_reads_drift_after_a_cut_character() -> None:
+    # go-yaml v2 tops its 512-byte raw buffer up after the bytes of a character the last
+    # read cut, so its reads drift from multiples of 512.
+    data = b"#" * 511 + "\u00e9".encode() + b"#" * 600
+    assert _go_read_sizes(data) == [511, 511, 90]
+
+
+@pytest.mark.parametrize(
+    ("at", "refused"), [(505, False), (509, True), (510, True), (512, True), (513, False)]
+)
+def test_a_feff_where_go_yaml_refills_its_buffer_is_refused(at: int, refused: bool) -> None:
+    # Policy rule 10 (b): the last three characters of a read and the first of the next.
+    head = b"kind: vendor.com/device\ncdiVersion: 0.3.0\nannotations: {a: '"
+    data = head + b"x" * (at - len(head)) + "\ufeff".encode() + b"'}\n" + b"#" * 100 + b"\n"
+    assert data.index(b"\xef\xbb\xbf") == at
+    if refused:
+        with pytest.raises(ParseError, match="where go-yaml v2's reader refills its buffer"):
+            parse_spec(data)
+    else:
+        assert parse_spec(data) is not None

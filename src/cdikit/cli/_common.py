@@ -7,13 +7,15 @@ import this module inside their ``register``/handlers, never at module level.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
 
 from cdikit._paths import DEFAULT_SPEC_DIRS
 
+TYPE_CHECKING = False  # not typing's: every command imports this module (start-up time)
 if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
     from cdikit.registry import Registry
 
 __all__ = [
@@ -61,6 +63,8 @@ def add_global_options(
     "cdi -o json devices" and "cdi devices -o json" both work and an option
     given before the command is not reset by the sub-parser.
     """
+    import argparse
+
     suppress = argparse.SUPPRESS
     group = parser.add_argument_group("global options")
     if "spec-dirs" in only:
@@ -127,6 +131,8 @@ def add_command(
     command); an option the command defines itself (``generate nvidia --output FILE``,
     its ``-v``) replaces the global one of the same spelling.
     """
+    import argparse
+
     kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
     kwargs.setdefault("conflict_handler", "resolve")
     parser = actions.add_parser(name, help=help_text, description=description, **kwargs)
@@ -268,9 +274,6 @@ def open_registry(
 
 def spec_error_note(registry: Registry) -> str | None:
     """A one-line hint when some spec files failed to load, else None."""
-    errors = registry.get_errors()
-    if not errors:
-        return None
-    count = len(errors)
-    noun = "file has" if count == 1 else "files have"
-    return f"{count} spec {noun} errors (run 'cdi validate' for details)"
+    from cdikit.cli._output import spec_errors_note
+
+    return spec_errors_note(len(registry.get_errors()))

@@ -65,10 +65,6 @@ def _device_rows(
     return rows
 
 
-def _yes_no(flag: bool) -> str:
-    return "yes" if flag else "no"
-
-
 def _spec_data(spec: SpecFile, errors: dict[str, list[str]]) -> dict[str, Any]:
     return {
         "path": spec.path,
@@ -168,20 +164,9 @@ def _devices_verbose_text(args: argparse.Namespace, rows: list[dict[str, Any]]) 
 def cmd_devices(args: argparse.Namespace) -> int:
     registry = open_registry(args)
     rows = _device_rows(registry, args.verbose, getattr(args, "auto_allow", None) or ())
-    table = Table(
-        ["DEVICE", "SPEC FILE", "PRIORITY", "ALLOWED", "ON-DEMAND"],
-        [
-            (
-                r["name"],
-                r["spec"] or "-",
-                "-" if r["priority"] is None else r["priority"],
-                _yes_no(r["autoAllow"]),
-                _yes_no(r["onDemand"]),
-            )
-            for r in rows
-        ],
-    )
-    view: Table | str = _devices_verbose_text(args, rows) if args.verbose else table
+    from cdikit.cli._lean import device_table
+
+    view: Table | str = _devices_verbose_text(args, rows) if args.verbose else device_table(rows)
     return _show(args, registry, rows, view, "No CDI devices found.")
 
 

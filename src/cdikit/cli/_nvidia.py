@@ -11,16 +11,19 @@ to build its parser.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
 
+TYPE_CHECKING = False  # not typing's: `cdi generate nvidia` start-up time
 if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
     from cdikit.producers.nvidia.generate import GenerateOptions
     from cdikit.producers.nvidia.refresh import RefreshOutcome
 
-__all__ = ["ENV_VARS", "add_generate_options", "options_from_args", "register"]
+__all__ = ["ENV_VARS", "add_generate_options", "fast_generate_args", "options_from_args", "register"]
 
 # option dest -> environment variables, in precedence order
 ENV_VARS: dict[str, tuple[str, ...]] = {
@@ -94,168 +97,292 @@ else /. NVML is loaded from libnvidia-ml.so.1 inside the driver root when it has
 """
 
 
+_FROM_ENV = " (env CDIKIT_NVIDIA_%s)"
+# The ``generate nvidia`` options: (flags, argparse keywords). One table for argparse
+# (add_generate_options) and for the argparse-free reader of the common command
+# lines (fast_generate_args), so the two cannot drift apart.
+_GENERATE_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    (
+        ("--mode", "--discovery-mode"),
+        {
+            "dest": "mode",
+            "metavar": "MODE",
+            "help": "auto|nvml|management|csv|wsl, or an add-on mode gds|mofed|gdrcopy|imex|nvswitch "
+            "(default: auto)" + _FROM_ENV % "MODE",
+        },
+    ),
+    (
+        ("--device-name-strategy",),
+        {
+            "dest": "device_name_strategy",
+            "action": "append",
+            "metavar": "index|uuid|type-index",
+            "help": "device names to emit; repeatable, one entry per strategy (default: index and uuid)",
+        },
+    ),
+    (
+        ("--device-id", "--device-ids", "--device", "--devices"),
+        {
+            "dest": "device_id",
+            "action": "append",
+            "metavar": "ID",
+            "help": "only these devices: all (default), none, GPU index, gpu:mig index, GPU-/MIG- UUID; "
+            "repeatable",
+        },
+    ),
+    (
+        ("--no-all-device",),
+        {
+            "dest": "no_all_device",
+            "action": "store_true",
+            "default": None,
+            "help": "do not add the merged 'all' device",
+        },
+    ),
+    (
+        ("--driver-root",),
+        {
+            "dest": "driver_root",
+            "metavar": "DIR",
+            "help": "root of the driver files (default: nvidia-container-cli.root of the toolkit config, "
+            "else /)",
+        },
+    ),
+    (
+        ("--toolkit-config",),
+        {
+            "dest": "toolkit_config",
+            "metavar": "FILE",
+            "help": "the NVIDIA toolkit's config.toml read for the driver root "
+            "(default: $NVIDIA_CTK_CONFIG_FILE_PATH, else /etc/nvidia-container-runtime/config.toml)",
+        },
+    ),
+    (
+        ("--dev-root",),
+        {"dest": "dev_root", "metavar": "DIR", "help": "root of the /dev nodes (default: the driver root)"},
+    ),
+    (("--sysfs-root",), {"dest": "sysfs_root", "metavar": "DIR", "help": "root holding /sys (default: /)"}),
+    (
+        ("--procfs-root",),
+        {"dest": "procfs_root", "metavar": "DIR", "help": "root holding /proc (default: /)"},
+    ),
+    (
+        ("--library-search-path",),
+        {
+            "dest": "library_search_path",
+            "action": "append",
+            "metavar": "DIR",
+            "help": "search driver libraries only in these dirs (inside the driver root); repeatable",
+        },
+    ),
+    (
+        ("--hook-path", "--nvidia-cdi-hook-path", "--nvidia-ctk-path"),
+        {
+            "dest": "hook_path",
+            "metavar": "PATH",
+            "help": "hook binary recorded in the spec (default: the cdi-hook beside this program, else from "
+            "PATH, else /usr/bin/cdi-hook; a warning when it does not exist)",
+        },
+    ),
+    (
+        ("--ldconfig-path",),
+        {"dest": "ldconfig_path", "metavar": "PATH", "help": "ldconfig for the update-ldcache hook"},
+    ),
+    (("--vendor", "--cdi-vendor"), {"dest": "vendor", "help": "CDI vendor (default: nvidia.com)"}),
+    (
+        ("--class", "--cdi-class"),
+        {
+            "dest": "class_",
+            "metavar": "CLASS",
+            "help": "CDI class (default: gpu; add-on modes: gds, mofed, gdrcopy, nvswitch, imex-channel)",
+        },
+    ),
+    (
+        ("--spec-version",),
+        {
+            "dest": "spec_version",
+            "metavar": "X.Y.Z",
+            "help": "cdiVersion to write (default: the minimum the content needs); 0.5.0 (podman 4.3) drops "
+            "additionalGids with a warning",
+        },
+    ),
+    (
+        ("--csv-file", "--csv.file"),
+        {
+            "dest": "csv_file",
+            "action": "append",
+            "metavar": "FILE",
+            "help": "CSV mount spec for csv mode; repeatable",
+        },
+    ),
+    (
+        ("--csv.ignore-pattern",),
+        {
+            "dest": "csv_ignore_pattern",
+            "action": "append",
+            "metavar": "GLOB",
+            "help": "csv mode: skip 'sym' entries matching GLOB ('**/NAME-GLOB' matches the file name); "
+            "repeatable",
+        },
+    ),
+    (
+        ("--csv.compat-container-root",),
+        {
+            "dest": "csv_compat_container_root",
+            "metavar": "DIR",
+            "help": "csv mode on Orin: the container's CUDA compat dir (default: /usr/local/cuda/compat_orin)",
+        },
+    ),
+    (
+        ("--config-search-path",),
+        {
+            "dest": "config_search_path",
+            "action": "append",
+            "metavar": "DIR",
+            "help": "host dirs searched for driver config files instead of /etc and XDG_DATA_DIRS; repeatable",
+        },
+    ),
+    (
+        ("--feature-flag", "--feature-flags"),
+        {
+            "dest": "feature_flag",
+            "action": "append",
+            "metavar": "FLAG",
+            "help": "nvidia-ctk feature flags: no-additional-gids-for-device-nodes, enable-coherent-annotations, "
+            "enable-explicit-driver-libraries, disable-ipc-discoverer, disable-nvsandboxutils, "
+            "disable-multiple-csv-devices; repeatable",
+        },
+    ),
+    (
+        ("--disable-hook", "--disable-hooks"),
+        {"dest": "disable_hook", "action": "append", "metavar": "NAME", "help": "omit this hook; repeatable"},
+    ),
+    (
+        ("--enable-hook", "--enable-hooks"),
+        {
+            "dest": "enable_hook",
+            "action": "append",
+            "metavar": "NAME",
+            "help": "emit this hook even if off by default (chmod); repeatable",
+        },
+    ),
+    (
+        ("--format",),
+        {
+            "dest": "format",
+            "metavar": "json|yaml",
+            "help": "output format, any case (default: from the file name, else yaml)",
+        },
+    ),
+    (
+        ("--output",),
+        {
+            "dest": "output_file",
+            "metavar": "FILE",
+            "default": None,
+            "help": "write here atomically, name kept as given",
+        },
+    ),
+    (
+        ("--watch",),
+        {
+            "dest": "watch",
+            "action": "store_true",
+            "help": "keep the output current (driver, MIG changes) until interrupted",
+        },
+    ),
+    (
+        ("--interval",),
+        {
+            "dest": "interval",
+            "type": float,
+            "default": None,
+            "metavar": "SECONDS",
+            "help": "NVML poll period for --watch (default: 10)",
+        },
+    ),
+    (
+        ("--quiet",),
+        {"dest": "quiet", "action": "store_true", "help": "do not print the summary of files not found"},
+    ),
+    (
+        ("-v", "--verbose"),
+        {"dest": "gen_verbose", "action": "count", "default": 0, "help": "list every file not found"},
+    ),
+)
+
+
 def add_generate_options(parser: argparse.ArgumentParser, *, default_output: str | None = None) -> None:
     """The ``generate nvidia`` options (shared with ``cdikit-refresh``)."""
-    from_env = " (env CDIKIT_NVIDIA_%s)"
-    a = parser.add_argument
-    a(
-        "--mode",
-        "--discovery-mode",
-        dest="mode",
-        metavar="MODE",
-        help="auto|nvml|management|csv|wsl, or an add-on mode gds|mofed|gdrcopy|imex|nvswitch (default: auto)"
-        + from_env % "MODE",
+    for flags, keywords in _GENERATE_OPTIONS:
+        if keywords["dest"] == "output_file":
+            keywords = {
+                **keywords,
+                "help": keywords["help"]
+                + (f" (default: {default_output})" if default_output else " (default: stdout)"),
+            }
+        parser.add_argument(*flags, **keywords)
+
+
+def fast_generate_args(argv: Sequence[str]) -> argparse.Namespace | None:
+    """The arguments argparse gives ``cdi generate nvidia ARGV``, read without argparse; None: ask argparse.
+
+    ``cdi generate nvidia`` runs at every boot and driver change, and building
+    argparse parsers costs more than generating a management-mode spec. Only
+    the plain command lines are read here: the exact option spellings of
+    :data:`_GENERATE_OPTIONS` as ``--opt VALUE`` or ``--opt=VALUE`` (a value
+    not starting with ``-``), the flags, and ``-v``. Anything else (help, an
+    abbreviation, a global option, a positional, a bad number) returns None, so
+    argparse parses it and says what is wrong exactly as before.
+    """
+    from types import SimpleNamespace
+
+    table = {flag: keywords for flags, keywords in _GENERATE_OPTIONS for flag in flags}
+    values: dict[str, Any] = {"spec_dirs": None, "schema": None, "output": None, "verbose": 0}
+    values.update(command="generate", generator="nvidia")
+    for _, option in _GENERATE_OPTIONS:
+        values[option["dest"]] = option.get(
+            "default", False if option.get("action") == "store_true" else None
+        )
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        i += 1
+        name, eq, value = token.partition("=")
+        keywords = table.get(name) if name.startswith("--") or (name == "-v" and not eq) else None
+        if keywords is None:
+            return None
+        dest, action = keywords["dest"], keywords.get("action")
+        if action in ("store_true", "count"):
+            if eq:
+                return None
+            values[dest] = True if action == "store_true" else values[dest] + 1
+            continue
+        if not eq:
+            if i >= len(argv):
+                return None
+            value = argv[i]
+            i += 1
+        if value.startswith("-"):
+            return None
+        if keywords.get("type") is float:
+            try:
+                values[dest] = float(value)
+            except ValueError:
+                return None
+        elif action == "append":
+            values[dest] = [*(values[dest] or []), value]
+        else:
+            values[dest] = value
+    values.update(
+        func=_cmd_generate,
+        honoured_options=("output",),
+        format_dest="format",
+        spec_dirs_dest=None,
+        command_prog="cdi generate nvidia",
     )
-    a(
-        "--device-name-strategy",
-        dest="device_name_strategy",
-        action="append",
-        metavar="index|uuid|type-index",
-        help="device names to emit; repeatable, one entry per strategy (default: index and uuid)",
-    )
-    a(
-        "--device-id",
-        "--device-ids",
-        "--device",
-        "--devices",
-        dest="device_id",
-        action="append",
-        metavar="ID",
-        help="only these devices: all (default), none, GPU index, gpu:mig index, GPU-/MIG- UUID; repeatable",
-    )
-    a(
-        "--no-all-device",
-        dest="no_all_device",
-        action="store_true",
-        default=None,
-        help="do not add the merged 'all' device",
-    )
-    a(
-        "--driver-root",
-        dest="driver_root",
-        metavar="DIR",
-        help="root of the driver files (default: nvidia-container-cli.root of the toolkit config, else /)",
-    )
-    a(
-        "--toolkit-config",
-        dest="toolkit_config",
-        metavar="FILE",
-        help="the NVIDIA toolkit's config.toml read for the driver root "
-        "(default: $NVIDIA_CTK_CONFIG_FILE_PATH, else /etc/nvidia-container-runtime/config.toml)",
-    )
-    a("--dev-root", dest="dev_root", metavar="DIR", help="root of the /dev nodes (default: the driver root)")
-    a("--sysfs-root", dest="sysfs_root", metavar="DIR", help="root holding /sys (default: /)")
-    a("--procfs-root", dest="procfs_root", metavar="DIR", help="root holding /proc (default: /)")
-    a(
-        "--library-search-path",
-        dest="library_search_path",
-        action="append",
-        metavar="DIR",
-        help="search driver libraries only in these dirs (inside the driver root); repeatable",
-    )
-    a(
-        "--hook-path",
-        "--nvidia-cdi-hook-path",
-        "--nvidia-ctk-path",
-        dest="hook_path",
-        metavar="PATH",
-        help="hook binary recorded in the spec (default: the cdi-hook beside this program, else from PATH, "
-        "else /usr/bin/cdi-hook; a warning when it does not exist)",
-    )
-    a("--ldconfig-path", dest="ldconfig_path", metavar="PATH", help="ldconfig for the update-ldcache hook")
-    a("--vendor", "--cdi-vendor", dest="vendor", help="CDI vendor (default: nvidia.com)")
-    a(
-        "--class",
-        "--cdi-class",
-        dest="class_",
-        metavar="CLASS",
-        help="CDI class (default: gpu; add-on modes: gds, mofed, gdrcopy, nvswitch, imex-channel)",
-    )
-    a(
-        "--spec-version",
-        dest="spec_version",
-        metavar="X.Y.Z",
-        help="cdiVersion to write (default: the minimum the content needs); 0.5.0 (podman 4.3) drops "
-        "additionalGids with a warning",
-    )
-    a(
-        "--csv-file",
-        "--csv.file",
-        dest="csv_file",
-        action="append",
-        metavar="FILE",
-        help="CSV mount spec for csv mode; repeatable",
-    )
-    a(
-        "--csv.ignore-pattern",
-        dest="csv_ignore_pattern",
-        action="append",
-        metavar="GLOB",
-        help="csv mode: skip 'sym' entries matching GLOB ('**/NAME-GLOB' matches the file name); repeatable",
-    )
-    a(
-        "--csv.compat-container-root",
-        dest="csv_compat_container_root",
-        metavar="DIR",
-        help="csv mode on Orin: the container's CUDA compat dir (default: /usr/local/cuda/compat_orin)",
-    )
-    a(
-        "--config-search-path",
-        dest="config_search_path",
-        action="append",
-        metavar="DIR",
-        help="host dirs searched for driver config files instead of /etc and XDG_DATA_DIRS; repeatable",
-    )
-    a(
-        "--feature-flag",
-        "--feature-flags",
-        dest="feature_flag",
-        action="append",
-        metavar="FLAG",
-        help="nvidia-ctk feature flags: no-additional-gids-for-device-nodes, enable-coherent-annotations, "
-        "enable-explicit-driver-libraries, disable-ipc-discoverer, disable-nvsandboxutils, "
-        "disable-multiple-csv-devices; repeatable",
-    )
-    a(
-        "--disable-hook",
-        "--disable-hooks",
-        dest="disable_hook",
-        action="append",
-        metavar="NAME",
-        help="omit this hook; repeatable",
-    )
-    a(
-        "--enable-hook",
-        "--enable-hooks",
-        dest="enable_hook",
-        action="append",
-        metavar="NAME",
-        help="emit this hook even if off by default (chmod); repeatable",
-    )
-    a(
-        "--format",
-        dest="format",
-        metavar="json|yaml",
-        help="output format, any case (default: from the file name, else yaml)",
-    )
-    a(
-        "--output",
-        dest="output_file",
-        metavar="FILE",
-        default=None,
-        help="write here atomically, name kept as given"
-        + (f" (default: {default_output})" if default_output else " (default: stdout)"),
-    )
-    a("--watch", action="store_true", help="keep the output current (driver, MIG changes) until interrupted")
-    a(
-        "--interval",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="NVML poll period for --watch (default: 10)",
-    )
-    a("--quiet", action="store_true", help="do not print the summary of files not found")
-    a("-v", "--verbose", dest="gen_verbose", action="count", default=0, help="list every file not found")
+    args: Any = SimpleNamespace(**values)
+    return args  # type: ignore[no-any-return]
 
 
 def _env_value(dest: str) -> str | None:
@@ -364,12 +491,18 @@ def warn_missing_hooks(spec: Any, prog: str) -> None:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from cdikit.producers.nvidia import refresh
-    from cdikit.producers.nvidia.generate import generate
+    exit_when_done = getattr(args, "exit_when_done", False) and not args.watch
+    if exit_when_done:
+        import gc
+
+        gc.disable()  # a short-lived process: collections during its imports are pure cost
+    from cdikit.producers.nvidia.generate import generate_plain
     from cdikit.producers.output import encode, format_for_path, with_infix, write_if_changed
 
     options, output, fmt = options_from_args(args)
     if args.watch:
+        from cdikit.producers.nvidia import refresh
+
         output = output or refresh.DEFAULT_OUTPUT
         try:
             refresh.watch(
@@ -382,7 +515,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         return 0
-    result = generate(options)
+    result = generate_plain(options)  # encoded as they are: no msgspec import
     warn_missing_hooks(result.spec, "cdi")
     for warning in result.warnings:
         print(f"cdi: warning: {warning}", file=sys.stderr)
@@ -416,7 +549,23 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             warn_unloadable(
                 with_infix(output, infix), spec.cdi_version, "--spec-version {version} writes what it loads"
             )
+    if exit_when_done:
+        _exit_now(0)
     return 0
+
+
+def _exit_now(status: int) -> None:
+    """End the ``cdi`` process: output flushed, the interpreter's teardown (milliseconds) skipped.
+
+    Everything written is already complete (spec files are replaced atomically and
+    closed); nothing on this path registers exit handlers.
+    """
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return  # the normal exit reports it
+    os._exit(status)
 
 
 def _cmd_transform_root(args: argparse.Namespace) -> int:

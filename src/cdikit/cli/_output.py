@@ -7,12 +7,14 @@ for, so the common paths stay fast to start.
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Iterable, Sequence
-from typing import Any, TextIO
 
-__all__ = ["FORMATS", "Progress", "Table", "dump", "emit", "error", "warn"]
+TYPE_CHECKING = False  # not typing's: the lean ``cdi devices`` renders through this module
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any, TextIO
+
+__all__ = ["FORMATS", "Progress", "Table", "dump", "emit", "error", "spec_errors_note", "warn"]
 
 FORMATS = ("table", "json", "yaml")
 _PROG = "cdi"
@@ -45,6 +47,8 @@ def dump(data: Any, fmt: str) -> str:
         import yaml  # deferred: PyYAML costs start-up time the JSON and table paths never pay
 
         return str(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True))
+    import json  # deferred too: tables never need it
+
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -62,6 +66,14 @@ def emit(data: Any, fmt: str, table: Table | str | None = None, *, stream: TextI
         text = dump(data, fmt)
     out.write(text)
     out.flush()
+
+
+def spec_errors_note(count: int) -> str | None:
+    """The one-line hint for ``count`` spec files with errors (None for none)."""
+    if not count:
+        return None
+    noun = "file has" if count == 1 else "files have"
+    return f"{count} spec {noun} errors (run 'cdi validate' for details)"
 
 
 def error(message: str) -> None:

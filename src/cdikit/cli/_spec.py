@@ -9,15 +9,16 @@ warning names every consumer installed here that still cannot.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from cdikit.cli._common import EXIT_FAILURE, EXIT_OK, UsageError, load_schema, open_registry, output_format
 from cdikit.cli._output import emit, error
 
+TYPE_CHECKING = False  # not typing's: `cdi generate --output` imports this module
 if TYPE_CHECKING:
+    import argparse
+
     from cdikit.registry import Registry
     from cdikit.spec.types import Spec
 
@@ -54,9 +55,9 @@ def _writer(dirs: list[str], index: int, args: argparse.Namespace) -> Registry:
 
 def warn_unloadable(path: str, cdi_version: str, hint: str = "") -> None:
     """Warn when an installed consumer cannot load a spec declaring ``cdi_version``."""
-    from cdikit.integrations.consumers.versions import detect_all, unloadable_by
+    from cdikit.integrations.consumers.versions import detect_all, limiting, unloadable_by
 
-    for found, top in unloadable_by(cdi_version, detect_all()):
+    for found, top in unloadable_by(cdi_version, detect_all(limiting(cdi_version))):
         sys.stderr.write(
             f"cdi: warning: {found.consumer} {found.text} ({found.binary}) loads cdiVersion {top} at most: "
             f"it cannot load {path} (cdiVersion {cdi_version}); its devices are unresolvable there"

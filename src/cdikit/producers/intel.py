@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from cdikit.producers._drivers import GAUDI_DRIVER as _GAUDI_DRIVER
 from cdikit.producers._drivers import INTEL_GPU_DRIVERS as _GPU_DRIVERS
-from cdikit.producers._drivers import PCI_ADDRESS as _PCI_ADDRESS
+from cdikit.producers._drivers import is_pci_address
 from cdikit.producers.hostfs import HostFS, ProducerError
 from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Mount, Spec
 
@@ -71,7 +71,7 @@ def device_uid(pci_address: str, device_id: str) -> str:
 def _functions(fs: HostFS, driver: str) -> list[tuple[str, str]]:
     """(PCI address, sysfs dir) of the functions bound to ``driver``."""
     base = f"/sys/bus/pci/drivers/{driver}"
-    return [(name, f"{base}/{name}") for name in fs.listdir(base) if _PCI_ADDRESS.match(name)]
+    return [(name, f"{base}/{name}") for name in fs.listdir(base) if is_pci_address(name)]
 
 
 def _device_id(fs: HostFS, sysdir: str) -> str | None:

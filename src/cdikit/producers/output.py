@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from cdikit._paths import spec_format
 from cdikit.errors import WriteError
-from cdikit.spec.types import Spec
+
+TYPE_CHECKING = False  # not typing's (start-up time)
+if TYPE_CHECKING:
+    from typing import Literal
+
+    from cdikit.spec.types import Spec
+
+    Format = Literal["json", "yaml"]
 
 __all__ = ["encode", "format_for_path", "with_infix", "write_if_changed"]
-
-Format = Literal["json", "yaml"]
 
 
 def format_for_path(path: str | None, explicit: str | None) -> Format:

@@ -3,10 +3,12 @@
 The in-memory cache of :mod:`cdikit.registry.loader` spares re-parsing within
 one process; a runtime shim or a CLI call is a new process every time, and
 would parse every spec file on every container start. This cache keeps, per
-spec directory, one file (msgpack, written atomically) holding for each spec
-file name its stamp ``(st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)``
-and either the validated wire :class:`~cdikit.spec.types.Spec` or the text of
-the error loading it gave.
+spec directory, one file (written atomically, format in
+:mod:`cdikit.registry._index`) holding for each spec file name its stamp
+``(st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)`` and either the
+validated wire :class:`~cdikit.spec.types.Spec` (msgpack, decoded only when
+used, with an index of its kind, devices and annotations beside it) or the
+text of the error loading it gave.
 
 Trust: an entry stands for "this file was parsed and validated", so only the
 effective user may be able to write the cache. The cache directory must be a
@@ -21,65 +23,67 @@ dropped (the cache is only an optimisation).
 Location: ``$CDIKIT_CACHE_DIR`` when set (``""`` or ``off`` disables the cache),
 else ``/var/cache/cdikit`` for root, else ``$XDG_CACHE_HOME/cdikit`` or
 ``~/.cache/cdikit``. The file of a spec directory is named by the SHA-256 of
-the directory's absolute path, the cdikit version, a fingerprint of the wire
-types and the identity of the JSON schema used, so a change of any of them
-simply misses.
+the directory's absolute path, the cdikit version, the interpreter's bytecode
+tag, a hash of the wire types' source and the identity of the JSON schema
+used, so a change of any of them simply misses; inside, the wire types'
+structural fingerprint must match too before a spec is decoded.
+
+A spec blob that does not decode when first used (it should not happen:
+the index is checksummed, the file written atomically) is dropped from the
+cache and the spec file is read again instead.
 """
 
 from __future__ import annotations
 
 import os
 
-try:  # the bare SHA-256 module: hashlib would load OpenSSL (~4 ms) on every container start
-    from _sha256 import sha256  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - Python >= 3.12 renamed it; hashlib as a last resort
-    try:
-        from _sha2 import sha256  # type: ignore[import-not-found]
-    except ImportError:
-        from hashlib import sha256
-
-import msgspec
-
-from cdikit._cachedir import CACHE_ENV, default_cache_dir, read_private_file
+from cdikit._cachedir import CACHE_ENV, default_cache_dir
 from cdikit._cachedir import secure_dir as _secure_dir
-from cdikit._version import __version__
-from cdikit.spec import types as _types
-from cdikit.spec.types import Spec
+from cdikit.registry import _index
+from cdikit.registry._index import Blobs, Entry, Stamp, sha256
+
+TYPE_CHECKING = False  # not typing's: a registry over a warm cache needs neither it nor msgspec
+if TYPE_CHECKING:
+    import msgspec
+
+    from cdikit.spec.types import Spec
 
 __all__ = ["CACHE_ENV", "DirCache", "DiskCache", "default_cache_dir", "open_disk_cache"]
 
-_FORMAT = "cdikit-spec-cache/1"
-_SUFFIX = ".msgpack"
-
-Stamp = tuple[int, int, int, int, int]
+_codecs: tuple[msgspec.msgpack.Decoder[Spec], msgspec.msgpack.Encoder, str] | None = None
 
 
-class _Entry(msgspec.Struct, array_like=True, frozen=True):
-    """One spec file's load result. ``path`` is the path as scanned: error texts quote it."""
+def _codec() -> tuple[msgspec.msgpack.Decoder[Spec], msgspec.msgpack.Encoder, str]:
+    """The spec decoder, the encoder and the wire fingerprint, made on first use."""
+    global _codecs
+    if _codecs is None:
+        import msgspec
 
-    stamp: Stamp
-    path: str
-    spec: bytes | None = None  # msgpack of the Spec, decoded only when used
-    error: str | None = None
+        from cdikit.spec.types import Spec
 
-
-class _CacheFile(msgspec.Struct, array_like=True):
-    key: str  # the full identity string, checked on load (the name is only its hash)
-    entries: dict[str, _Entry]
-
-
-_file_decoder = msgspec.msgpack.Decoder(_CacheFile)
-_spec_decoder = msgspec.msgpack.Decoder(Spec)
-_encoder = msgspec.msgpack.Encoder()
+        _codecs = (msgspec.msgpack.Decoder(Spec), msgspec.msgpack.Encoder(), _wire_fingerprint())
+    return _codecs
 
 
 def _wire_fingerprint() -> str:
     """The shape of the wire types: a cache written by other types than these must miss."""
+    from cdikit.spec import types as _types
+
     parts = []
     for name in sorted(_types.__all__):
         cls = getattr(_types, name)
         parts.append(f"{name}{cls.__struct_encode_fields__}{cls.__annotations__}")
     return str(sha256("\n".join(parts).encode()).hexdigest())
+
+
+def _annotations(found: dict[str, str] | None) -> dict[str, str] | None:
+    return dict(found) if found else None
+
+
+def index_entry(name: str, stamp: Stamp, path: str, spec: Spec) -> Entry:
+    """The index entry of a valid spec: what listing its devices needs, without decoding it."""
+    devices = tuple((d.name, _annotations(d.annotations)) for d in spec.devices or ())
+    return (name, stamp, path, None, spec.kind, _annotations(spec.annotations), devices, 0, 0)
 
 
 def schema_identity(schema: object | None) -> str | None:
@@ -101,61 +105,100 @@ def schema_identity(schema: object | None) -> str | None:
 
 
 class DirCache:
-    """The cached load results of one spec directory, read on first use."""
+    """The cached load results of one spec directory, read on first use.
 
-    __slots__ = ("_dirty", "_entries", "_key", "_path")
+    An entry is ``(index entry, blob)``: an error entry has no blob, a spec
+    loaded in this process has its msgpack, one from the file has None (its
+    blob stays in the file until used).
+    """
+
+    __slots__ = ("_blobs", "_dirty", "_entries", "_key", "_path", "_wire")
 
     def __init__(self, path: str, key: str) -> None:
         self._path = path
         self._key = key
-        self._entries: dict[str, _Entry] | None = None
+        self._entries: dict[str, tuple[Entry, bytes | None]] | None = None
+        self._blobs: Blobs | None = None
+        self._wire = ""
         self._dirty = False
 
-    def _load(self) -> dict[str, _Entry]:
+    def _load(self) -> dict[str, tuple[Entry, bytes | None]]:
         entries = self._entries
         if entries is None:
             entries = self._entries = self._read()
         return entries
 
-    def _read(self) -> dict[str, _Entry]:
-        data = read_private_file(self._path)
-        if data is None:
+    def _read(self) -> dict[str, tuple[Entry, bytes | None]]:
+        found = _index.read_index(self._path, self._key)
+        if found is None:
             return {}
-        try:
-            loaded = _file_decoder.decode(data)
-        except (msgspec.DecodeError, ValueError):
-            return {}
-        return loaded.entries if loaded.key == self._key else {}
+        self._blobs, self._wire, index = found
+        return {name: (e, None) for name, e in index.items()}
 
-    def lookup(self, name: str, stamp: Stamp, path: str) -> Spec | str | None:
-        """The cached spec or error text of ``name`` if its stamp is ``stamp``, else None."""
-        entries = self._load()
-        entry = entries.get(name)
-        if entry is None or entry.stamp != stamp:
+    def lookup(self, name: str, stamp: Stamp, path: str) -> Entry | str | None:
+        """The cached entry (its spec: :meth:`decode`), or the error text, of ``name`` if its stamp is ``stamp``."""
+        found = self._load().get(name)
+        if found is None:
             return None
-        if entry.spec is not None:
-            try:
-                return _spec_decoder.decode(entry.spec)
-            except (msgspec.DecodeError, ValueError):
-                del entries[name]  # undecodable: forget it, the fresh parse replaces it
-                self._dirty = True
-                return None
+        entry = found[0]
+        if entry[1] != stamp:
+            return None
+        if entry[3] is None:
+            return entry
         # An error text quotes the path as scanned: reuse it only for the same spelling.
-        if entry.error is not None and entry.path == path:
-            return entry.error
-        return None
+        return entry[3] if entry[2] == path else None
+
+    def decode(self, name: str, entry: Entry) -> Spec | None:
+        """The spec of a hit; None when it cannot be had (the caller reads the file instead).
+
+        A blob that was read but does not decode (or was written by other wire
+        types) is dropped from the cache, on disk at once: the next process
+        rebuilds it. One that cannot be read (the file was replaced meanwhile)
+        is simply not used.
+        """
+        decoder, _, wire = _codec()
+        current = self._entries.get(name) if self._entries is not None else None
+        blob = current[1] if current is not None and current[0] is entry else None
+        if blob is None:
+            if self._blobs is None:
+                return None
+            blob = self._blobs.read(entry[7], entry[8])
+            if blob is None:
+                return None
+            if self._wire != wire:
+                self._discard(name)
+                return None
+        import msgspec
+
+        try:
+            return decoder.decode(blob)
+        except (msgspec.DecodeError, ValueError):
+            self._discard(name)
+            return None
+
+    def _discard(self, name: str) -> None:
+        # Any thread may get here (a spec is decoded when first used): dict.pop and unlink are atomic.
+        entries = self._entries
+        if entries is not None:
+            entries.pop(name, None)
+            self._dirty = True
+        try:
+            os.unlink(self._path)
+        except OSError:
+            pass
 
     def store(self, name: str, stamp: Stamp, path: str, result: Spec | str) -> None:
         entries = self._load()
+        old = entries.get(name)
+        new: tuple[Entry, bytes | None]
         if isinstance(result, str):
-            entry = _Entry(stamp, path, error=result)
+            new = ((name, stamp, path, result, "", None, (), 0, 0), None)
         else:
-            old = entries.get(name)
-            if old is not None and old.stamp == stamp and old.spec is not None:
+            if old is not None and old[0][1] == stamp and old[0][3] is None:
                 return
-            entry = _Entry(stamp, path, spec=_encoder.encode(result))
-        if entries.get(name) != entry:
-            entries[name] = entry
+            new = (index_entry(name, stamp, path, result), _codec()[1].encode(result))
+        if old != new:
+            entries[name] = new
             self._dirty = True
 
     def retain(self, names: set[str]) -> None:
@@ -173,7 +216,22 @@ class DirCache:
         from cdikit._atomic import atomic_write
         from cdikit.errors import CDIError
 
-        data = _encoder.encode(_CacheFile(self._key, self._entries))
+        wire = _codec()[2]
+        kept: list[tuple[Entry, bytes | None]] = []
+        old: bytes | None = None
+        for entry, blob in self._entries.values():
+            if blob is None and entry[3] is None:  # still in the old file: carry it over
+                if old is None:
+                    old = (
+                        self._blobs.read() if self._blobs is not None and self._wire == wire else None
+                    ) or b""
+                blob = old[entry[7] : entry[8]]
+                if len(blob) != entry[8] - entry[7] or not blob:
+                    continue  # unreadable now: parsed again next time
+                # The old file is about to be replaced: the spec is decoded from memory from now on.
+                self._entries[entry[0]] = (entry, blob)
+            kept.append((entry, blob))
+        data = _index.dumps(self._key, wire, kept)
         try:
             atomic_write(self._path, data, mode=0o600, make_parents=False)
         except (CDIError, OSError):
@@ -187,16 +245,15 @@ class DiskCache:
 
     def __init__(self, root: str, schema_id: str) -> None:
         self.root = root
-        self._identity = f"{_FORMAT}\0{__version__}\0{_wire_fingerprint()}\0{schema_id}"
+        self._identity = _index.identity(schema_id)
         self._dirs: dict[str, DirCache] = {}
 
     def for_dir(self, directory: str) -> DirCache:
         """The cache of the spec directory ``directory`` (an absolute path)."""
         found = self._dirs.get(directory)
         if found is None:
-            key = f"{self._identity}\0{directory}"
-            name = str(sha256(key.encode("utf-8", "surrogateescape")).hexdigest()) + _SUFFIX
-            found = self._dirs[directory] = DirCache(os.path.join(self.root, name), key)
+            path, key = _index.cache_path(self.root, self._identity, directory)
+            found = self._dirs[directory] = DirCache(path, key)
         return found
 
     def flush(self) -> None:

@@ -19,42 +19,68 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from cdikit._cachedir import RACY_WINDOW_NS
 from cdikit._text import go_quote
 from cdikit.errors import CDIError
-from cdikit.specfile import SchemaValidator, SpecFile, read_error, read_spec, recorded_path
+from cdikit.specfile import SpecFile, read_error, read_spec, recorded_path
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs milliseconds at start-up
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from cdikit.registry._diskcache import DirCache, DiskCache
+    from cdikit.spec.types import Spec
+    from cdikit.specfile import SchemaValidator
+
+    Reader = Callable[..., SpecFile]
 
 __all__ = ["RACY_WINDOW_NS", "LoadResult", "SpecLoader", "load_error_text"]
 
 
 _Stamp = tuple[int, int, int, int, int]
-Reader = Callable[..., SpecFile]
 
 
-@dataclass(frozen=True, slots=True)
 class LoadResult:
-    """What loading one scanned file gave: a spec, or the Go-worded error text.
+    """What loading one scanned file gave: a spec, or the Go-worded error text (immutable).
 
     Both None: the file vanished between the scan and the read (a concurrent
     removal); the refresh then treats it as never scanned rather than broken.
+    (A plain class, not a dataclass: importing dataclasses costs milliseconds.)
     """
+
+    __slots__ = ("error", "spec")
 
     spec: SpecFile | None
     error: str | None
 
+    def __init__(self, spec: SpecFile | None, error: str | None) -> None:
+        object.__setattr__(self, "spec", spec)
+        object.__setattr__(self, "error", error)
 
-@dataclass(slots=True)
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not LoadResult:
+            return NotImplemented
+        assert isinstance(other, LoadResult)
+        return self.spec == other.spec and self.error == other.error
+
+    def __hash__(self) -> int:
+        return hash((self.spec, self.error))
+
+    def __repr__(self) -> str:
+        return f"LoadResult(spec={self.spec!r}, error={self.error!r})"
+
+
 class _Entry:
-    stamp: _Stamp
-    result: LoadResult
-    trusted: bool
+    __slots__ = ("result", "stamp", "trusted")
+
+    def __init__(self, stamp: _Stamp, result: LoadResult, trusted: bool) -> None:
+        self.stamp = stamp
+        self.result = result
+        self.trusted = trusted
 
 
 def load_error_text(path: str, err: BaseException) -> str:
@@ -180,8 +206,18 @@ class SpecLoader:
         self.disk_hits += 1
         if isinstance(found, str):
             return LoadResult(None, found)
+        entry = found
+
+        def decode() -> Spec:
+            spec = cache.decode(name, entry)
+            if spec is None:  # the cache cannot give it after all: read the file itself
+                self.parses += 1
+                spec = self._reader(path, priority, **self._schema_kw()).spec
+            return spec
+
         # What load_spec_bytes builds once the spec is valid; validity is what the cache records.
-        return LoadResult(SpecFile(found, recorded_path(path), priority), None)
+        names = tuple(device[0] for device in entry[6])
+        return LoadResult(SpecFile.deferred(decode, entry[4], names, recorded_path(path), priority), None)
 
     def flush(self, scanned: Iterable[str]) -> None:
         """Persist what a refresh loaded; ``scanned`` (every path it scanned) bounds what is kept.
@@ -210,6 +246,9 @@ class SpecLoader:
 
     def clear(self) -> None:
         self._entries.clear()
+
+    def _schema_kw(self) -> dict[str, SchemaValidator]:
+        return {} if self._schema is None else {"schema": self._schema}
 
     def _read(self, path: str, priority: int) -> tuple[LoadResult, bool]:
         """The load result, and whether it follows from the file's bytes alone (may persist)."""

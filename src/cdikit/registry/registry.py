@@ -27,23 +27,27 @@ from __future__ import annotations
 import errno
 import gc
 import os
-import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from _thread import RLock  # threading's RLock, without importing threading
 
-from cdikit._paths import DEFAULT_SPEC_DIRS, spec_format
-from cdikit._text import go_errno_text, go_quote
+from cdikit._paths import DEFAULT_SPEC_DIRS, go_clean, spec_format
+from cdikit._text import go_errno_text
 from cdikit.errors import ConflictError, InjectionError, RegistryError, UnresolvableDevicesError, WriteError
+from cdikit.registry._light import resolve_devices, scan_raw
 from cdikit.registry.loader import LoadResult, SpecLoader
-from cdikit.registry.names import spec_file_path
-from cdikit.registry.scan import go_clean, scan_spec_dirs
-from cdikit.spec.types import ContainerEdits, Device, Spec
-from cdikit.specfile import SchemaValidator, SpecFile
-from cdikit.validation.rules import validate_spec
 
+# Not typing's, and no dataclasses: a registry over a warm disk cache needs neither (nor
+# msgspec: specs are decoded when first used), and every CLI call or container start pays imports.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from typing import Any, Literal
+
     from cdikit.registry.watcher import Watcher
+    from cdikit.spec.types import ContainerEdits, Device, Spec
+    from cdikit.specfile import SchemaValidator, SpecFile
+
+    Listener = Callable[["Registry"], None]
+    VersionChoice = Literal["minimum", "keep"] | str
 
 __all__ = [
     "DEFAULT_SPEC_DIRS",
@@ -51,9 +55,6 @@ __all__ = [
     "Registry",
     "ResolvedDevice",
 ]
-
-Listener = Callable[["Registry"], None]
-VersionChoice = Literal["minimum", "keep"] | str
 
 
 class NilOCISpecError(InjectionError):
@@ -67,27 +68,64 @@ class NilOCISpecError(InjectionError):
         self.unresolved = list(names)
 
 
-@dataclass(frozen=True, slots=True)
 class ResolvedDevice:
-    """A device the registry resolves: its qualified name, definition and spec file."""
+    """A device the registry resolves: its qualified name, definition and spec file.
 
-    name: str
-    device: Device
-    spec: SpecFile
+    ``device`` may be left None when ``spec`` defines it (the registry does
+    so): it is then looked up on first use, so that a spec taken from the
+    disk cache is decoded only when one of its devices is really used.
+    """
+
+    __slots__ = ("_device", "name", "spec")
+
+    def __init__(self, name: str, device: Device | None, spec: SpecFile) -> None:
+        self.name = name
+        self._device = device
+        self.spec = spec
+
+    @property
+    def device(self) -> Device:
+        device = self._device
+        if device is None:
+            device = self._device = self.spec.devices[self.name.partition("=")[2]]
+        return device
 
     @property
     def edits(self) -> ContainerEdits:
         return self.device.edits
 
+    def _key(self) -> tuple[str, Device, SpecFile]:
+        return (self.name, self.device, self.spec)
 
-@dataclass(frozen=True, slots=True)
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, ResolvedDevice)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"ResolvedDevice(name={self.name!r}, device={self.device!r}, spec={self.spec!r})"
+
+
 class _Snapshot:
     """One refresh's complete, immutable view."""
 
-    specs: tuple[SpecFile, ...]
-    devices: dict[str, ResolvedDevice]
-    errors: dict[str, tuple[str, ...]]
-    conflicts: frozenset[str] = frozenset()
+    __slots__ = ("conflicts", "devices", "errors", "specs")
+
+    def __init__(
+        self,
+        specs: tuple[SpecFile, ...],
+        devices: dict[str, ResolvedDevice],
+        errors: dict[str, tuple[str, ...]],
+        conflicts: frozenset[str] = frozenset(),
+    ) -> None:
+        self.specs = specs
+        self.devices = devices
+        self.errors = errors
+        self.conflicts = conflicts
 
     def signature(self) -> tuple[Any, ...]:
         """What listeners care about: which specs (and their content) and which errors."""
@@ -118,16 +156,14 @@ class _Builder:
     def _devices_of(self, spec: SpecFile) -> tuple[ResolvedDevice, ...]:
         found = self._resolved.get(spec)
         if found is None:
-            found = tuple(
-                ResolvedDevice(spec.qualified_name(name), device, spec)
-                for name, device in spec.devices.items()
-            )
+            prefix = spec.qualified_name("")
+            found = tuple(ResolvedDevice(prefix + name, None, spec) for name in spec.device_names)
             self._resolved[spec] = found
         return found
 
     def build(self, spec_dirs: Sequence[str], previous: _Snapshot) -> _Snapshot:
         """Scan, load (incrementally) and resolve priorities and conflicts like ``Cache.refresh``."""
-        candidates = scan_spec_dirs(spec_dirs)
+        candidates = scan_raw(spec_dirs)  # cdikit.registry.scan's walk, as plain tuples
         load = self.loader.load
         # Loading allocates many small objects, all of them kept: the collector's passes over a
         # growing heap would cost as much as the decoding itself (2-3x on 1,000 files).
@@ -138,53 +174,34 @@ class _Builder:
         finally:
             if paused:
                 gc.enable()
-        self.loader.flush(c.path for c in candidates)
+        self.loader.flush(c[0] for c in candidates)
         if inputs == self._last_inputs and previous is not _EMPTY:
             return previous
         self._last_inputs = inputs
-        self.loader.retain((c.path, c.priority) for c in candidates)
+        self.loader.retain((c[0], c[1]) for c in candidates)
 
         errors: dict[str, list[str]] = {}
         specs: list[SpecFile] = []
-        devices: dict[str, ResolvedDevice] = {}
-        conflicts: set[str] = set()
 
         def record(message: str, *paths: str) -> None:
             for path in paths:
                 errors.setdefault(path, []).append(message)
 
-        for path, _prio, result in inputs:
-            if isinstance(result, str):  # the scanner could not examine the entry
-                record(f"failed to load CDI Spec {result}", path)
-                continue
-            spec = result.spec
-            if spec is None:
-                if result.error is not None:
-                    record(f"failed to load CDI Spec {result.error}", path)
-                # else: removed while we were scanning, as if scanned a moment later
-                continue
-            specs.append(spec)
-            priority = spec.priority
-            for resolved in self._devices_of(spec):
-                qualified = resolved.name
-                old = devices.get(qualified)
-                if old is not None:
-                    old_prio = old.spec.priority
-                    if priority < old_prio:
-                        continue
-                    if priority == old_prio:
-                        # The stored definition stays for further comparisons; the name is dropped at the end.
-                        record(
-                            f"conflicting device {go_quote(qualified)} "
-                            f"(specs {go_quote(spec.path)}, {go_quote(old.spec.path)})",
-                            spec.path,
-                            old.spec.path,
-                        )
-                        conflicts.add(qualified)
-                        continue
-                devices[qualified] = resolved
-        for qualified in conflicts:
-            devices.pop(qualified, None)
+        def loaded() -> Iterator[tuple[str, int, Iterator[tuple[str, ResolvedDevice]]]]:
+            for path, _prio, result in inputs:
+                if isinstance(result, str):  # the scanner could not examine the entry
+                    record(f"failed to load CDI Spec {result}", path)
+                    continue
+                spec = result.spec
+                if spec is None:
+                    if result.error is not None:
+                        record(f"failed to load CDI Spec {result.error}", path)
+                    # else: removed while we were scanning, as if scanned a moment later
+                    continue
+                specs.append(spec)
+                yield spec.path, spec.priority, ((r.name, r) for r in self._devices_of(spec))
+
+        devices, conflicts = resolve_devices(loaded(), record)
         live = set(specs)
         for stale in [s for s in self._resolved if s not in live]:
             del self._resolved[stale]
@@ -227,7 +244,7 @@ class Registry:
             raise TypeError("spec_dirs must be a sequence of directory paths, not a string")
         self._dirs = [go_clean(d) for d in dirs]
         self._schema = schema
-        self._lock = threading.RLock()
+        self._lock = RLock()
         disk = None
         if cache is not False:
             from cdikit.registry._diskcache import open_disk_cache
@@ -316,7 +333,9 @@ class Registry:
         if new is old:
             return False
         self._state = new
-        return old.signature() != new.signature()
+        # The signature compares spec contents, which decodes specs taken from the disk
+        # cache: only worth it when someone listens.
+        return bool(self._listeners) and old.signature() != new.signature()
 
     def _current(self) -> _Snapshot:
         """The state to answer a query from, after applying changes queued by the watcher."""
@@ -449,6 +468,8 @@ class Registry:
         """
         if not self._dirs:
             raise WriteError("no Spec directories to write to")
+        from cdikit.registry.names import spec_file_path
+
         priority = len(self._dirs) - 1
         path = spec_file_path(self._dirs[priority], name)
         spec = _with_version(spec, version)
@@ -471,6 +492,8 @@ class Registry:
         """
         if not self._dirs:
             raise WriteError("no Spec directories to remove from")
+        from cdikit.registry.names import spec_file_path
+
         path = spec_file_path(self._dirs[-1], name)
         with self._lock:
             _go_remove(path)
@@ -494,6 +517,8 @@ def _with_version(spec: Spec, version: VersionChoice) -> Spec:
 
 def _validate_for_write(spec: Spec, path: str, schema: SchemaValidator | None) -> None:
     """What ``newSpec`` checks before a write (errors worded ``invalid CDI Spec: ...``)."""
+    from cdikit.validation.rules import validate_spec
+
     if schema is not None:
         import msgspec
 

@@ -19,9 +19,10 @@ from cdikit._lazy import lazy_getattr
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
+    from cdikit.requests._autoallow import AUTO_ALLOW_ANNOTATION, is_auto_allow_value
     from cdikit.requests._errors import DeviceNotAllowedError, OnDemandError, RequestError
     from cdikit.requests.ondemand import OnDemandProvider, OnDemandProviders
-    from cdikit.requests.policy import AUTO_ALLOW_ANNOTATION, CLASS_ANNOTATION, AllowPolicy
+    from cdikit.requests.policy import CLASS_ANNOTATION, AllowPolicy
     from cdikit.requests.request import DeviceRequest, parse_request
     from cdikit.requests.resolve import DeviceListing, RequestResult, Resolution, Resolver, expand_names
 
@@ -31,7 +32,8 @@ _WHERE = {
     "RequestError": "_errors",
     "OnDemandProvider": "ondemand",
     "OnDemandProviders": "ondemand",
-    "AUTO_ALLOW_ANNOTATION": "policy",
+    "AUTO_ALLOW_ANNOTATION": "_autoallow",
+    "is_auto_allow_value": "_autoallow",
     "CLASS_ANNOTATION": "policy",
     "AllowPolicy": "policy",
     "DeviceRequest": "request",
@@ -58,6 +60,7 @@ __all__ = [
     "Resolution",
     "Resolver",
     "expand_names",
+    "is_auto_allow_value",
     "parse_request",
 ]
 

@@ -16,18 +16,20 @@ devices stay allowed across restarts.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from _thread import LockType, allocate_lock
 
 from cdikit.errors import CDIError, InvalidNameError, RegistryError
 from cdikit.names import parse_qualifier, validate_class_name, validate_vendor_name
+from cdikit.requests._autoallow import AUTO_ALLOW_ANNOTATION
 from cdikit.requests._errors import OnDemandError, RequestError
-from cdikit.requests._registry import RegistryLike, kinds_present
-from cdikit.requests.policy import AUTO_ALLOW_ANNOTATION
 
+# Not typing's TYPE_CHECKING, and plain classes rather than dataclasses: ``cdi devices``
+# builds the providers on every run, and those imports would cost more than the listing.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cdikit.requests._registry import RegistryLike
     from cdikit.spec.types import Spec
 
 __all__ = ["OnDemandProvider", "OnDemandProviders"]
@@ -37,28 +39,68 @@ def _always() -> bool:
     return True
 
 
-@dataclass(frozen=True)
 class OnDemandProvider:
-    """How to produce the spec of one kind.
+    """How to produce the spec of one kind (immutable, compared by its fields).
 
     ``available`` says whether the provider can run on this host (BuildKit's
     ``Validate``); ``spec_name`` is the file name to write (default
     ``vendor-class``).
     """
 
+    __slots__ = ("available", "generate", "kind", "spec_name")
+
     kind: str
     generate: Callable[[], Spec]
-    available: Callable[[], bool] = _always
-    spec_name: str | None = None
+    available: Callable[[], bool]
+    spec_name: str | None
+
+    def __init__(
+        self,
+        kind: str,
+        generate: Callable[[], Spec],
+        available: Callable[[], bool] = _always,
+        spec_name: str | None = None,
+    ) -> None:
+        for name, value in (
+            ("kind", kind),
+            ("generate", generate),
+            ("available", available),
+            ("spec_name", spec_name),
+        ):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.kind, self.generate, self.available, self.spec_name)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, OnDemandProvider)
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            f"OnDemandProvider(kind={self.kind!r}, generate={self.generate!r}, "
+            f"available={self.available!r}, spec_name={self.spec_name!r})"
+        )
 
 
-@dataclass
 class OnDemandProviders:
     """Providers keyed by kind, with at most one setup per kind at a time."""
 
-    _providers: dict[str, OnDemandProvider] = field(default_factory=dict)
-    _locks: dict[str, threading.Lock] = field(default_factory=dict)
-    _guard: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self) -> None:
+        self._providers: dict[str, OnDemandProvider] = {}
+        self._locks: dict[str, LockType] = {}
+        self._guard = allocate_lock()
 
     def register(
         self,
@@ -91,9 +133,9 @@ class OnDemandProviders:
     def __contains__(self, kind: object) -> bool:
         return kind in self._providers
 
-    def _lock(self, kind: str) -> threading.Lock:
+    def _lock(self, kind: str) -> LockType:
         with self._guard:
-            return self._locks.setdefault(kind, threading.Lock())
+            return self._locks.setdefault(kind, allocate_lock())
 
     def setup(self, kind: str, registry: RegistryLike) -> str | None:
         """Generate, write and load the spec of ``kind``; the path written.
@@ -101,6 +143,8 @@ class OnDemandProviders:
         Returns None when a spec already provides the kind (nothing to do).
         Raises :class:`OnDemandError` naming the kind on any failure.
         """
+        from cdikit.requests._registry import kinds_present
+
         provider = self._providers.get(kind)
         if provider is None:
             raise OnDemandError(f"no on-demand provider for {kind}", field="kind")

@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from cdikit._text import go_quote
+from cdikit.requests._autoallow import AUTO_ALLOW_ANNOTATION, is_auto_allow_value
 from cdikit.requests._errors import DeviceNotAllowedError, RequestError
-from cdikit.requests.request import go_parse_bool
 
 __all__ = [
     "AUTO_ALLOW_ANNOTATION",
@@ -32,23 +32,9 @@ __all__ = [
     "not_allowed_error",
 ]
 
-AUTO_ALLOW_ANNOTATION = "org.mobyproject.buildkit.device.autoallow"
 CLASS_ANNOTATION = "org.mobyproject.buildkit.device.class"
 _DEVICE = "device"
 _OTHER_ENTITLEMENTS = frozenset({"network.host", "security.insecure"})
-
-
-def is_auto_allow_value(annotations: Mapping[str, str] | None) -> bool:
-    """Whether ``annotations`` carry the auto-allow annotation with a true value."""
-    if not annotations:
-        return False
-    value = annotations.get(AUTO_ALLOW_ANNOTATION)
-    if value is None:
-        return False
-    try:
-        return go_parse_bool(value)
-    except ValueError:
-        return False
 
 
 @dataclass

@@ -21,22 +21,12 @@ import csv
 import difflib
 from dataclasses import dataclass
 
+from cdikit.requests._autoallow import go_parse_bool
 from cdikit.requests._errors import RequestError
 
 __all__ = ["DeviceRequest", "go_parse_bool", "parse_request"]
 
-_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 _KEYS = ("name", "required")
-
-
-def go_parse_bool(value: str) -> bool:
-    """Go's ``strconv.ParseBool``; raises ``ValueError`` on anything else."""
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError(f"invalid boolean {value!r}")
 
 
 @dataclass(frozen=True, slots=True)

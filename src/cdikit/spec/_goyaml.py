@@ -32,7 +32,18 @@ from typing import Any
 
 from cdikit.spec import _yamlres
 
-__all__ = ["GoUint", "YMap", "YSeq", "YamlError", "compose", "decode_text", "to_go"]
+__all__ = [
+    "GoUint",
+    "YMap",
+    "YSeq",
+    "YamlError",
+    "check_buffer_bom",
+    "compose",
+    "decode_text",
+    "go_buffer_bom",
+    "go_reads",
+    "to_go",
+]
 
 _MAX_DEPTH = 10_000  # go-yaml v2 refuses documents nested deeper than this
 
@@ -89,6 +100,10 @@ _REPEATED_BOM = (
     "the file starts with two byte-order marks: go-yaml v2 then drops the first character"
     " of each of its first lines (refused)"
 )
+_BUFFER_BOM = (
+    "a byte-order mark (U+FEFF) lies where go-yaml v2's reader refills its buffer: go-yaml v2"
+    " then drops the first character of each of the lines that follow (refused)"
+)
 
 
 def decode_text(data: bytes) -> str:
@@ -120,8 +135,32 @@ _GO_READ = 512  # go-yaml v2's raw input buffer: it decodes and checks the input
 _REFUSED = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+def _go_read_sizes(data: bytes) -> list[int]:
+    """How many characters go-yaml v2's reader decodes from each of its reads of ``data``.
+
+    Its raw buffer holds 512 bytes: the first read takes 512, and each later one tops the
+    buffer up again after the bytes of a character cut by the previous read (so the reads
+    drift from multiples of 512 after a multi-byte character). A byte-order mark at the
+    start is skipped, as :func:`decode_text` skips it.
+    """
+    import codecs
+
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        codec, start = ("utf-16-le" if data[:2] == b"\xff\xfe" else "utf-16-be"), 2
+    else:
+        codec, start = "utf-8", 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    decoder = codecs.getincrementaldecoder(codec)()
+    sizes: list[int] = []
+    offset = 0
+    while offset < len(data):
+        size = _GO_READ - len(decoder.getstate()[0])  # the cut character's bytes stay in the buffer
+        sizes.append(len(decoder.decode(data[max(offset, start) : offset + size])))
+        offset += size
+    return sizes
+
+
 def go_reads(data: bytes, text: str) -> list[str] | None:
-    """``text`` cut where go-yaml v2's reader decodes it: one piece per 512-byte read.
+    """``text`` cut where go-yaml v2's reader decodes it: one piece per read (:func:`_go_read_sizes`).
 
     go-yaml v2 decodes (and checks) the input one read at a time, when its scanner
     needs more, so a character it refuses after the end of the first document is never
@@ -131,21 +170,52 @@ def go_reads(data: bytes, text: str) -> list[str] | None:
     """
     if len(data) <= _GO_READ or _REFUSED.search(text) is None:
         return None
-    import codecs
-
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        codec, start = ("utf-16-le" if data[:2] == b"\xff\xfe" else "utf-16-be"), 2
-    else:
-        codec, start = "utf-8", 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    decoder = codecs.getincrementaldecoder(codec)()
     pieces: list[str] = []
     at = 0
-    for offset in range(0, len(data), _GO_READ):
-        size = len(decoder.decode(data[max(offset, start) : offset + _GO_READ]))
+    for size in _go_read_sizes(data):
         if size:  # a read that completes no character adds nothing to libyaml's
             pieces.append(text[at : at + size])
             at += size
     return pieces if at == len(text) else None
+
+
+# go-yaml v2's scanner asks its reader for at most this many characters ahead.
+_GO_LOOKAHEAD = 4
+
+
+def go_buffer_bom(data: bytes, text: str) -> int | None:
+    """The index in ``text`` of a U+FEFF that go-yaml v2's reader may make its buffer's start.
+
+    When its scanner asks for more characters than are decoded, go-yaml v2's reader moves
+    the unread ones to the start of its buffer and decodes the next read after them; and
+    its scanner's BOM test (``is_bom``) looks at the buffer's start, not at the current
+    character, so while a U+FEFF sits there it drops the first character of every line it
+    begins, up to the next refill (policy rule 10, docs/decoding.md). The scanner looks at
+    most four characters ahead, so the characters that can start the buffer are the last
+    three decoded from each read (the file's end included) and the first one of the next.
+    Which of them does depends on the scanner's state there; cdikit refuses them all.
+    """
+    if "\ufeff" not in text:
+        return None
+    end = 0
+    for size in _go_read_sizes(data):
+        end += size
+        for i in range(max(end - (_GO_LOOKAHEAD - 1), 0), min(end + 1, len(text))):
+            if text[i] == "\ufeff":
+                return i
+    return None
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    return text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+
+
+def check_buffer_bom(data: bytes, text: str) -> None:
+    """Refuse a U+FEFF that go-yaml v2 may take for its buffer's start (:func:`go_buffer_bom`)."""
+    at = go_buffer_bom(data, text)
+    if at is not None:
+        line, column = _line_column(text, at)
+        raise YamlError(_BUFFER_BOM, line=line, column=column)
 
 
 class _Reads:
@@ -245,6 +315,65 @@ def _private_chars(text: str, count: int) -> list[str]:
     return found
 
 
+# A document whose root is an empty flow collection ({} or []) that opens its first line
+# of content: libyaml saves it as a possible simple key (and so reads on to the ":" that
+# would make it a key), go-yaml v2 forgets that key when the collection closes (its
+# decrease_flow_level deletes the token number the inner level shares with it).
+_EMPTY_ROOT_FLOW = re.compile(
+    r"(?:(?:[ \t]*(?:#[^\n]*)?|%[^\n]*|---[ \t]*(?:#[^\n]*)?)\r?\n)*( *)(\{[ \t]*\}|\[[ \t]*\])"
+)
+_TRIVIAL_REST = re.compile(r"(?:[ \t\r\n]|#[^\n]*)*")
+_SIMPLE_KEY_REACH = 1024  # go-yaml v2 forgets a simple key further than this from its ":"
+
+
+def _scan_after_empty_root(work: str, opened: int, closed: int, reads: list[str] | None) -> None:
+    """What go-yaml v2 reads after an empty root flow collection: the one token it peeks.
+
+    It ends the document there (its decoder reads one document and stops), having
+    scanned just the next token, with no simple key allowed before the next line, as
+    after a ``---``: libyaml scans ``--- `` + the rest so (with the lines kept), except for
+    a ``:`` on the collection's line within go-yaml v2's reach of it, which go-yaml v2
+    still takes for the (forgotten, so harmless) key's value indicator.
+    """
+    import yaml
+
+    rest = work[closed:]
+    after = rest.lstrip(" \t")
+    at = closed + len(rest) - len(after)
+    if after[:1] == ":" and after[1:2] in ("", " ", "\t", "\r", "\n") and at <= opened + _SIMPLE_KEY_REACH:
+        return
+    lead = "\n" * work.count("\n", 0, closed) + "--- "
+    source: Any = lead + rest
+    if reads is not None:
+        pieces, start = [], 0
+        for piece in reads:  # the same reads, from the collection's end on
+            end = start + len(piece)
+            if end > closed:
+                pieces.append(work[max(start, closed) : end])
+            start = end
+        pieces[0] = lead + pieces[0]
+        source = _Reads(pieces)
+    scanner = getattr(yaml, "CBaseLoader", yaml.BaseLoader)(source)
+    try:
+        for _ in range(3):  # stream start, the stand-in document start, the token go-yaml v2 peeks
+            scanner.get_token()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        problem = exc.problem or exc.context or "syntax error"
+        if mark is None:
+            raise YamlError(problem) from None
+        column = mark.column + 1
+        if mark.line == len(lead) - 4:  # on the collection's line, after the stand-in "--- "
+            column += closed - (work.rfind("\n", 0, closed) + 1) - 4
+        raise YamlError(problem, line=mark.line + 1, column=column) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(str(exc).splitlines()[0] if str(exc) else "syntax error") from None
+    finally:
+        dispose = getattr(scanner, "dispose", None)
+        if dispose is not None:
+            dispose()
+
+
 def compose(text: str, reads: list[str] | None = None) -> Composed:
     """Compose the first document as go-yaml v2 parses it (raises YamlError otherwise).
 
@@ -266,6 +395,11 @@ def compose(text: str, reads: list[str] | None = None) -> Composed:
         work = text.replace("\ufeff", bom_char)
         restore[bom_char] = "\ufeff"
     stand_in = _stand_in(text) if "\\'" in text else None
+    empty_root = _EMPTY_ROOT_FLOW.match(work)
+    if empty_root is not None and _TRIVIAL_REST.fullmatch(work, empty_root.end()) is None:
+        composed = compose(text[: empty_root.end()])  # an empty mapping or sequence
+        _scan_after_empty_root(work, empty_root.start(2), empty_root.end(), reads)
+        return composed
     while True:
         try:
             return _compose(work, text, restore, reads)

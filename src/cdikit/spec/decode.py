@@ -35,6 +35,7 @@ from cdikit.spec._goyaml import (
     YamlError,
     YMap,
     YSeq,
+    check_buffer_bom,
     compose,
     decode_text,
     go_key_text,
@@ -718,6 +719,7 @@ def _faithful(data: bytes, path: str | None) -> Spec | None:
     stage = "error converting YAML to JSON: "
     try:
         text = decode_text(data)
+        check_buffer_bom(data, text)
         composed = compose(text, go_reads(data, text))
         if composed.root is None:
             return None

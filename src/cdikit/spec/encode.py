@@ -20,21 +20,25 @@ from __future__ import annotations
 import functools
 import math
 import re
-from typing import Literal, TypeAlias
 
 from cdikit._atomic import atomic_write
 from cdikit._paths import spec_format
 from cdikit.errors import WriteError
 from cdikit.spec import _yamlres
-from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Hook, IntelRdt, Mount, NetDevice, Spec
+
+TYPE_CHECKING = False  # not typing's: generators encode plain records (cdikit.spec.plain) without msgspec
+if TYPE_CHECKING:
+    from typing import Literal, TypeAlias
+
+    from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Hook, IntelRdt, Mount, NetDevice, Spec
+
+    Format = Literal["json", "yaml"]
 
 __all__ = ["SPEC_FILE_MODE", "encode_spec", "write_spec_data", "write_spec_file"]
 
 #: Spec files are world-readable: a spec holds no secret, and rootless engines and
 #: non-root users must load it (podman #17539; the reference leaves 0600).
 SPEC_FILE_MODE = 0o644
-
-Format = Literal["json", "yaml"]
 
 
 def encode_spec(spec: Spec, fmt: Format) -> bytes:
@@ -93,7 +97,7 @@ _SURROGATE = "[\ud800-\udfff]"
 
 # --------------------------------------------------------------------------- JSON
 
-_JSON_ESCAPE = re.compile('[\x00-\x1f"\\\\<>&\u2028\u2029]')
+_JSON_ESCAPE_PATTERN = '[\x00-\x1f"\\\\<>&\u2028\u2029]'  # compiled on first use: YAML writers never need it
 _JSON_SHORT = {
     '"': '\\"',
     "\\": "\\\\",
@@ -111,10 +115,17 @@ def _json_escape_char(m: re.Match[str]) -> str:
     return short if short is not None else f"\\u{ord(c):04x}"
 
 
+_json_escape: re.Pattern[str] | None = None
+
+
 def _js(s: str) -> str:
-    if _JSON_ESCAPE.search(s) is None:
+    global _json_escape
+    escape = _json_escape
+    if escape is None:
+        escape = _json_escape = re.compile(_JSON_ESCAPE_PATTERN)
+    if escape.search(s) is None:
         return '"' + s + '"'
-    return '"' + _JSON_ESCAPE.sub(_json_escape_char, s) + '"'
+    return '"' + escape.sub(_json_escape_char, s) + '"'
 
 
 def _json_strings(items: list[str]) -> str:
@@ -245,7 +256,8 @@ def _json_rdt(r: IntelRdt) -> str:
 # sequence, str/int/bool = scalar) holding only the fields yaml.v3 would emit,
 # then renders it with yaml.v3's block-style layout rules.
 
-_YamlNode: TypeAlias = "str | int | bool | dict[str, _YamlNode] | list[_YamlNode]"
+if TYPE_CHECKING:
+    _YamlNode: TypeAlias = "str | int | bool | dict[str, _YamlNode] | list[_YamlNode]"
 
 
 def _yaml_spec(spec: Spec) -> str:

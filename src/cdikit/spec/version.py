@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from cdikit._text import go_quote
 from cdikit.errors import VersionError
-from cdikit.spec.types import ContainerEdits, Spec
+
+TYPE_CHECKING = False  # not typing's: version checks need neither typing nor msgspec
+if TYPE_CHECKING:
+    from cdikit.spec.types import ContainerEdits, Spec
 
 __all__ = [
     "CURRENT_VERSION",

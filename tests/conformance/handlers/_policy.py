@@ -58,20 +58,26 @@ relaxes a comparison.
 9. SPEC FILE MODE. cdikit writes spec files 0644 (rootless engines and users
    must read them; nvidia-ctk made the same change); the reference's temporary
    file leaves them 0600. The runner calls ``write_spec(..., mode=0o600)``.
-10. REPEATED BYTE-ORDER MARK. go-yaml v2's reader takes the first BOM of a file
-   (UTF-8 or UTF-16) as its encoding mark; a second one at the very start is then
-   the first character of its buffer, and its scanner's BOM test looks at the
-   buffer's start instead of the current character: until it next refills the
-   buffer (the first 512 bytes of input, give or take its lookahead), it drops the
-   first character of every line it starts, whatever that is (an indent, a key's
-   first letter, a ``}``). A pretty-printed JSON file loses only spaces; a YAML
-   file is silently re-indented; which characters near the 512-byte mark go
-   depends on the scanner's lookahead. cdikit rejects such a file when decoding it
-   (``yaml: the file starts with two byte-order marks ...``). For a file starting
-   with two BOMs the runner requires that rejection, whatever the reference did;
-   in a cache refresh where the reference loaded such a file, it requires the whole
-   case to match with the second BOM of each such file removed (Go's view when the
-   characters it drops are harmless).
+10. BYTE-ORDER MARK AT GO'S BUFFER START. go-yaml v2's scanner tests for a BOM
+   at the start of its reader's buffer instead of at the current character
+   (``is_bom``), and skips the current character when that test holds at the
+   start of a line. So while a U+FEFF is the buffer's first character, it drops
+   the first character of every line it begins (an indent, a key's first letter,
+   a ``}``), up to the next refill. That happens (a) to a file starting with two
+   BOMs (UTF-8 or UTF-16): the first is the encoding mark, the second the
+   buffer's first character, for about the first 512 bytes; and (b) to a U+FEFF
+   that the reader moves to its buffer's start when it refills: one of the last
+   three characters decoded from one 512-byte read (the file's end included) or
+   the first of the next (:func:`cdikit.spec._goyaml.go_buffer_bom`; whether it
+   does depends on the scanner's lookahead there). A pretty-printed JSON file
+   loses only spaces; a YAML file is silently re-indented. cdikit rejects such a
+   file when decoding it (``yaml: the file starts with two byte-order marks ...``,
+   ``yaml: a byte-order mark (U+FEFF) lies where go-yaml v2's reader refills its
+   buffer ...``). For such a file the runner requires that rejection, whatever
+   the reference did; in a cache refresh where the reference loaded such a file,
+   it requires the whole case to match with the file as Go reads it when the
+   characters it drops are harmless: (a) without the second BOM, (b) with the
+   U+FEFF moved out of reach by a comment line inserted at the top.
 """
 
 import contextlib
@@ -85,7 +91,7 @@ WRITE_VERSION_FOR_REFERENCE = "keep"
 WRITE_MODE_FOR_REFERENCE = 0o600
 MINIMUM_VERSION_OVER_ALL_DEVICES = True
 NIL_ENTRY_IS_GO_PANIC = True
-REPEATED_BOM_IS_REJECTED = True
+BUFFER_BOM_IS_REJECTED = True
 # Rule 6: the words cdikit's duplicate-key error adds for keys that become one JSON key.
 AMBIGUOUS_KEY_MARK = "(as another key written differently, with another value)"
 
@@ -142,7 +148,46 @@ def spec_name_refused(name: str) -> bool:
 
 
 def repeated_bom(data: bytes) -> bool:
-    """Rule 10: whether a spec file starts with two byte-order marks (UTF-8 or UTF-16)."""
+    """Rule 10 (a): whether a spec file starts with two byte-order marks (UTF-8 or UTF-16)."""
     return (data[:2] in (b"\xff\xfe", b"\xfe\xff") and data[2:4] == data[:2]) or data[
         :6
     ] == b"\xef\xbb\xbf" * 2
+
+
+def stray_buffer_bom(data: bytes) -> bool:
+    """Rule 10 (b): whether go-yaml v2's reader may move a U+FEFF of the file to its buffer's start."""
+    from cdikit.spec._goyaml import YamlError, decode_text, go_buffer_bom
+
+    if b"\xef\xbb\xbf" not in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    try:
+        return go_buffer_bom(data, decode_text(data)) is not None
+    except YamlError:
+        return False
+
+
+# Rule 10: the words of cdikit's two rejections.
+BUFFER_BOM_MARKS = ("starts with two byte-order marks", "where go-yaml v2's reader refills its buffer")
+
+
+def buffer_bom_rejection(data: bytes, error: object) -> bool:
+    """Rule 10: whether ``error`` is cdikit's rejection of a file that falls under the rule."""
+    text = str(error)
+    return (repeated_bom(data) and BUFFER_BOM_MARKS[0] in text) or (
+        stray_buffer_bom(data) and BUFFER_BOM_MARKS[1] in text
+    )
+
+
+def go_view_without_buffer_bom(data: bytes) -> bytes | None:
+    """Rule 10: the file as the reference reads it when the characters it drops are harmless
+    (``None`` when no such rewrite keeps its content: a UTF-16 file with a stray U+FEFF)."""
+    if repeated_bom(data):
+        return data[2:] if data[:1] in (b"\xff", b"\xfe") else data[3:]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    head = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    for width in range(1, 16):  # a comment line at the top moves every character, not the content
+        moved = data[:head] + b"#" * width + b"\n" + data[head:]
+        if not stray_buffer_bom(moved):
+            return moved
+    return None

@@ -93,14 +93,14 @@ def _nil_entry_rejection(path: str) -> bool:
     return False
 
 
-def _repeated_bom_rejection(path: str, error: str) -> bool:
-    """Rule 10: cdikit refuses a file starting with two BOMs (Go rejects it too, here)."""
+def _buffer_bom_rejection(path: str, error: str) -> bool:
+    """Rule 10: cdikit refuses a file whose U+FEFF go-yaml v2 may take for its buffer's start."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(6)
+            data = fh.read()
     except OSError:
         return False
-    return _policy.repeated_bom(head) and "starts with two byte-order marks" in error
+    return _policy.buffer_bom_rejection(data, error)
 
 
 def _diff_cache_errors(
@@ -110,13 +110,13 @@ def _diff_cache_errors(
 
     Rule 5: where Go's validation rejects a file for what it meets before a nil entry (an
     empty vendor, an old cdiVersion), cdikit's decode-time rejection of that entry matches.
-    Rule 10: so does cdikit's rejection of a file starting with two BOMs that Go rejects.
+    Rule 10: so does cdikit's rejection of a file with a U+FEFF at go-yaml v2's buffer start.
     """
     same = expected.keys() == actual.keys() and all(
         len(expected[p]) == len(actual[p])
         and all(
             errors_match(want, got)
-            or (len(actual[p]) == 1 and (_nil_entry_rejection(p) or _repeated_bom_rejection(p, got)))
+            or (len(actual[p]) == 1 and (_nil_entry_rejection(p) or _buffer_bom_rejection(p, got)))
             for want, got in zip(expected[p], actual[p], strict=True)
         )
         for p in expected
@@ -164,32 +164,37 @@ def check(case: Case) -> None:
         with _policy.reference_minimum_version():
             if not _compare(case, cache=False):
                 return  # rule 4: the only difference is the reference's minimum-version flaw
-    if problems and _repeated_bom_files(case):
-        return  # rule 10: the only difference is that cdikit rejects a file starting with two BOMs
+    if problems and _buffer_bom_files(case):
+        return  # rule 10: the only difference is that cdikit rejects a file Go may garble
     fail_if(problems, case)
 
 
-def _repeated_bom_files(case: Case) -> bool:
-    """Rule 10: cdikit rejects the spec files that start with two BOMs and Go loads. The
-    case must then match in full with the second BOM of each such file removed (Go's
-    view of it when the characters it drops are harmless, e.g. JSON indentation)."""
-    assert _policy.REPEATED_BOM_IS_REJECTED
+def _buffer_bom_files(case: Case) -> bool:
+    """Rule 10: cdikit rejects the spec files whose U+FEFF go-yaml v2 may take for its buffer's
+    start, where Go loads them. The case must then match in full with each such file as Go
+    reads it when the characters it drops are harmless (e.g. JSON indentation)."""
+    assert _policy.BUFFER_BOM_IS_REJECTED
     loaded_by_go = set(case.expected.get("deviceSources", {}).values())
     offenders = []
     for cand in scan_spec_dirs(case.args["specDirs"]):
+        if cand.path not in loaded_by_go:
+            continue
         with open(cand.path, "rb") as fh:
             data = fh.read()
-        if _policy.repeated_bom(data) and cand.path in loaded_by_go:
-            offenders.append((cand.path, data))
+        if _policy.repeated_bom(data) or _policy.stray_buffer_bom(data):
+            go_view = _policy.go_view_without_buffer_bom(data)
+            if go_view is None:
+                return False
+            offenders.append((cand.path, data, go_view))
     if not offenders:
         return False
     try:
-        for path, data in offenders:  # Go's view, when the characters it drops are harmless
+        for path, _, go_view in offenders:
             with open(path, "wb") as fh:
-                fh.write(data[2:] if data[:1] in (b"\xff", b"\xfe") else data[3:])
+                fh.write(go_view)
         return not _compare(case, cache=True)
     finally:
-        for path, data in offenders:
+        for path, data, _ in offenders:
             with open(path, "wb") as fh:
                 fh.write(data)
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from cdikit._record import record
 
 __all__ = [
     "BINARIES",
@@ -24,6 +24,7 @@ __all__ = [
     "detect",
     "detect_all",
     "has_native_cdi",
+    "limiting",
     "max_spec_version",
     "parse_version",
     "unloadable_by",
@@ -38,19 +39,19 @@ BINARIES: dict[str, str] = {
     "buildkit": "buildkitd",
 }
 _SYSTEM_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
-_VERSION = re.compile(r"(?<![\w.])v?(\d+)\.(\d+)(?:\.(\d+))?")
+_VERSION = r"(?<![\w.])v?(\d+)\.(\d+)(?:\.(\d+))?"  # compiled when a binary is asked (re's cache)
 _TIMEOUT_S = 10
 
 
 def parse_version(text: str) -> tuple[int, int, int] | None:
     """The first ``X.Y[.Z]`` of a ``--version`` line (``1.6.20~ds1`` -> ``(1, 6, 20)``)."""
-    match = _VERSION.search(text)
+    match = re.search(_VERSION, text)
     if match is None:
         return None
     return int(match[1]), int(match[2]), int(match[3] or 0)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConsumerVersion:
     """One consumer binary and the version it reported (``None``: it did not say)."""
 
@@ -65,7 +66,9 @@ class ConsumerVersion:
 
 def _find(binary: str, path: str | None) -> str | None:
     search = os.pathsep.join([path if path is not None else os.environ.get("PATH", ""), *_SYSTEM_DIRS])
-    return shutil.which(binary, path=search)
+    from cdikit._paths import which
+
+    return which(binary, path=search)
 
 
 def detect(consumer: str, *, path: str | None = None) -> ConsumerVersion | None:
@@ -73,10 +76,30 @@ def detect(consumer: str, *, path: str | None = None) -> ConsumerVersion | None:
 
     Runs only the host's own binaries (``PATH`` or ``path``, then the system
     bin dirs), with an empty environment apart from ``PATH`` and a timeout.
+    The answer is remembered (:class:`_VersionCache`) for as long as the binary
+    file stays the same (device, inode, size, mtime, ctime): every ``cdi
+    generate --output`` asks, and ``podman --version`` alone costs more than
+    generating a spec.
     """
     binary = _find(BINARIES[consumer], path)
     if binary is None:
         return None
+    cache = _VersionCache.open()
+    stamp = _stamp(binary)
+    if cache is not None and stamp is not None:
+        hit, known = cache.get(binary, stamp)
+        if hit:
+            return ConsumerVersion(consumer, binary, known)
+    version = _ask(consumer, binary)
+    if cache is not None and stamp is not None:
+        cache.put(binary, stamp, version)
+    return ConsumerVersion(consumer, binary, version)
+
+
+def _ask(consumer: str, binary: str) -> tuple[int, int, int] | None:
+    """Run ``binary --version`` and parse the answer."""
+    import subprocess
+
     try:
         done = subprocess.run(
             [binary, "--version"],
@@ -94,7 +117,77 @@ def detect(consumer: str, *, path: str | None = None) -> ConsumerVersion | None:
         out = out.replace("github.com/containerd/containerd/v2", "").replace(
             "github.com/containerd/containerd", ""
         )
-    return ConsumerVersion(consumer, binary, parse_version(out))
+    return parse_version(out)
+
+
+def _stamp(binary: str) -> str | None:
+    """The identity of the binary file, None when it cannot be trusted yet (changed just now)."""
+    from cdikit._cachedir import RACY_WINDOW_NS
+
+    try:
+        st = os.stat(binary)
+    except OSError:
+        return None
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_WINDOW_NS:
+        return None
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+class _VersionCache:
+    """``consumer-versions`` in cdikit's cache dir: one ``binary TAB stamp TAB X.Y.Z|-`` line each.
+
+    Trusted like every cdikit cache (:mod:`cdikit._cachedir`: a private directory,
+    a regular file of this user); a damaged line is ignored. ``get`` answers
+    ``()`` for a binary known to report no version.
+    """
+
+    NAME = "consumer-versions"
+
+    def __init__(self, path: str, entries: dict[str, tuple[str, str]]) -> None:
+        self.path = path
+        self.entries = entries
+
+    @classmethod
+    def open(cls) -> _VersionCache | None:
+        from cdikit._cachedir import default_cache_dir, read_private_file, secure_dir
+
+        root = default_cache_dir()
+        if not root or not secure_dir(root):
+            return None
+        path = os.path.join(root, cls.NAME)
+        entries: dict[str, tuple[str, str]] = {}
+        data = read_private_file(path) or b""
+        for line in data.decode("utf-8", "replace").splitlines():
+            fields = line.split("\t")
+            if len(fields) == 3:
+                entries[fields[0]] = (fields[1], fields[2])
+        return cls(path, entries)
+
+    def get(self, binary: str, stamp: str) -> tuple[bool, tuple[int, int, int] | None]:
+        """``(known, version)``: whether the binary with this stamp is in the cache, and its answer."""
+        found = self.entries.get(binary)
+        if found is None or found[0] != stamp:
+            return False, None
+        if found[1] == "-":
+            return True, None
+        parts = found[1].split(".")
+        if len(parts) != 3 or not all(p.isascii() and p.isdecimal() for p in parts):
+            return False, None
+        major, minor, patch = (int(p) for p in parts)
+        return True, (major, minor, patch)
+
+    def put(self, binary: str, stamp: str, version: tuple[int, int, int] | None) -> None:
+        if "\t" in binary or "\n" in binary or "\r" in binary:
+            return
+        self.entries[binary] = (stamp, ".".join(map(str, version)) if version else "-")
+        data = "".join(f"{b}\t{st}\t{v}\n" for b, (st, v) in sorted(self.entries.items()))
+        from cdikit._atomic import atomic_write
+        from cdikit.errors import CDIError
+
+        try:
+            atomic_write(self.path, data.encode(), mode=0o600, make_parents=False, durable=False)
+        except (CDIError, OSError):
+            pass  # a cache: failing to remember is not an error
 
 
 def detect_all(
@@ -146,6 +239,23 @@ def max_spec_version(consumer: str, version: tuple[int, int, int] | None) -> str
         if name == consumer and first <= version[:2] <= last:
             return top
     return None
+
+
+def limiting(cdi_version: str) -> tuple[str, ...]:
+    """The consumers some release of which cannot load ``cdi_version``: the only ones worth asking.
+
+    ``unloadable_by(cdi_version, detect_all(limiting(cdi_version)))`` equals
+    ``unloadable_by(cdi_version, detect_all())`` without running the binaries
+    of consumers that load every version up to ``cdi_version``.
+    """
+    from cdikit.spec.version import version_key
+
+    wanted = version_key(cdi_version)
+    return tuple(
+        dict.fromkeys(
+            name for name, _, _, top in _MAX_SPEC_VERSION if wanted > version_key(top) and name in BINARIES
+        )
+    )
 
 
 def unloadable_by(

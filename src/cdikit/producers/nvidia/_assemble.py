@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from typing import TypeVar
-
-import msgspec
 
 from cdikit._rootfs import Root
 from cdikit.producers.nvidia._errors import GenerateError
-from cdikit.spec.types import ContainerEdits, Device, DeviceNode, Hook, Mount, Spec
+from cdikit.spec.plain import ContainerEdits, Device, DeviceNode, Hook, Mount, Spec, identity
+
+TYPE_CHECKING = False  # not typing's (start-up time)
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 __all__ = [
     "IPC_OPTIONS",
@@ -34,7 +37,6 @@ __all__ = [
     "without_common",
 ]
 
-T = TypeVar("T")
 RO_OPTIONS = ["ro", "nosuid", "nodev", "rbind", "rprivate"]
 IPC_OPTIONS = ["nosuid", "nodev", "rbind", "rprivate", "noexec"]
 
@@ -69,19 +71,17 @@ def make_edits(
     )
 
 
-def _ident(item: object) -> bytes | str | int:
-    """Identity for deduplication: structs compare as their JSON (as the reference does)."""
-    if isinstance(item, msgspec.Struct):
-        return msgspec.json.encode(item)
+def _ident(item: object) -> object:
+    """Identity for deduplication: records compare as their JSON (as the reference does)."""
     if isinstance(item, str | int):
         return item
-    raise TypeError(f"unexpected edit entry {item!r}")
+    return identity(item)
 
 
 def _dedupe(items: list[T] | None) -> list[T] | None:
     if not items:
         return None
-    seen: dict[bytes | str | int, T] = {}
+    seen: dict[object, T] = {}
     for item in items:
         seen.setdefault(_ident(item), item)
     return list(seen.values())

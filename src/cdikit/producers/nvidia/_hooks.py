@@ -30,12 +30,11 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shutil
 from collections.abc import Iterable, Sequence
 
 from cdikit._isolation import HOOK_ENV, HOOK_TIMEOUT
 from cdikit.producers.nvidia._errors import GenerateError
-from cdikit.spec.types import ContainerEdits, Device, Hook, Spec
+from cdikit.spec.plain import ContainerEdits, Device, Hook, Spec, replace
 
 __all__ = [
     "HOOK_NAMES",
@@ -73,7 +72,9 @@ def resolve_hook_path(hook_path: str | None) -> str:
         candidate = os.path.join(directory, name)
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
-    found = shutil.which(name)
+    from cdikit._paths import which
+
+    found = which(name)
     return os.path.abspath(found) if found else f"/usr/bin/{name}"
 
 
@@ -195,9 +196,7 @@ def chain_hooks(hooks: Sequence[Hook]) -> list[Hook]:
 def _chain_edits(edits: ContainerEdits | None) -> ContainerEdits | None:
     if edits is None or not edits.hooks or len(edits.hooks) < 2:
         return edits
-    import msgspec
-
-    return msgspec.structs.replace(edits, hooks=chain_hooks(edits.hooks))
+    return replace(edits, hooks=chain_hooks(edits.hooks))
 
 
 _IF_TARGET_EXISTS = "--if-target-exists"  # cdi-hook create-symlinks: only links whose target exists
@@ -242,8 +241,6 @@ def hoist_device_links(spec: Spec) -> Spec:
     Devices of another hook binary or environment than the first such device
     keep their hooks.
     """
-    import msgspec
-
     group: tuple[object, ...] | None = None
     template: Hook | None = None
     links: dict[str, None] = {}
@@ -256,9 +253,7 @@ def hoist_device_links(spec: Spec) -> Spec:
         if template is None:
             group, template = own[0], device.container_edits.hooks[0]
         links.update(dict.fromkeys(own[1]))
-        devices[i] = msgspec.structs.replace(
-            device, container_edits=msgspec.structs.replace(device.container_edits, hooks=None)
-        )
+        devices[i] = replace(device, container_edits=replace(device.container_edits, hooks=None))
     if template is None:
         return spec
     args = [(template.args or [])[0], "create-symlinks", _IF_TARGET_EXISTS]
@@ -272,20 +267,15 @@ def hoist_device_links(spec: Spec) -> Spec:
         timeout=template.timeout,
     )
     common = spec.container_edits or ContainerEdits()
-    common = msgspec.structs.replace(common, hooks=[*(common.hooks or []), step])
-    return msgspec.structs.replace(spec, devices=devices, container_edits=common)
+    common = replace(common, hooks=[*(common.hooks or []), step])
+    return replace(spec, devices=devices, container_edits=common)
 
 
 def chain_spec_hooks(spec: Spec) -> Spec:
     """``spec`` with its devices' own-node links hoisted and the hooks of each edits group chained."""
-    import msgspec
-
     spec = hoist_device_links(spec)
-    devices = [
-        msgspec.structs.replace(dev, container_edits=_chain_edits(dev.container_edits))
-        for dev in spec.devices or []
-    ]
-    return msgspec.structs.replace(
+    devices = [replace(dev, container_edits=_chain_edits(dev.container_edits)) for dev in spec.devices or []]
+    return replace(
         spec,
         devices=devices if spec.devices is not None else None,
         container_edits=_chain_edits(spec.container_edits),

@@ -19,7 +19,7 @@ from cdikit.producers.nvidia._assemble import make_edits, node_gids, ro_mount
 from cdikit.producers.nvidia._errors import GenerateError
 from cdikit.producers.nvidia._hooks import HookFactory
 from cdikit.producers.nvidia.nvml import NvmlBackend
-from cdikit.spec.types import ContainerEdits, DeviceNode, Mount
+from cdikit.spec.plain import ContainerEdits, DeviceNode, Mount
 
 __all__ = ["csv_mode", "gated_devices", "imex_devices", "management_devices", "wsl_mode"]
 

@@ -9,18 +9,17 @@ found are collected once in :class:`MissingReport` rather than logged one by one
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
-from dataclasses import dataclass, field
 
 from cdikit._elf import read_soname
+from cdikit._record import field, record
 from cdikit._rootfs import Root
 from cdikit.producers.nvidia._errors import DiscoveryError
 from cdikit.producers.nvidia._ldcache import ld_so_cache_dirs
 from cdikit.producers.nvidia.nvml import NVML_SONAME, GpuRecord, MigRecord
-from cdikit.spec.types import DeviceNode
+from cdikit.spec.plain import DeviceNode
 
 __all__ = [
     "DiscoveryError",
@@ -151,7 +150,7 @@ _EGL_LIBRARY_PATTERNS = tuple(
 )
 
 
-@dataclass
+@record()
 class MissingReport:
     """Everything looked for and not found, each named once, in discovery order."""
 
@@ -167,7 +166,7 @@ class MissingReport:
         return f"{len(self.items)} optional file(s) not found: " + ", ".join(self.items)
 
 
-@dataclass
+@record()
 class HostView:
     """The host as the generator sees it; every field can point at a fake tree."""
 
@@ -183,7 +182,7 @@ class HostView:
     config_search_paths: tuple[str, ...] = ()
     fake_device_nodes: bool = False
     missing: MissingReport = field(default_factory=MissingReport)
-    search_dirs_cache: tuple[str, ...] | None = field(default=None, repr=False)
+    search_dirs_cache: tuple[str, ...] | None = None
 
     def library_dirs(self) -> tuple[str, ...]:
         """Root-relative library dirs: ``--library-search-path`` or the defaults."""
@@ -193,7 +192,7 @@ class HostView:
         return tuple(self.driver_root.relative(p) for p in self.library_search_paths)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LibraryFile:
     """A library found in the driver root: ``path`` is root-relative and resolved."""
 
@@ -244,6 +243,8 @@ def char_device(view: HostView, rel: str) -> DeviceNode | None:
 
 
 def _fake_node(rel: str, host: str, host_path: str) -> DeviceNode:
+    import json
+
     try:
         with open(host, "rb") as f:
             meta = json.loads(f.read() or b"{}")

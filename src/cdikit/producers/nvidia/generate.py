@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
+from cdikit._record import field, record
 from cdikit._rootfs import Root
 from cdikit.producers.nvidia import discover as d
 from cdikit.producers.nvidia._assemble import (
@@ -28,7 +28,7 @@ from cdikit.producers.nvidia._errors import DiscoveryError, DriverNotFoundError,
 from cdikit.producers.nvidia._hooks import HOOK_NAMES, HookFactory, chain_spec_hooks, resolve_hook_path
 from cdikit.producers.nvidia._modes import csv_mode, gated_devices, imex_devices, management_devices, wsl_mode
 from cdikit.producers.nvidia.nvml import GpuRecord, MigRecord, NvmlBackend, NvmlError
-from cdikit.spec.types import ContainerEdits, DeviceNode, Mount, Spec
+from cdikit.spec.plain import ContainerEdits, DeviceNode, Mount, Spec, to_struct
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ __all__ = [
     "GenerateResult",
     "default_kind",
     "generate",
+    "generate_plain",
     "resolve_hook_path",
 ]
 
@@ -89,7 +90,7 @@ _EXPLICIT_LIBRARIES = (
 _ORIN_COMPAT_ROOT = "/usr/local/cuda/compat_orin"
 
 
-@dataclass
+@record()
 class GenerateOptions:
     """Everything ``cdi generate nvidia`` takes (see ``docs/nvidia.md``)."""
 
@@ -151,7 +152,7 @@ class GenerateOptions:
         return frozenset(_FEATURE_ALIASES.get(f, f) for f in self.feature_flags)
 
 
-@dataclass
+@record()
 class GenerateResult:
     spec: Spec
     mode: str
@@ -171,7 +172,7 @@ def default_kind(mode: str, vendor: str | None = None, class_: str | None = None
 # --------------------------------------------------------------------------- driver (common) edits
 
 
-@dataclass
+@record()
 class _DriverFiles:
     version: str
     libs: list[d.LibraryFile]
@@ -250,7 +251,7 @@ def _explicit_libraries(view: d.HostView, files: _DriverFiles) -> list[d.Library
 # --------------------------------------------------------------------------- nvml mode
 
 
-@dataclass
+@record()
 class _Selected:
     gpu: GpuRecord
     mig: MigRecord | None = None
@@ -510,12 +511,29 @@ def generate(options: GenerateOptions, *, backend: NvmlBackend | None = None) ->
     ``backend`` overrides NVML (tests pass a :class:`~.nvml.FakeBackend`); otherwise
     ``nvml.open_backend()`` is tried in the modes that use NVML.
     """
+    result = generate_plain(options, backend=backend)
+    result.spec = to_struct(result.spec)
+    result.extra_specs = [(infix, to_struct(spec)) for infix, spec in result.extra_specs]
+    return result
+
+
+def generate_plain(options: GenerateOptions, *, backend: NvmlBackend | None = None) -> GenerateResult:
+    """:func:`generate` with the specs as plain records (:mod:`cdikit.spec.plain`), not typed ones.
+
+    What ``cdi generate nvidia`` encodes: the same bytes, without importing msgspec.
+    """
     mode = _validate(options)
     view = options.host_view()
     hooks = HookFactory(resolve_hook_path(options.hook_path), options.disabled_hooks, options.enabled_hooks)
     owned = False
     nvml_error: NvmlError | None = None
-    if backend is None and mode in ("auto", "nvml", "management", "csv"):
+    nvml_version: str | None = None
+    if backend is None and mode == "management":
+        # Only the driver version is asked: without pynvml (see nvml.driver_version).
+        from cdikit.producers.nvidia.nvml import driver_version
+
+        nvml_version = driver_version(library=d.nvml_library(view))
+    elif backend is None and mode in ("auto", "nvml", "csv"):
         from cdikit.producers.nvidia.nvml import open_backend
 
         try:
@@ -536,7 +554,7 @@ def generate(options: GenerateOptions, *, backend: NvmlBackend | None = None) ->
         if mode == "auto":
             mode = resolve_mode(view, backend is not None)
         kind = default_kind(mode, options.vendor, options.class_)
-        version = sandbox.driver_version() if sandbox is not None else None
+        version = sandbox.driver_version() if sandbox is not None else nvml_version
         if version is None and backend is not None:
             version = backend.driver_version()
         devices: list[tuple[str, ContainerEdits]]

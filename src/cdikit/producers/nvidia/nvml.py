@@ -21,14 +21,16 @@ fake drives exactly the same generator code as the real driver.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Mapping
 
+from cdikit._record import record
 from cdikit.errors import CDIError
+
+TYPE_CHECKING = False  # not typing's: `cdi generate nvidia` start-up time
+if TYPE_CHECKING:
+    from contextlib import closing
+    from typing import Any, Protocol
 
 __all__ = [
     "FAKE_NVML_ENV",
@@ -39,11 +41,13 @@ __all__ = [
     "NvmlBackend",
     "NvmlError",
     "PynvmlBackend",
+    "driver_version",
     "open_backend",
 ]
 
 FAKE_NVML_ENV = "CDIKIT_FAKE_NVML"
 NVML_SONAME = "libnvidia-ml.so.1"
+_DRIVER_VERSION_BUFFER = 80  # NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE
 _LIBRARY_NOT_FOUND = "failed to initialize NVML: NVML Shared Library Not Found"
 
 
@@ -51,7 +55,7 @@ class NvmlError(CDIError):
     """NVML could not be initialised or answered with an error."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MigRecord:
     """One MIG device: ``index`` is its slot among the parent's MIG handles."""
 
@@ -67,7 +71,7 @@ class MigRecord:
         return "gfx" in self.profile_name.split("+")[1:]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GpuRecord:
     """One full GPU as NVML reports it."""
 
@@ -77,21 +81,26 @@ class GpuRecord:
     pci_bus_id: str
     name: str = ""
     mig_enabled: bool = False
-    mig_devices: tuple[MigRecord, ...] = field(default_factory=tuple)
+    mig_devices: tuple[MigRecord, ...] = ()
     # ATS addressing mode (NVML's nvmlDeviceGetAddressingMode): a cache-coherent GPU.
     coherent: bool = False
 
 
-class NvmlBackend(Protocol):
-    """The NVML calls the generator needs (see nvidia-toolkit.md section 2.1)."""
+if TYPE_CHECKING:
 
-    def driver_version(self) -> str | None: ...
+    class NvmlBackend(Protocol):
+        """The NVML calls the generator needs (see nvidia-toolkit.md section 2.1)."""
 
-    def cuda_driver_version(self) -> int | None: ...
+        def driver_version(self) -> str | None: ...
 
-    def gpus(self) -> list[GpuRecord]: ...
+        def cuda_driver_version(self) -> int | None: ...
 
-    def close(self) -> None: ...
+        def gpus(self) -> list[GpuRecord]: ...
+
+        def close(self) -> None: ...
+
+else:
+    NvmlBackend = object  # a Protocol for type checkers; typing is not imported at run time
 
 
 class FakeBackend:
@@ -114,6 +123,8 @@ class FakeBackend:
 
     @classmethod
     def from_file(cls, path: str, *, library: str | None = None) -> FakeBackend:
+        import json
+
         try:
             with open(path, "rb") as f:
                 data = json.load(f)
@@ -340,13 +351,56 @@ def open_backend(environ: Mapping[str, str] | None = None, *, library: str | Non
     return PynvmlBackend(library)
 
 
-@contextmanager
+def driver_version(environ: Mapping[str, str] | None = None, *, library: str | None = None) -> str | None:
+    """NVML's driver version, ``None`` when NVML cannot be initialised or does not say.
+
+    What ``open_backend(...).driver_version()`` answers (then ``close()``), for the
+    modes that need nothing else from NVML (management): the real driver is asked
+    through :mod:`ctypes` directly (``nvmlInitWithFlags(0)``,
+    ``nvmlSystemGetDriverVersion``, ``nvmlShutdown``, the calls pynvml makes)
+    instead of importing pynvml, so ``cdi generate nvidia --mode management`` does
+    not pay for that large module. The library is checked and loaded the same way
+    (:func:`cdikit.producers.nvidia._dlopen.load_library` for a path inside the
+    driver root, the host loader for the bare SONAME).
+    """
+    env = os.environ if environ is None else environ
+    if env.get(FAKE_NVML_ENV):
+        try:
+            backend = open_backend(env, library=library)
+        except NvmlError:
+            return None
+        try:
+            return backend.driver_version()
+        finally:
+            backend.close()
+    import ctypes
+
+    path = library or NVML_SONAME
+    try:
+        if "/" in path:
+            from cdikit.producers.nvidia._dlopen import load_library
+
+            lib = load_library(path)
+        else:
+            lib = ctypes.CDLL(path)
+        init, get_version, shutdown = lib.nvmlInitWithFlags, lib.nvmlSystemGetDriverVersion, lib.nvmlShutdown
+    except (OSError, AttributeError):
+        return None
+    if init(ctypes.c_uint(0)) != 0:
+        return None
+    try:
+        buf = ctypes.create_string_buffer(_DRIVER_VERSION_BUFFER)
+        if get_version(buf, ctypes.c_uint(_DRIVER_VERSION_BUFFER)) != 0:
+            return None
+        return buf.value.decode()
+    finally:
+        shutdown()
+
+
 def backend_session(
     environ: Mapping[str, str] | None = None, *, library: str | None = None
-) -> Iterator[NvmlBackend]:
+) -> closing[NvmlBackend]:
     """``open_backend`` as a context manager that always shuts NVML down."""
-    backend = open_backend(environ, library=library)
-    try:
-        yield backend
-    finally:
-        backend.close()
+    from contextlib import closing
+
+    return closing(open_backend(environ, library=library))

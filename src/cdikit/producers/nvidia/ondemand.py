@@ -8,10 +8,10 @@ callers (``cdi request``, ``cdi devices``) register this one from above through
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from cdikit.requests.ondemand import OnDemandProvider
 
+TYPE_CHECKING = False  # not typing's: `cdi devices` builds this provider on every listing
 if TYPE_CHECKING:
     from cdikit.producers.nvidia.generate import GenerateOptions
     from cdikit.producers.nvidia.nvml import NvmlBackend
@@ -32,8 +32,9 @@ def nvidia_gpu_provider(
     """The ``nvidia.com/gpu`` provider: the NVIDIA generator with ``options`` (default: the host).
 
     Available when a backend is given, ``CDIKIT_FAKE_NVML`` selects the fake
-    NVML, or the driver is loaded (``<proc_root>/driver/nvidia/version``, the
-    precondition BuildKit's NVIDIA setup checks).
+    NVML, or the driver is loaded (``<proc_root>/proc/driver/nvidia/version``, the
+    precondition BuildKit's NVIDIA setup checks; ``proc_root`` is the root holding
+    ``/proc``, as everywhere in :class:`~cdikit.producers.nvidia.generate.GenerateOptions`).
     """
 
     def available() -> bool:
@@ -41,7 +42,7 @@ def nvidia_gpu_provider(
         return (
             backend is not None
             or bool(os.environ.get(_FAKE_NVML_ENV))
-            or os.path.exists(os.path.join(proc_root, "driver/nvidia/version"))
+            or os.path.exists(os.path.join(proc_root, "proc/driver/nvidia/version"))
         )
 
     def generate() -> Spec:
