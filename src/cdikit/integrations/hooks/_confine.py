@@ -53,6 +53,7 @@ _PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 24, 38
 _CAP_DAC_OVERRIDE, _CAP_FOWNER = 1, 3
 _KEEP_CAPS = frozenset({_CAP_DAC_OVERRIDE, _CAP_FOWNER})
 _USE_PIVOT_ROOT = True  # tests turn it off to exercise the fallback
+_PID1_CHILD = True  # tests turn it off to exercise the other way (see _fork_in_new_pid_namespace)
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 
 # Limits of the confined process: generous for ldconfig on the biggest images.
@@ -101,8 +102,12 @@ def _mount_points_under(root: str) -> list[bytes]:
     return sorted(found, key=len, reverse=True)
 
 
-def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
-    """The namespaced side, PID 1 of its PID namespace (never returns): steps 2 and 3 of the module docstring."""
+def _child(root: str, exe_fd: int, argv: list[str], err_w: int, pid1: bool) -> None:
+    """The namespaced side (never returns): steps 2 and 3 of the module docstring.
+
+    ``pid1``: it already is PID 1 of a new PID namespace; else it makes one and
+    forks PID 1 itself (where the hook cannot return to its own PID namespace).
+    """
     import resource
 
     from cdikit._libc import c_long, call, check, get_errno, syscall
@@ -112,7 +117,10 @@ def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
         check(call("mount", enc[0], enc[1], enc[2], c_long(flags), None), f"mount {target}")
 
     check(call("prctl", _PR_SET_PDEATHSIG, 9, 0, 0, 0), "prctl(PDEATHSIG)")
-    check(call("unshare", _CLONE_NEWNS | _CLONE_NEWIPC | _CLONE_NEWUTS), "unshare")
+    check(
+        call("unshare", _CLONE_NEWNS | _CLONE_NEWIPC | _CLONE_NEWUTS | (0 if pid1 else _CLONE_NEWPID)),
+        "unshare",
+    )
     mount(None, "/", None, _MS_REC | _MS_PRIVATE)
     for point in _mount_points_under(root):
         check(call("umount2", point, _MNT_DETACH), f"umount {os.fsdecode(point)}")
@@ -131,6 +139,12 @@ def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
         mount(root, "/", None, _MS_MOVE)
         check(call("chroot", b"."), "chroot")
     os.chdir("/")
+    if not pid1:
+        pid = os.fork()
+        if pid:
+            _, status = os.waitpid(pid, 0)
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        check(call("prctl", _PR_SET_PDEATHSIG, 9, 0, 0, 0), "prctl(PDEATHSIG)")  # PID 1 now
     last_cap = 40
     try:
         os.mkdir("/proc", 0o555)
@@ -156,28 +170,33 @@ def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
     os.execve(exe_fd, argv, SAFE_ENV)
 
 
-def _fork_in_new_pid_namespace() -> int:
-    """``os.fork()``, the child PID 1 of a new PID namespace; this process's own children stay in its own.
+def _fork_in_new_pid_namespace() -> tuple[int, bool]:
+    """``os.fork()``, the child PID 1 of a new PID namespace where possible; (pid, whether it is).
 
     ``unshare(CLONE_NEWPID)`` moves only the children made afterwards, so it is
     undone right after the fork (``setns`` back to this process's namespace):
     one process less than unsharing in a child, which then has to fork PID 1.
+    Where ``setns`` is not allowed (a user namespace whose PID namespace is
+    its parent's, as rootless engines run hooks: probed first, a no-op), the
+    child does it the other way.
     """
     from cdikit._libc import call, check
 
     own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     pid = -1
     try:
+        if not _PID1_CHILD or call("setns", own, _CLONE_NEWPID) != 0:
+            return os.fork(), False
         check(call("unshare", _CLONE_NEWPID), "unshare(CLONE_NEWPID)")
         try:
             pid = os.fork()
         finally:
             if pid != 0:
                 check(call("setns", own, _CLONE_NEWPID), "setns back to the hook's PID namespace")
+        return pid, True
     finally:
         if pid != 0:
             os.close(own)
-    return pid
 
 
 def run_in_root(root: str, binary: str, args: list[str], *, timeout: float = 60.0) -> tuple[int, str]:
@@ -202,13 +221,13 @@ def run_in_root(root: str, binary: str, args: list[str], *, timeout: float = 60.
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     try:
         try:
-            pid = _fork_in_new_pid_namespace()
+            pid, pid1 = _fork_in_new_pid_namespace()
         except OSError as e:
             raise HookError(f"cannot confine {binary} to {root}: {e}", path=root) from e
         if pid == 0:
             try:
                 os.close(err_r)
-                _child(root, exe_fd, [os.path.basename(binary), *args], err_w)
+                _child(root, exe_fd, [os.path.basename(binary), *args], err_w, pid1)
             except BaseException as e:  # report whatever failed, never return into the hook
                 try:
                     os.write(err_w, f"cdi-hook: cannot confine {binary} to {root}: {e}\n".encode())
