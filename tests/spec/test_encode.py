@@ -534,3 +534,52 @@ def test_write_spec_file_error_names_path(tmp_path: Path) -> None:
         write_spec_file(_spec(SMALL_SPEC), str(target))
     assert info.value.path == str(target)
     assert str(target) in str(info.value)
+
+
+# The encoder tells most strings apart from numbers without importing re (its import alone
+# is a tenth of `cdi generate`): the set pre-checks must never refuse what the patterns match.
+_NUMBERISH = st.text(alphabet="0123456789+-._eExXoObBaAfF:/ z", max_size=12)
+
+
+@given(_NUMBERISH)
+def test_number_prechecks_never_refuse_a_match(text: str) -> None:
+    import re
+
+    from cdikit.spec import _yamlres
+    from cdikit.spec import encode as enc
+
+    if not _yamlres.may_be_decimal_float(text):
+        assert re.fullmatch(_yamlres.YAML_FLOAT, text) is None
+        assert re.fullmatch(_yamlres._GO_FLOAT, text) is None
+    if not enc._INT_CHARS.issuperset(text) or text.strip("+-xXoObB") == "":
+        assert re.fullmatch(_yamlres.GO_INT, text) is None
+
+
+@given(st.text(max_size=12))
+def test_safe_plain_set_is_the_pattern(text: str) -> None:
+    import re
+
+    from cdikit.spec import encode as enc
+
+    assert enc._SAFE_PLAIN.issuperset(text) is (re.fullmatch(r"[A-Za-z0-9_./=+@:-]*", text) is not None)
+
+
+def test_encoding_a_generated_spec_needs_no_re() -> None:
+    # What `cdi generate nvidia` encodes: plain records (cdikit.spec.plain), no msgspec, no re.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from cdikit.spec.encode import encode_spec\n"
+        "from cdikit.spec.plain import ContainerEdits, Device, DeviceNode, Hook, Spec\n"
+        "hook = Hook(hook_name='createContainer', path='/usr/bin/cdi-hook',"
+        " args=['cdi-hook', 'chain', 'create-symlinks', '--link', 'a::b', '--', 'update-ldcache'])\n"
+        "spec = Spec(cdi_version='0.5.0', kind='nvidia.com/gpu', devices=[Device(name='all',"
+        " container_edits=ContainerEdits(device_nodes=[DeviceNode(path='/dev/nvidia0')]))],"
+        " container_edits=ContainerEdits(env=['NVIDIA_VISIBLE_DEVICES=void'], hooks=[hook]))\n"
+        "encode_spec(spec, 'yaml')\n"
+        "print('re' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False"]

@@ -7,13 +7,12 @@ import this module inside their ``register``/handlers, never at module level.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from cdikit._paths import DEFAULT_SPEC_DIRS
 
 TYPE_CHECKING = False  # not typing's: every command imports this module (start-up time)
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Collection
     from typing import Any
 
     from cdikit.registry import Registry

@@ -12,11 +12,13 @@ for other releases it answers "unknown" rather than guess.
 from __future__ import annotations
 
 import os
-import re
 import time
-from collections.abc import Mapping, Sequence
 
 from cdikit._record import record
+
+TYPE_CHECKING = False  # not typing's: `cdi generate` asks this module after every write
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 __all__ = [
     "BINARIES",
@@ -45,6 +47,8 @@ _TIMEOUT_S = 10
 
 def parse_version(text: str) -> tuple[int, int, int] | None:
     """The first ``X.Y[.Z]`` of a ``--version`` line (``1.6.20~ds1`` -> ``(1, 6, 20)``)."""
+    import re  # only when a binary was asked (re costs a spec writer a tenth of its time)
+
     match = re.search(_VERSION, text)
     if match is None:
         return None

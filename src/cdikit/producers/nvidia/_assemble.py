@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
 
 from cdikit._rootfs import Root
 from cdikit.producers.nvidia._errors import GenerateError
@@ -20,6 +19,7 @@ from cdikit.spec.plain import ContainerEdits, Device, DeviceNode, Hook, Mount, S
 
 TYPE_CHECKING = False  # not typing's (start-up time)
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
     from typing import TypeVar
 
     T = TypeVar("T")

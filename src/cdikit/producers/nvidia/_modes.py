@@ -7,8 +7,6 @@ Each returns ``(devices, spec-level edits)`` for :func:`._assemble.assemble`;
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Sequence
 
 from cdikit._gomatch import BadPatternError
 from cdikit._gomatch import match as go_match
@@ -20,6 +18,10 @@ from cdikit.producers.nvidia._errors import GenerateError
 from cdikit.producers.nvidia._hooks import HookFactory
 from cdikit.producers.nvidia.nvml import NvmlBackend
 from cdikit.spec.plain import ContainerEdits, DeviceNode, Mount
+
+TYPE_CHECKING = False  # not typing's (start-up time)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["csv_mode", "gated_devices", "imex_devices", "management_devices", "wsl_mode"]
 
@@ -182,7 +184,7 @@ def csv_mode(
         mounts.append(ro_mount(root, "/etc/nv_tegra_release"))
     else:
         view.missing.add("/etc/nv_tegra_release")
-    folders = list(dict.fromkeys(lib.dir for lib in libs if re.fullmatch(r"lib.+\.so(\.[^/]*)?", lib.name)))
+    folders = list(dict.fromkeys(lib.dir for lib in libs if d.is_shared_library_name(lib.name)))
     ldcache_args = ["--ldconfig-path", ldconfig_path] if ldconfig_path else []
     for folder in folders:
         ldcache_args += ["--folder", folder]

@@ -10,7 +10,6 @@ found are collected once in :class:`MissingReport` rather than logged one by one
 from __future__ import annotations
 
 import os
-import re
 import stat
 
 from cdikit._elf import read_soname
@@ -36,6 +35,8 @@ __all__ = [
     "gpu_drm",
     "graphics_files",
     "ipc_sockets",
+    "is_dotted_version",
+    "is_shared_library_name",
     "library_links",
     "mig_cap_nodes",
     "normalize_bus_id",
@@ -416,12 +417,34 @@ def nvml_library(view: HostView) -> str | None:
     return view.driver_root.host(libs[0].path) if libs else None
 
 
+def is_dotted_version(text: str) -> bool:
+    """Two or more runs of decimal digits joined by dots (``580.65.06``), as ``\\d+(\\.\\d+)+``."""
+    parts = text.split(".")
+    return len(parts) >= 2 and all(part.isdecimal() for part in parts)
+
+
+def is_shared_library_name(name: str) -> bool:
+    """``lib<x>.so`` or ``lib<x>.so.<anything>``, as ``lib.+\\.so(\\.[^/]*)?`` (the libraries whose
+    folders update-ldcache gets). Plain string tests: ``re`` costs ``cdi generate`` a tenth."""
+    if not name.startswith("lib"):
+        return False
+    at = name.find(".so", 4)
+    while at >= 0:
+        if "\n" in name[3:at]:
+            return False
+        tail = name[at + 3 :]
+        if not tail or (tail[0] == "." and "/" not in tail):
+            return True
+        at = name.find(".so", at + 1)
+    return False
+
+
 def driver_version_from_files(view: HostView) -> str | None:
     """The version suffix of ``libcuda.so.X.Y`` (else ``libnvidia-ml.so.X.Y``)."""
     for stem in ("libcuda", "libnvidia-ml"):
         for lib in locate_libraries(view, f"{stem}.so.*.*"):
             version = lib.name[len(stem) + 4 :]
-            if re.fullmatch(r"\d+(\.\d+)+", version) and version.count(".") >= 1 and version != "1.1":
+            if is_dotted_version(version) and version != "1.1":
                 return version
     return None
 

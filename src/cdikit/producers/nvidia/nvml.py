@@ -22,13 +22,13 @@ fake drives exactly the same generator code as the real driver.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
 from cdikit._record import record
 from cdikit.errors import CDIError
 
 TYPE_CHECKING = False  # not typing's: `cdi generate nvidia` start-up time
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from contextlib import closing
     from typing import Any, Protocol
 
