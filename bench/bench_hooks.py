@@ -6,7 +6,8 @@ Specs are generated on the fake driver root of the tests (driver 580.65.06,
 real ELF libraries, 2 GPUs) in nvml mode (fake NVML) and in management mode,
 once for each hook binary: with ``nvidia-cdi-hook`` the spec holds NVIDIA's
 hooks one per step (its two NVIDIA-only hooks included), with ``cdi-hook``
-each edits group's hooks are one ``cdi-hook chain``. A "container" requesting
+each edits group's hooks are one ``cdi-hook chain`` (and a GPU's by-path links
+its last step: one process per container). A "container" requesting
 GPU 0 runs the spec-level hooks and those of device ``0`` (management mode:
 ``all``), in order, as whole processes with the OCI state on stdin, against a
 fresh container root (a bind mount, as runc's rootfs is: NVIDIA's

@@ -94,3 +94,17 @@ def test_any_bytes_are_bounded(data: bytes, patch: list[tuple[int, int]]) -> Non
     notes = notes_of(bytes(buf))
     assert len(notes) <= _elf._MAX_NOTES
     assert sum(len(d) for _, _, d in notes) <= len(buf)
+
+
+@settings(max_examples=300)
+@given(st.binary(min_size=64, max_size=64), st.sampled_from([1, 2]), st.sampled_from([1, 2]))
+def test_header_fields_are_structs(raw: bytes, klass: int, data: int) -> None:
+    """The header's fields, read with int.from_bytes (no struct on the hook path), are struct's."""
+    raw = b"\x7fELF" + bytes([klass, data]) + raw[6:]
+    h = _elf._Header(-1, 1 << 20, raw)
+    end = "<" if data == 1 else ">"
+    if klass == 2:
+        expected = struct.unpack_from(end + "QQ", raw, 0x20) + struct.unpack_from(end + "HHHH", raw, 0x36)
+    else:
+        expected = struct.unpack_from(end + "II", raw, 0x1C) + struct.unpack_from(end + "HHHH", raw, 0x2A)
+    assert (h.phoff, h.shoff, h.phentsize, h.phnum, h.shentsize, h.shnum) == expected

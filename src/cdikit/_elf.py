@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import os
 import stat
-import struct
 
 TYPE_CHECKING = False  # not typing's: `cdi generate` and the hooks read ELF files at start-up
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import TypeVar
+    from typing import Literal, TypeVar
 
     _T = TypeVar("_T")
 
@@ -43,23 +42,39 @@ _DT_NULL, _DT_STRTAB, _DT_SONAME = 0, 5, 14
 
 
 class _Header:
-    __slots__ = ("end", "fd", "is64", "phentsize", "phnum", "phoff", "shentsize", "shnum", "shoff", "size")
+    __slots__ = (
+        "end",
+        "fd",
+        "is64",
+        "order",
+        "phentsize",
+        "phnum",
+        "phoff",
+        "shentsize",
+        "shnum",
+        "shoff",
+        "size",
+    )
 
     def __init__(self, fd: int, size: int, raw: bytes) -> None:
         self.fd = fd
         self.size = size
         self.is64 = raw[4] == 2
         self.end = "<" if raw[5] == 1 else ">"
-        if self.is64:
-            self.phoff, self.shoff = struct.unpack_from(self.end + "QQ", raw, 0x20)
-            self.phentsize, self.phnum, self.shentsize, self.shnum = struct.unpack_from(
-                self.end + "HHHH", raw, 0x36
-            )
-        else:
-            self.phoff, self.shoff = struct.unpack_from(self.end + "II", raw, 0x1C)
-            self.phentsize, self.phnum, self.shentsize, self.shnum = struct.unpack_from(
-                self.end + "HHHH", raw, 0x2A
-            )
+        self.order: Literal["little", "big"] = "little" if raw[5] == 1 else "big"
+        # int.from_bytes, not struct: what has_interpreter (the update-ldcache hook) reads needs no more
+        word, at = (8, 0x20) if self.is64 else (4, 0x1C)
+        self.phoff, self.shoff = self.uint(raw, at, word), self.uint(raw, at + word, word)
+        at += 2 * word + 6  # past e_flags and e_ehsize: the four 16-bit table fields
+        self.phentsize, self.phnum, self.shentsize, self.shnum = (
+            self.uint(raw, at + 2 * k, 2) for k in range(4)
+        )
+
+    def uint(self, data: bytes, offset: int, size: int) -> int:
+        """The unsigned ``size``-byte integer at ``offset`` of ``data`` (ValueError past its end)."""
+        if offset < 0 or offset + size > len(data):
+            raise ValueError("outside the data")
+        return int.from_bytes(data[offset : offset + size], self.order)
 
     def read(self, offset: int, size: int) -> bytes:
         """``size`` bytes at ``offset``, or ValueError when that is not inside the file."""
@@ -78,6 +93,13 @@ class _Header:
         return self.read(offset, count * entsize)
 
 
+def _malformed() -> tuple[type[Exception], ...]:
+    """What reading a malformed file raises (struct imported only where it is used, and so was)."""
+    import struct
+
+    return (OSError, ValueError, struct.error)
+
+
 def _header(fd: int) -> _Header | None:
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE:
@@ -92,6 +114,8 @@ def _header(fd: int) -> _Header | None:
 
 def _segments(h: _Header) -> list[tuple[int, int, int, int]]:
     """(type, offset, vaddr, filesz) of every program header."""
+    import struct
+
     fmt = h.end + ("IIQQQQ" if h.is64 else "IIIII")
     minsize = 56 if h.is64 else 32
     blob = h.table(h.phoff, h.phnum, h.phentsize, minsize)
@@ -115,7 +139,7 @@ def _with_elf(path: str, read: Callable[[_Header], _T]) -> _T | None:
     try:
         h = _header(fd)
         return None if h is None else read(h)
-    except (OSError, ValueError, struct.error):
+    except _malformed():  # evaluated only once something was raised
         return None
     finally:
         os.close(fd)
@@ -131,6 +155,8 @@ def _dynamic(h: _Header, segments: list[tuple[int, int, int, int]]) -> list[tupl
     dynamic = next(((off, size) for t, off, _v, size in segments if t == _PT_DYNAMIC), None)
     if dynamic is None:
         return None
+    import struct
+
     dyn_fmt = h.end + ("qQ" if h.is64 else "iI")
     entsize = struct.calcsize(dyn_fmt)
     blob = h.read(dynamic[0], min(dynamic[1], entsize * _MAX_DYN, h.size - dynamic[0]))
@@ -147,7 +173,7 @@ def dynamic_tags(path: str) -> tuple[int, int, frozenset[int]] | None:
     """``(e_type, e_machine, dynamic tags)`` of the ELF file at ``path``; None if it is not one."""
 
     def read(h: _Header) -> tuple[int, int, frozenset[int]] | None:
-        e_type, e_machine = struct.unpack(h.end + "HH", h.read(16, 4))
+        e_type, e_machine = (h.uint(h.read(16, 4), k, 2) for k in (0, 2))
         entries = _dynamic(h, _segments(h))
         return None if entries is None else (e_type, e_machine, frozenset(tag for tag, _ in entries))
 
@@ -180,7 +206,13 @@ def has_interpreter(path: str) -> bool | None:
 
     ``None`` when it is not a readable ELF file.
     """
-    return _with_elf(path, lambda h: any(t == _PT_INTERP for t, *_ in _segments(h)))
+
+    def read(h: _Header) -> bool:
+        minsize = 56 if h.is64 else 32
+        blob = h.table(h.phoff, h.phnum, h.phentsize, minsize)
+        return any(h.uint(blob, i * h.phentsize, 4) == _PT_INTERP for i in range(h.phnum))  # p_type
+
+    return _with_elf(path, read)
 
 
 def read_notes(fd: int) -> list[tuple[str, int, bytes]]:
@@ -191,11 +223,13 @@ def read_notes(fd: int) -> list[tuple[str, int, bytes]]:
     try:
         h = _header(fd)
         return [] if h is None else _notes(h)
-    except (OSError, ValueError, struct.error):
+    except _malformed():  # evaluated only once something was raised
         return []
 
 
 def _notes(h: _Header) -> list[tuple[str, int, bytes]]:
+    import struct
+
     minsize = 64 if h.is64 else 40
     blob = h.table(h.shoff, h.shnum, h.shentsize, minsize)
     ranges: dict[tuple[int, int], None] = {}

@@ -17,7 +17,7 @@ targets start again from the root.
 Two resolvers give the same answers:
 
 * :func:`_resolve_openat2`: the kernel's ``openat2(RESOLVE_IN_ROOT)`` (Linux
-  5.6+), reached through :mod:`ctypes`; race-free.
+  5.6+), reached through :mod:`cdikit._libc`; race-free.
 * :func:`walk`: a component-by-component walk with ``O_PATH |
   O_NOFOLLOW`` handles, never handing the kernel more than one component, so
   the kernel never follows a link by itself; it can also create missing
@@ -31,6 +31,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 
 from cdikit.errors import CDIError
 
@@ -129,31 +130,18 @@ def _load_openat2() -> Callable[[int, bytes, int, int], int] | None:
         return _openat2
     _openat2_probed = True
     try:
-        import ctypes
+        from cdikit import _libc
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        syscall = libc.syscall
-    except (OSError, AttributeError):
+        c_long = _libc.c_long
+    except (OSError, AttributeError, ImportError):
         return None
-
-    class _OpenHow(ctypes.Structure):
-        _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
-
-    syscall.restype = ctypes.c_long
+    order = sys.byteorder
 
     def call(dirfd: int, path: bytes, flags: int, resolve: int) -> int:
-        how = _OpenHow(flags, 0, resolve)
-        fd = int(
-            syscall(
-                ctypes.c_long(_SYS_OPENAT2),
-                ctypes.c_int(dirfd),
-                ctypes.c_char_p(path),
-                ctypes.byref(how),
-                ctypes.c_size_t(ctypes.sizeof(how)),
-            )
-        )
+        how = flags.to_bytes(8, order) + bytes(8) + resolve.to_bytes(8, order)  # struct open_how
+        fd = _libc.syscall(_SYS_OPENAT2, c_long(dirfd), path, how, c_long(len(how)))
         if fd < 0:
-            err = ctypes.get_errno()
+            err = _libc.get_errno()
             raise OSError(err, os.strerror(err), path.decode(errors="replace"))
         return fd
 

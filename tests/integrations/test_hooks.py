@@ -43,6 +43,12 @@ def _hook(args: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
         (["future-hook", "--anything", "x"], "future-hook", {}, False, False),
         ([], None, {}, False, False),
         (["chmod", "--debug", "--mode", "1"], "chmod", {"mode": ["1"]}, True, False),
+        (["create-symlinks", "--if-target-exists", "--link", "a::b"], "create-symlinks",
+         {"if-target-exists": ["true"], "link": ["a::b"]}, False, False),  # a switch takes no value
+        (["create-symlinks", "--if-target-exists=F", "--link", "a::b", "-if-target-exists=1"], "create-symlinks",
+         {"if-target-exists": ["true"], "link": ["a::b"]}, False, False),  # Go's bools, last one wins
+        (["create-symlinks", "--if-target-exists=false"], "create-symlinks", {"if-target-exists": ["false"]},
+         False, False),
     ],
 )  # fmt: skip
 def test_parse_hook_args(
@@ -60,6 +66,9 @@ def test_parse_hook_args(
         (["chmod", "--bogus", "1"], "unknown flag --bogus"),
         (["chmod", "--mode"], "needs a value"),
         (["create-symlinks", "stray"], "unexpected argument"),
+        (["create-symlinks", "--if-target-exists", "a::b"], "unexpected argument 'a::b'"),
+        (["create-symlinks", "--if-target-exists=yes"], "takes true or false"),
+        (["chmod", "--if-target-exists"], "unknown flag --if-target-exists"),
     ],
 )
 def test_parse_hook_args_errors(args: list[str], message: str) -> None:
@@ -131,17 +140,80 @@ def test_create_symlinks_cli(bundle: tuple[Path, Path, str]) -> None:
     (root / "usr/lib").mkdir(parents=True)
     (root / "usr/lib/libold.so").write_text("", encoding="utf-8")  # a file: replaced by the link
     os.symlink("keep", root / "same")
+    os.symlink("stale", root / "other")  # another target: replaced
     before = os.lstat(root / "same").st_ino
     done = _hook(["create-symlinks", "--link", "libfoo.so.1::/usr/lib/libfoo.so", "--link",
-                  "libnew.so::/usr/lib/libold.so", "--link", "x::/up/up/new/dir/link", "--link", "keep::/same"],
-                 state)  # fmt: skip
+                  "libnew.so::/usr/lib/libold.so", "--link", "x::/up/up/new/dir/link", "--link", "keep::/same",
+                  "--link", "fresh::/other"], state)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert os.readlink(root / "usr/lib/libfoo.so") == "libfoo.so.1"
     assert os.readlink(root / "usr/lib/libold.so") == "libnew.so"
     assert os.readlink(root / "new/dir/link") == "x"
     assert oct((root / "new").stat().st_mode & 0o777) == oct(0o755)
     assert os.lstat(root / "same").st_ino == before  # already right: left alone
+    assert os.readlink(root / "other") == "fresh"
     assert not [p for p in os.listdir(root / "usr/lib") if ".cdi-hook-" in p]  # no temp links left
+
+
+@pytest.mark.parametrize(
+    ("entries", "link", "made"),
+    [
+        ({"dev/dri/card1": ""}, "../card1::/dev/dri/by-path/pci-card", True),  # by-path made on the way
+        ({"dev/dri/card2": ""}, "../card1::/dev/dri/by-path/pci-card", False),
+        ({}, "../card1::/dev/dri/by-path/pci-card", False),
+        ({"dev/dri/card1": ""}, "/dev/dri/card1::/dev/by-abs", True),
+        ({"dev/dri/card1": ""}, "card1::/dev/dri/same-dir", True),
+        ({"dev/dri/card1": ""}, "../../../../../dev/dri/card1::/dev/dri/x/up", True),  # .. stops at the root
+        ({"dev/dri/card1": ""}, "../card1::/dev/dri/new/../by-path/l", True),  # as open_parent makes it
+        ({"dev/dri/card1": "", "dev/alias": "->dri"}, "card1::/dev/alias/l", True),  # the link's dir resolved
+        ({"dev/dri/card1": "", "dev/alias": "->dri"}, "../card1::/dev/alias/sub/l", True),
+        # .. from the link's directory as the kernel takes it, not lexically (/dev/alias/.. is /dev/dri)
+        ({"dev/dri/card1": "", "dev/dri/sub/f": "", "dev/alias": "->dri/sub"}, "../card1::/dev/alias/l", True),
+        ({"dev/card1": "", "dev/dri/sub/f": "", "dev/alias": "->dri/sub"}, "../card1::/dev/alias/l", False),
+        ({"dev/dri/card1": "", "dev/dri/l1": "->card1"}, "l1::/dev/dri/l2", True),  # followed, as test -e
+        ({"dev/dri/dangling": "->nothing"}, "dangling::/dev/dri/l2", False),
+        ({"dev/dri/loop": "->loop"}, "loop::/dev/dri/l2", False),
+        ({"dev/dri": "->/etc"}, "../dri/passwd::/dev/l", False),  # the host's /etc/passwd is not the root's
+        ({"dev/dri/card1": ""}, "card1/x::/dev/dri/l", False),  # not a directory
+    ],
+)  # fmt: skip
+def test_create_symlinks_if_target_exists(
+    tmp_path: Path, entries: dict[str, str], link: str, made: bool
+) -> None:
+    """Only links whose target exists in the container, as ``test -e`` would see it from the link."""
+    root = tmp_path / "rootfs"
+    root.mkdir()
+    for name, value in entries.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if value.startswith("->"):
+            path.symlink_to(value[2:])
+        else:
+            path.write_text(value, encoding="utf-8")
+    target, where = parse_link_spec(link)
+    for resolver in ("openat2", "walk"):
+        with ContainerRoot(str(root), resolver=resolver) as croot:
+            create_symlinks(croot, [link], if_target_exists=True)
+        placed = root / where.lstrip("/")
+        assert os.path.islink(placed) == made, resolver
+        if made:
+            assert os.readlink(placed) == target
+            placed.unlink()
+        with ContainerRoot(str(root), resolver=resolver) as croot:
+            create_symlinks(croot, [link])
+        assert os.readlink(placed) == target  # without the switch, always made
+        placed.unlink()
+
+
+def test_create_symlinks_if_target_exists_cli(bundle: tuple[Path, Path, str]) -> None:
+    _, root, state = bundle
+    (root / "dev").mkdir()
+    (root / "dev" / "card1").touch()
+    done = _hook(["chain", "create-symlinks", "--if-target-exists", "--link", "../card1::/dev/p/a",
+                  "--link", "../card2::/dev/p/b", "--", "create-symlinks", "--link", "../card3::/dev/p/c"],
+                 state)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert sorted(os.listdir(root / "dev" / "p")) == ["a", "c"]
 
 
 def test_create_symlinks_cannot_replace_a_directory(bundle: tuple[Path, Path, str]) -> None:

@@ -163,3 +163,88 @@ def test_steps_split_where_flags_start(steps: list[list[str]], debug: bool) -> N
     whole = [a for step in steps for a in ("--", *step)][1:]
     prefix = ["--debug"] if debug else []
     assert chain_steps([*prefix, "chain", *whole]) == [[*prefix, *step] for step in steps]
+
+
+# What a hook process may import: every module is paid for at every container start (issue 14).
+# `json` brings `re`, `typing` brings `re` and `functools`, `secrets` brings `hashlib` (OpenSSL),
+# `ctypes` its type zoo (cdikit._libc binds the few libc calls on `_ctypes`), `signal` brings `enum`.
+_HEAVY = ("typing", "re", "json", "enum", "collections", "functools", "secrets", "hashlib", "random",
+          "ctypes", "signal", "inspect", "subprocess", "threading", "tempfile", "shutil", "pathlib",
+          "argparse", "msgspec", "importlib", "warnings", "contextlib", "dataclasses")  # fmt: skip
+
+
+def test_a_whole_chain_imports_no_heavy_module(tmp_path: Path) -> None:
+    """Every step of a generated spec's chain runs without importing any of :data:`_HEAVY`.
+
+    ``update-ldcache`` is included where it can run (root, a static ``/sbin/ldconfig``).
+    """
+    from tests._elfcraft import elf_with_note
+
+    root = tmp_path / "rootfs"
+    for d in ("etc", "usr/lib", "dev/dri", "usr/local/cuda/compat"):
+        (root / d).mkdir(parents=True)
+    (root / "dev/dri/card1").touch()
+    (root / "dev/nvidia0").touch()
+    note = b'{"format": 1, "CUDA Version": "13.0", "driver": [570], "device": []}'
+    (root / "usr/local/cuda/compat/libcuda.so.580.65.06").write_bytes(elf_with_note(note))
+    params = tmp_path / "params"
+    params.write_text("ModifyDeviceFiles: 0\n", encoding="utf-8")
+    spec = tmp_path / "config.json"
+    spec.write_text(json.dumps({"root": {"path": str(root)}}), encoding="utf-8")
+    steps = [
+        ["create-symlinks", "--link", "libfoo.so.1::/usr/lib/libfoo.so"],
+        ["enable-cuda-compat", "--host-driver-version=570.1.2"],
+        ["chmod", "--mode", "0755", "--path", "/usr/lib"],
+        ["disable-device-node-modification", f"--nvidia-params={params}"],
+        ["update-application-profile"],
+        ["create-symlinks", "--if-target-exists", "--link", "../card1::/dev/dri/by-path/p-card"],
+    ]
+    ldconfig = os.geteuid() == 0 and os.path.isfile("/sbin/ldconfig")
+    if ldconfig:
+        steps.insert(2, ["update-ldcache", "--folder", "/usr/lib"])
+    whole = [a for step in steps for a in ("--", *step, "--container-spec", str(spec))][1:]
+    code = (  # as the launcher runs it: -I -S, the import path spelled out
+        f"import sys; sys.path.extend({sys.path!r}); from cdikit.integrations.hooks import main; "
+        "rc = main(sys.argv[1:]); print(rc, ' '.join(sorted(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", code, "chain", *whole], capture_output=True,
+                          text=True, timeout=60, check=False, env={"PATH": "/usr/bin:/bin"})  # fmt: skip
+    rc, _, modules = done.stdout.strip().partition(" ")
+    assert rc == "0", done.stderr
+    assert os.readlink(root / "dev/dri/by-path/p-card") == "../card1"
+    assert (root / "etc/ld.so.conf.d/00-cdikit-compat.conf").exists()  # the note was read
+    assert not ldconfig or (root / "etc/ld.so.cache").exists()
+    loaded = set(modules.split())
+    assert "cdikit._elf" in loaded and "cdikit.integrations.hooks._devicefiles" in loaded  # the steps ran
+    assert sorted(loaded.intersection(_HEAVY)) == []
+
+
+def test_each_root_is_found_once_per_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chain reads a bundle's config.json once, each source of the root its own; a new run reads again."""
+    from cdikit.integrations.hooks import _state
+
+    calls: list[str] = []
+    real = _state.container_root_from_spec
+
+    def counting(path: str) -> str:
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(_state, "container_root_from_spec", counting)
+    specs = []
+    for name in ("a", "b"):
+        (tmp_path / name / "rootfs").mkdir(parents=True)
+        specs.append(tmp_path / name / "config.json")
+        specs[-1].write_text(json.dumps({"root": {"path": "rootfs"}}), encoding="utf-8")
+    a, b = (str(p) for p in specs)
+    argv = ["chain", "create-symlinks", "--container-spec", a, "--link", "x::/one", "--",
+            "create-symlinks", "--container-spec", b, "--link", "x::/two", "--",
+            "create-symlinks", "--container-spec", a, "--link", "x::/three"]  # fmt: skip
+    assert main(argv) == 0
+    assert calls == [a, b]
+    assert sorted(os.listdir(tmp_path / "a" / "rootfs")) == ["one", "three"]
+    assert os.listdir(tmp_path / "b" / "rootfs") == ["two"]
+    (tmp_path / "a" / "other").mkdir()
+    specs[0].write_text(json.dumps({"root": {"path": "other"}}), encoding="utf-8")
+    assert main(["create-symlinks", "--container-spec", a, "--link", "x::/four"]) == 0
+    assert os.listdir(tmp_path / "a" / "other") == ["four"]  # a new run: read again

@@ -41,9 +41,10 @@ def _sh(root: Path, script: str, timeout: float = 30) -> tuple[int, str]:
     return run_in_root(str(root), BUSYBOX, ["sh", "-c", script], timeout=timeout)
 
 
+@pytest.mark.parametrize("pid1", [True, False], ids=["child-is-pid1", "child-forks-pid1"])
 @pytest.mark.parametrize("pivot", [True, False], ids=["pivot_root", "move-and-chroot"])
 def test_host_is_out_of_reach_even_through_a_host_proc(
-    rootfs: Path, tmp_path: Path, pivot: bool, monkeypatch: pytest.MonkeyPatch
+    rootfs: Path, tmp_path: Path, pivot: bool, pid1: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The host's /proc mounted in the root (as runc's is at createContainer time) is detached.
 
@@ -53,6 +54,7 @@ def test_host_is_out_of_reach_even_through_a_host_proc(
     from cdikit.integrations.hooks import _confine
 
     monkeypatch.setattr(_confine, "_USE_PIVOT_ROOT", pivot)
+    monkeypatch.setattr(_confine, "_PID1_CHILD", pid1)
     marker = tmp_path / "host-marker"
     marker.write_text("host\n", encoding="utf-8")
     (rootfs / "tmp/p2").mkdir()
@@ -89,9 +91,30 @@ def test_exit_code_and_output_come_back(rootfs: Path) -> None:
     assert _sh(rootfs, "echo out; echo err >&2; exit 3") == (3, "out\nerr")
 
 
-def test_timeout_kills_the_whole_namespace(rootfs: Path) -> None:
+@pytest.mark.parametrize("pid1", [True, False], ids=["child-is-pid1", "child-forks-pid1"])
+def test_the_callers_children_stay_in_its_pid_namespace(
+    rootfs: Path, pid1: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the confined child is PID 1 of a new namespace: the caller forks as before, after it."""
+    from cdikit.integrations.hooks import _confine
+
+    monkeypatch.setattr(_confine, "_PID1_CHILD", pid1)
+    own = os.readlink("/proc/self/ns/pid")
+    assert _sh(rootfs, "echo $$") == (0, "1")
+    assert os.readlink("/proc/self/ns/pid_for_children") == own
+    done = subprocess.run(["readlink", "/proc/self/ns/pid"], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == own
+
+
+@pytest.mark.parametrize("pid1", [True, False], ids=["child-is-pid1", "child-forks-pid1"])
+def test_timeout_kills_the_whole_namespace(rootfs: Path, pid1: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cdikit.integrations.hooks import _confine
+
+    monkeypatch.setattr(_confine, "_PID1_CHILD", pid1)
     with pytest.raises(HookError, match=r"did not finish within 0\.5s"):
         _sh(rootfs, "sleep 30 & sleep 30", timeout=0.5)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # reaped, nothing left
 
 
 def test_dynamic_binaries_are_refused(rootfs: Path) -> None:
@@ -121,3 +144,27 @@ def test_mountinfo_unescape_is_the_regex(field: bytes) -> None:
 
     expected = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8) & 0xFF]), field)
     assert _unescape_octal(field) == expected
+
+
+def test_in_a_user_namespace_as_rootless_engines_run_hooks(rootfs: Path) -> None:
+    """The hook's PID namespace belongs to a parent user namespace: it cannot ``setns`` back to it.
+
+    The confined child then makes its PID namespace itself (and forks PID 1), as rootless
+    engines need it; the caller's own children stay where they were.
+    """
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("needs unshare(1) (util-linux)")
+    code = (
+        f"import os, sys; sys.path[:0] = {sys.path!r}\n"
+        "from cdikit.integrations.hooks._confine import run_in_root\n"
+        "own = os.readlink('/proc/self/ns/pid')\n"
+        f"print(run_in_root({str(rootfs)!r}, {BUSYBOX!r}, ['sh', '-c', 'echo $$']))\n"
+        "print(os.readlink('/proc/self/ns/pid_for_children') == own)\n"
+    )
+    done = subprocess.run([unshare, "-U", "-r", "-m", sys.executable, "-I", "-c", code],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    if done.returncode and "unshare failed" in done.stderr:
+        pytest.skip(f"no user namespaces here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["(0, '1')", "True"]

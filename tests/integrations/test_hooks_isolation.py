@@ -130,3 +130,12 @@ def test_install_launcher_command(tmp_path: Path) -> None:
     assert os.access(target, os.X_OK)
     bad = subprocess.run([*HOOK, "--install-launcher"], capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "usage: cdi-hook --install-launcher PATH" in bad.stderr
+
+
+def test_the_spec_env_needs_no_check() -> None:
+    """The variables with which a hook skips loading the hostile-environment check are harmless."""
+    from cdikit._isolation import HOOK_ENV
+    from cdikit.integrations.hooks import _SPEC_ENV
+
+    assert hostile_env(dict.fromkeys(_SPEC_ENV, "x")) == []
+    assert {e.partition("=")[0] for e in HOOK_ENV} <= _SPEC_ENV

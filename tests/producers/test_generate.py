@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from cdikit.errors import InvalidNameError
 from cdikit.producers.nvidia import discover
 from cdikit.producers.nvidia.generate import DriverNotFoundError, GenerateError, generate, resolve_hook_path
 from cdikit.producers.nvidia.nvml import FakeBackend, NvmlError
-from cdikit.spec.types import Spec
+from cdikit.spec.types import Device, Hook, Spec
 from tests.producers import fakeroot
 from tests.producers.conftest import OptionsFactory, root_options
 
@@ -148,30 +149,105 @@ def test_default_hook_is_cdikit_with_every_hook(options: OptionsFactory, backend
     ]
 
 
+def _own_node_link_hooks(device: Device) -> bool:
+    """Whether every hook of ``device`` only creates symlinks to the device's own nodes."""
+    edits = device.edits
+    nodes = {n.path for n in edits.device_nodes or []}
+    links = [a for h in edits.hooks or [] for a in (h.args or [])[2:] if a != "--link"]
+    return bool(edits.hooks) and all(
+        (h.args or [])[1] == "create-symlinks" for h in edits.hooks or []
+    ) and all(posixpath.normpath(posixpath.join(posixpath.dirname(v.split("::")[1]), v.split("::")[0])) in nodes
+              for v in links)  # fmt: skip
+
+
 def test_cdi_hook_specs_chain_each_group_of_hooks(options: OptionsFactory, backend: FakeBackend) -> None:
-    """One `cdi-hook chain` per edits group, with the steps of the unchained spec in order."""
+    """One `cdi-hook chain` per edits group, with the steps of the unchained spec in order.
+
+    Devices whose hooks only link to their own nodes (the DRM by-path links) lose them to one
+    `create-symlinks --if-target-exists` step, last in the spec's chain.
+    """
     separate = generate(options(hook_path="/usr/bin/cdi-hook", chain_hooks=False), backend=backend).spec
     chained = generate(options(hook_path="/usr/bin/cdi-hook"), backend=backend).spec
-    groups = [(separate.edits, chained.edits)] + [
-        (a.edits, b.edits) for a, b in zip(separate.devices or [], chained.devices or [], strict=True)
+    hoisted = [d for d in separate.devices or [] if _own_node_link_hooks(d)]
+    assert {d.name for d in hoisted} == {"0", fakeroot.GPU0_UUID, "all"}
+    links = [a for d in hoisted for h in d.edits.hooks or [] for a in (h.args or [])[2:] if a != "--link"]
+    first = (separate.edits.hooks or [])[0]
+    step = Hook(hook_name=first.hook_name, path=first.path, env=first.env, timeout=first.timeout,
+                args=["cdi-hook", "create-symlinks", "--if-target-exists",
+                      *[a for v in dict.fromkeys(links) for a in ("--link", v)]])  # fmt: skip
+    groups = [(separate.edits, chained.edits, [step])] + [
+        (a.edits, b.edits, []) for a, b in zip(separate.devices or [], chained.devices or [], strict=True)
     ]
-    assert any(len(a.hooks or []) > 1 for a, _ in groups)
-    for before, after in groups:
-        hooks = before.hooks or []
+    assert any(len(a.hooks or []) > 1 for a, _, _ in groups)
+    for before, after, added in groups:
+        hooks = [h for h in before.hooks or [] if not any(before is d.edits for d in hoisted)] + added
         if len(hooks) < 2:
-            assert after.hooks == before.hooks
+            assert (after.hooks or []) == hooks
             continue
         assert len(after.hooks or []) == 1
         (chain,) = after.hooks or []
         assert (chain.hook_name, chain.path, chain.env) == (hooks[0].hook_name, hooks[0].path, hooks[0].env)
         steps = [a for h in hooks for a in ("--", *(h.args or [])[1:])][1:]
         assert chain.args == ["cdi-hook", "chain", *steps]
+        assert chain.timeout == sum(h.timeout or 0 for h in hooks)
         # everything else is untouched
         assert (after.env, after.mounts, after.device_nodes) == (
             before.env,
             before.mounts,
             before.device_nodes,
         )
+
+
+def _container_hooks(spec: Spec, names: list[str]) -> list[list[str]]:
+    """The hook command lines (args[1:]) a container requesting ``names`` runs, in the Go library's order."""
+    hooks = list(spec.edits.hooks or [])
+    for name in names:
+        hooks += next(d for d in spec.devices or [] if d.name == name).edits.hooks or []
+    return [(h.args or [])[1:] for h in hooks]
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["0"],
+        [fakeroot.GPU0_UUID],
+        ["1:0"],
+        ["all"],
+        ["1:1", "0"],
+        ["0", fakeroot.GPU0_UUID],
+        [fakeroot.MIG_A],
+    ],
+)
+def test_hoisted_links_have_the_effect_of_the_device_hooks(
+    options: OptionsFactory, backend: FakeBackend, tmp_path: Path, names: list[str]
+) -> None:
+    """Whatever the container requests, the chained spec's links are the unchained spec's.
+
+    Each container root holds the requested devices' nodes (as runc creates them before
+    createContainer hooks); the symlink steps of both specs run through cdi-hook itself.
+    """
+    from cdikit.integrations.hooks import chain_steps, main
+
+    separate = generate(options(hook_path="/usr/bin/cdi-hook", chain_hooks=False), backend=backend).spec
+    chained = generate(options(hook_path="/usr/bin/cdi-hook"), backend=backend).spec
+    trees = []
+    for label, spec in (("separate", separate), ("chained", chained)):
+        root = tmp_path / label / "rootfs"
+        for name in names:
+            for node in next(d for d in spec.devices or [] if d.name == name).edits.device_nodes or []:
+                (root / node.path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+                (root / node.path.lstrip("/")).touch()
+        config = tmp_path / label / "config.json"
+        config.write_text(json.dumps({"root": {"path": "rootfs"}}), encoding="utf-8")
+        for args in _container_hooks(spec, names):
+            for step in chain_steps(args) or [args]:
+                if step[0] == "create-symlinks":
+                    assert main([*step, "--container-spec", str(config)]) == 0
+        trees.append(sorted((str(p.relative_to(root)), os.readlink(p) if p.is_symlink() else "")
+                            for p in root.rglob("*")))  # fmt: skip
+    assert trees[0] == trees[1]
+    by_path = [p for p, _ in trees[1] if "by-path" in p]
+    assert bool(by_path) == any(n in ("0", fakeroot.GPU0_UUID, "all") for n in names)
 
 
 def test_nvidia_hook_specs_are_never_chained(options: OptionsFactory, backend: FakeBackend) -> None:

@@ -3,6 +3,7 @@
 Usage (the runtime passes the OCI state JSON on stdin)::
 
     cdi-hook [--debug] [--quiet] create-symlinks --link TARGET::LINK [--link ...]
+                                 [--if-target-exists]
     cdi-hook update-ldcache --folder DIR [--folder ...] [--ldconfig-path PATH]
     cdi-hook chmod --mode MODE --path PATH [--path ...]
     cdi-hook enable-cuda-compat --host-driver-version V [--host-cuda-version V]
@@ -29,6 +30,12 @@ update-ldcache --folder /usr/lib64``. Every step is parsed before the first
 one runs; the first failing step fails the chain, as the first failing hook
 fails the container. ``--`` separates steps wherever a flag could start (a
 flag's value is never a separator); an unknown step is skipped with a warning.
+
+``create-symlinks --if-target-exists`` (cdikit's own, too) makes only the
+links whose ``TARGET`` exists in the container, as ``test -e`` sees it from
+the link's directory: a device's ``/dev/dri/by-path`` links then need no hook
+of the device's own, one step of the spec's chain makes them for the device
+nodes the container was given.
 
 Install it as a launcher (``cdi-hook --install-launcher /usr/local/bin/cdi-hook``):
 an isolated ``python -I -S`` that no ``PYTHON*`` variable of the container
@@ -69,7 +76,11 @@ _FLAGS: dict[str, dict[str, bool]] = {
     "disable-device-node-modification": {"nvidia-params": False, **_COMMON},
     "update-application-profile": dict(_COMMON),
 }
+# subcommand -> its flags that take no value (``--name``, or ``--name=BOOL`` as Go's flag package)
+_SWITCHES: dict[str, frozenset[str]] = {"create-symlinks": frozenset({"if-target-exists"})}
 _BOOL_GLOBALS = frozenset({"debug", "d", "quiet", "q"})
+_TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})  # Go's strconv.ParseBool
+_FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
 
 
 class HookArgs:
@@ -87,6 +98,9 @@ class HookArgs:
     def one(self, name: str) -> str | None:
         values = self.options.get(name)
         return values[-1] if values else None
+
+    def switch(self, name: str) -> bool:
+        return self.one(name) == "true"
 
 
 def parse_hook_args(args: list[str]) -> HookArgs:
@@ -127,6 +141,12 @@ def parse_hook_args(args: list[str]) -> HookArgs:
             parsed.quiet = parsed.quiet or name in ("quiet", "q")
             i += 1
             continue
+        if name in _SWITCHES.get(parsed.command, ()):
+            if sep and value not in _TRUE and value not in _FALSE:
+                raise HookError(f"{parsed.command}: flag --{name} takes true or false, not {value!r}")
+            parsed.options[name] = ["true" if not sep or value in _TRUE else "false"]
+            i += 1
+            continue
         if name not in flags:
             raise HookError(f"{parsed.command}: unknown flag --{name}")
         if not sep:
@@ -144,6 +164,9 @@ def parse_hook_args(args: list[str]) -> HookArgs:
 
 
 _STATE: list[bytes] = []  # the OCI state, read from stdin once (a chain's steps share it)
+# The container root of each source ("" for the state on stdin, else a --container-spec file),
+# found once per run: with a bundle, that is reading and decoding its config.json (tens of KB).
+_ROOTS: dict[str, str] = {}
 
 
 def _info_text(parsed: HookArgs) -> str:
@@ -154,7 +177,8 @@ def _info_text(parsed: HookArgs) -> str:
         return f"cdi-hook (cdikit) {__version__}\n"
     if parsed.command in _FLAGS:
         flags = " ".join(
-            f"--{f} VALUE" + (" [...]" if many else "") for f, many in _FLAGS[parsed.command].items()
+            [f"--{f} VALUE" + (" [...]" if many else "") for f, many in _FLAGS[parsed.command].items()]
+            + [f"[--{f}]" for f in sorted(_SWITCHES.get(parsed.command, ()))]
         )
         return f"usage: cdi-hook [--debug] [--quiet] {parsed.command} {flags}\n"
     doc = __doc__ or ""
@@ -170,12 +194,17 @@ def _info_text(parsed: HookArgs) -> str:
 def _root_path(parsed: HookArgs) -> str:
     from cdikit.integrations.hooks._state import container_root_from_spec, container_root_from_state
 
-    spec = parsed.one("container-spec")
-    if spec:
-        return container_root_from_spec(spec)
-    if not _STATE:
-        _STATE.append(sys.stdin.buffer.read())
-    return container_root_from_state(_STATE[0])
+    spec = parsed.one("container-spec") or ""
+    root = _ROOTS.get(spec)
+    if root is None:
+        if spec:
+            root = container_root_from_spec(spec)
+        else:
+            if not _STATE:
+                _STATE.append(sys.stdin.buffer.read())
+            root = container_root_from_state(_STATE[0])
+        _ROOTS[spec] = root
+    return root
 
 
 def _run(parsed: HookArgs, warn: Callable[[str], None]) -> None:
@@ -192,7 +221,7 @@ def _run(parsed: HookArgs, warn: Callable[[str], None]) -> None:
         for link in links:
             parse_link_spec(link)  # refuse bad specs before touching anything
         with ContainerRoot(_root_path(parsed)) as root:
-            create_symlinks(root, links)
+            create_symlinks(root, links, if_target_exists=parsed.switch("if-target-exists"))
     elif command == "update-ldcache":
         from cdikit.integrations.hooks._ldcache import update_ldcache
 
@@ -310,6 +339,12 @@ def _limit_resources() -> None:
             pass
 
 
+# The variables of the env cdikit's specs give their hooks (cdikit._isolation.HOOK_ENV and the
+# reference's NVIDIA_CTK_*): none can steer the interpreter, so with only these the hook does
+# not even load the check (tests/integrations/test_hooks_isolation.py holds them to it).
+_SPEC_ENV = frozenset({"PATH", "NVIDIA_CTK_DEBUG", "NVIDIA_CTK_QUIET"})
+
+
 def _quiet_requested(args: list[str]) -> bool:
     if os.environ.get("NVIDIA_CTK_QUIET", "").lower() in ("1", "true"):
         return True
@@ -317,13 +352,31 @@ def _quiet_requested(args: list[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one hook (or a chain of them); 0 on success (or an unknown hook), 1 on failure."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    """Run one hook (or a chain of them); 0 on success (or an unknown hook), 1 on failure.
+
+    Without ``argv`` (the hook process itself: the launcher, the console script)
+    it never returns: it flushes its output and ends the process with the exit
+    status, skipping the interpreter's teardown (a few milliseconds of a hook's
+    budget, spent freeing what the exit frees anyway).
+    """
+    if argv is not None:
+        return _main(list(argv), own_process=False)
+    code = _main(sys.argv[1:], own_process=True)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        code = code or 120  # output lost (a closed pipe): as the interpreter's own exit says it
+    os._exit(code)
+
+
+def _main(args: list[str], *, own_process: bool) -> int:
+    _ROOTS.clear()  # one run, one container (in-process callers run many)
     if args[:1] and args[0].partition("=")[0] == "--install-launcher":
         from cdikit._isolation import install_main
 
         return install_main(args, __name__, "cdi-hook")
-    if argv is None:
+    if own_process and not _SPEC_ENV.issuperset(os.environ):
         from cdikit._isolation import hostile_env, reexec_isolated
 
         hostile = hostile_env()
@@ -335,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
                     "(cdi-hook --install-launcher PATH) and give the hook an env\n"
                 )
             reexec_isolated(__name__)
+    if own_process:
         # Only as its own process: a caller that runs hooks in-process (tests, a chain in a
         # long-lived program) keeps its own limits (2 GiB of address space starves its threads).
         _limit_resources()

@@ -17,23 +17,28 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
-from collections.abc import Callable
 
 from cdikit.integrations.hooks._errors import HookError
 from cdikit.integrations.hooks._ldcache import _write_file
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # not typing's: hooks run on every container start
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cdikit._rootfs import ContainerRoot
 
 __all__ = ["PROFILE_DIR", "PROFILE_FILE", "gpu_mask", "profile_config", "update_application_profile"]
 
 PROFILE_DIR = "/etc/nvidia/nvidia-application-profiles-rc.d"
 PROFILE_FILE = "10-container.conf"
-_GPU_NODE = re.compile(r"nvidia[0-9]+")
 _MAX_ENTRIES = 1 << 16  # bounded work on a hostile /dev
+
+
+def _is_gpu_node_name(name: str) -> bool:
+    """``nvidia<N>`` (ASCII digits): what the reference's ``nvidia[0-9]+`` matches, without :mod:`re`."""
+    digits = name[6:]
+    return name.startswith("nvidia") and digits.isdigit() and digits.isascii()
 
 
 def gpu_mask(root: ContainerRoot, warn: Callable[[str], None]) -> int:
@@ -52,7 +57,7 @@ def gpu_mask(root: ContainerRoot, warn: Callable[[str], None]) -> int:
                 for count, entry in enumerate(entries):
                     if count >= _MAX_ENTRIES:
                         raise HookError(f"/dev in {root.path} has more than {_MAX_ENTRIES} entries")
-                    if not _GPU_NODE.fullmatch(entry.name):
+                    if not _is_gpu_node_name(entry.name):
                         continue
                     st = os.stat(entry.name, dir_fd=listing, follow_symlinks=False)
                     if not stat.S_ISCHR(st.st_mode):

@@ -11,10 +11,14 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Sequence
 
-from cdikit._rootfs import ContainerRoot
 from cdikit.integrations.hooks._errors import HookError
+
+TYPE_CHECKING = False  # not typing's: hooks run on every container start
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cdikit._rootfs import ContainerRoot
 
 __all__ = ["chmod_paths", "parse_mode"]
 

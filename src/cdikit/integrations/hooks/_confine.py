@@ -12,22 +12,23 @@ has not pivoted yet): an image's ``/var/cache/ldconfig ->
 
 1. the binary is opened on the host first, and must be statically linked
    (a dynamic one would load the *image's* libc as root);
-2. a child unshares mount, PID, IPC and UTS namespaces, makes every mount
-   private, detaches every ``proc`` mount under the root, bind-mounts the
-   root onto itself and pivots (``pivot_root``) into it, detaching the old root:
-   no path, ``..`` or symlink can name a host file any more (where the host
-   root is the initial ramfs and cannot be pivoted away, the root is moved
-   over ``/`` and chrooted into instead, as ``runc --no-pivot`` does);
-3. a grandchild, PID 1 of the new PID namespace (killed with its parent),
-   mounts a fresh ``/proc`` (its own: ``/proc/1/root`` is the new root),
+2. a child, PID 1 of a new PID namespace (killed with the hook), unshares
+   mount, IPC and UTS namespaces, makes every mount private, detaches every
+   ``proc`` mount under the root, bind-mounts the root onto itself and pivots
+   (``pivot_root``) into it, detaching the old root: no path, ``..`` or
+   symlink can name a host file any more (where the host root is the initial
+   ramfs and cannot be pivoted away, the root is moved over ``/`` and
+   chrooted into instead, as ``runc --no-pivot`` does);
+3. it mounts a fresh ``/proc`` (its own: ``/proc/1/root`` is the new root),
    drops every capability but ``CAP_DAC_OVERRIDE`` and ``CAP_FOWNER`` from
    its bounding set (no mount, mknod, ptrace, open_by_handle_at...), sets
    ``no_new_privs`` and resource limits (address space, CPU, file size,
    open files), and executes the binary through the descriptor opened
    in step 1, with ``PATH`` as its whole environment;
-4. the hook waits at most ``timeout`` seconds, then kills it.
+4. the hook waits at most ``timeout`` seconds, then kills it (and with it,
+   PID 1, the whole namespace).
 
-Only :mod:`os`, :mod:`ctypes` and :mod:`select`: this is the hook's start path.
+Only :mod:`os`, :mod:`cdikit._libc` and :mod:`select`: this is the hook's start path.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ _PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 24, 38
 _CAP_DAC_OVERRIDE, _CAP_FOWNER = 1, 3
 _KEEP_CAPS = frozenset({_CAP_DAC_OVERRIDE, _CAP_FOWNER})
 _USE_PIVOT_ROOT = True  # tests turn it off to exercise the fallback
+_PID1_CHILD = True  # tests turn it off to exercise the other way (see _fork_in_new_pid_namespace)
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 
 # Limits of the confined process: generous for ldconfig on the biggest images.
@@ -100,48 +102,50 @@ def _mount_points_under(root: str) -> list[bytes]:
     return sorted(found, key=len, reverse=True)
 
 
-def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
-    """The namespaced side (never returns): steps 2 and 3 of the module docstring."""
-    import ctypes
+def _child(root: str, exe_fd: int, argv: list[str], err_w: int, pid1: bool) -> None:
+    """The namespaced side (never returns): steps 2 and 3 of the module docstring.
+
+    ``pid1``: it already is PID 1 of a new PID namespace; else it makes one and
+    forks PID 1 itself (where the hook cannot return to its own PID namespace).
+    """
     import resource
 
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def check(result: int, what: str) -> None:
-        if result != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"{what}: {os.strerror(err)}")
+    from cdikit._libc import c_long, call, check, get_errno, syscall
 
     def mount(src: str | None, target: str, fstype: str | None, flags: int) -> None:
         enc = [None if v is None else os.fsencode(v) for v in (src, target, fstype)]
-        check(libc.mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), None), f"mount {target}")
+        check(call("mount", enc[0], enc[1], enc[2], c_long(flags), None), f"mount {target}")
 
-    check(libc.unshare(_CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWUTS), "unshare")
+    check(call("prctl", _PR_SET_PDEATHSIG, 9, 0, 0, 0), "prctl(PDEATHSIG)")
+    check(
+        call("unshare", _CLONE_NEWNS | _CLONE_NEWIPC | _CLONE_NEWUTS | (0 if pid1 else _CLONE_NEWPID)),
+        "unshare",
+    )
     mount(None, "/", None, _MS_REC | _MS_PRIVATE)
     for point in _mount_points_under(root):
-        check(libc.umount2(point, _MNT_DETACH), f"umount {os.fsdecode(point)}")
+        check(call("umount2", point, _MNT_DETACH), f"umount {os.fsdecode(point)}")
     mount(root, root, None, _MS_BIND | _MS_REC)
     os.chdir(root)
     number = _SYS_PIVOT_ROOT.get(os.uname().machine)  # platform.machine(), without platform's imports
-    if _USE_PIVOT_ROOT and number is not None and libc.syscall(ctypes.c_long(number), b".", b".") == 0:
-        check(libc.umount2(b".", _MNT_DETACH), "umount the old root")
+    if _USE_PIVOT_ROOT and number is not None and syscall(number, b".", b".") == 0:
+        check(call("umount2", b".", _MNT_DETACH), "umount the old root")
     else:
         # No pivot_root where the host root is the initial ramfs (EINVAL; runc --no-pivot):
         # move the root over / and chroot, as runc does. A chroot can be left only with
-        # CAP_SYS_CHROOT, which the grandchild drops before it runs the binary.
-        err = ctypes.get_errno()
+        # CAP_SYS_CHROOT, which is dropped below before the binary runs.
+        err = get_errno()
         if _USE_PIVOT_ROOT and number is not None and err != errno.EINVAL:
-            check(-1, "pivot_root")
+            raise OSError(err, f"pivot_root: {os.strerror(err)}")
         mount(root, "/", None, _MS_MOVE)
-        check(libc.chroot(b"."), "chroot")
+        check(call("chroot", b"."), "chroot")
     os.chdir("/")
+    if not pid1:
+        pid = os.fork()
+        if pid:
+            _, status = os.waitpid(pid, 0)
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        check(call("prctl", _PR_SET_PDEATHSIG, 9, 0, 0, 0), "prctl(PDEATHSIG)")  # PID 1 now
     last_cap = 40
-    pid = os.fork()
-    if pid:
-        _, status = os.waitpid(pid, 0)
-        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
-    # PID 1 of the new namespace.
-    check(libc.prctl(_PR_SET_PDEATHSIG, 9, 0, 0, 0), "prctl(PDEATHSIG)")
     try:
         os.mkdir("/proc", 0o555)
     except OSError:
@@ -153,9 +157,9 @@ def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
     except (OSError, ValueError):
         pass  # no /proc at all is fine too: the container's one is gone either way
     for cap in range(last_cap + 1):
-        if cap not in _KEEP_CAPS and libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+        if cap not in _KEEP_CAPS and call("prctl", _PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
             check(-1, f"prctl(CAPBSET_DROP {cap})")
-    check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+    check(call("prctl", _PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
     for name, value in _LIMITS:
         resource.setrlimit(getattr(resource, name), (value, value))
     null = os.open("/dev/null", os.O_RDONLY) if os.path.exists("/dev/null") else -1
@@ -164,6 +168,35 @@ def _child(root: str, exe_fd: int, argv: list[str], err_w: int) -> None:
     os.dup2(err_w, 1)
     os.dup2(err_w, 2)
     os.execve(exe_fd, argv, SAFE_ENV)
+
+
+def _fork_in_new_pid_namespace() -> tuple[int, bool]:
+    """``os.fork()``, the child PID 1 of a new PID namespace where possible; (pid, whether it is).
+
+    ``unshare(CLONE_NEWPID)`` moves only the children made afterwards, so it is
+    undone right after the fork (``setns`` back to this process's namespace):
+    one process less than unsharing in a child, which then has to fork PID 1.
+    Where ``setns`` is not allowed (a user namespace whose PID namespace is
+    its parent's, as rootless engines run hooks: probed first, a no-op), the
+    child does it the other way.
+    """
+    from cdikit._libc import call, check
+
+    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    pid = -1
+    try:
+        if not _PID1_CHILD or call("setns", own, _CLONE_NEWPID) != 0:
+            return os.fork(), False
+        check(call("unshare", _CLONE_NEWPID), "unshare(CLONE_NEWPID)")
+        try:
+            pid = os.fork()
+        finally:
+            if pid != 0:
+                check(call("setns", own, _CLONE_NEWPID), "setns back to the hook's PID namespace")
+        return pid, True
+    finally:
+        if pid != 0:
+            os.close(own)
 
 
 def run_in_root(root: str, binary: str, args: list[str], *, timeout: float = 60.0) -> tuple[int, str]:
@@ -187,11 +220,14 @@ def run_in_root(root: str, binary: str, args: list[str], *, timeout: float = 60.
     root = os.path.realpath(root)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     try:
-        pid = os.fork()
+        try:
+            pid, pid1 = _fork_in_new_pid_namespace()
+        except OSError as e:
+            raise HookError(f"cannot confine {binary} to {root}: {e}", path=root) from e
         if pid == 0:
             try:
                 os.close(err_r)
-                _child(root, exe_fd, [os.path.basename(binary), *args], err_w)
+                _child(root, exe_fd, [os.path.basename(binary), *args], err_w, pid1)
             except BaseException as e:  # report whatever failed, never return into the hook
                 try:
                     os.write(err_w, f"cdi-hook: cannot confine {binary} to {root}: {e}\n".encode())

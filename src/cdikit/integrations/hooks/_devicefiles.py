@@ -17,10 +17,8 @@ its directory removed (the bind mount keeps the file alive).
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
-import secrets
 
 from cdikit.integrations.hooks._errors import HookError
 
@@ -55,27 +53,23 @@ def modified_params(text: bytes) -> bytes | None:
     return b"".join(lines) if changed else None
 
 
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
-
-
 def _enc(text: str | None) -> bytes | None:
     return None if text is None else os.fsencode(text)
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    libc = _libc()
-    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-    if libc.mount(_enc(source), _enc(target), _enc(fstype), flags, _enc(data)) != 0:
-        err = ctypes.get_errno()
+    from cdikit._libc import c_long, call, get_errno
+
+    if call("mount", _enc(source), _enc(target), _enc(fstype), c_long(flags), _enc(data)) != 0:
+        err = get_errno()
         raise OSError(err, os.strerror(err), target)
 
 
 def _umount(target: str) -> None:
-    libc = _libc()
-    libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-    if libc.umount2(os.fsencode(target), _MNT_DETACH) != 0:
-        err = ctypes.get_errno()
+    from cdikit._libc import call, get_errno
+
+    if call("umount2", os.fsencode(target), _MNT_DETACH) != 0:
+        err = get_errno()
         raise OSError(err, os.strerror(err), target)
 
 
@@ -90,7 +84,7 @@ def disable_device_node_modification(root: ContainerRoot, host_params: str = HOS
         raise HookError(f"cannot read {host_params}: {e.strerror}", path=host_params) from e
     if contents is None:
         return False
-    scratch = f"/run/cdikit-hook-{secrets.token_hex(8)}"
+    scratch = f"/run/cdikit-hook-{os.urandom(8).hex()}"
     try:
         _mount_params(root, scratch, contents)
     except OSError as e:

@@ -8,8 +8,16 @@ NVIDIA's binary alike.
 With cdikit's own ``cdi-hook``, consecutive hooks of one edits group are
 joined into one ``cdi-hook chain STEP -- STEP ...`` hook (:func:`chain_hooks`):
 the same steps, in the same order, with the same confinement, but one
-process start per container instead of one per step. NVIDIA's binaries do
-not know ``chain``, so their hooks stay one per step.
+process start per container instead of one per step. And a device whose
+hooks only link to its own device nodes (the ``/dev/dri/by-path`` links of a
+GPU: ``../card1::/dev/dri/by-path/pci-...-card``) gets no hook of its own:
+one ``create-symlinks --if-target-exists`` step at the end of the spec's
+chain makes those links for every device, each only when its target node is
+in the container, which it is exactly when the device was injected
+(:func:`hoist_device_links`). A container with N GPUs then runs one hook
+process instead of N + 1, the links made after every spec-level step as
+before. NVIDIA's binaries know neither ``chain`` nor ``--if-target-exists``,
+so their hooks stay one per step, where the reference puts them.
 
 Every hook carries an explicit environment, ``PATH`` plus the reference's
 ``NVIDIA_CTK_DEBUG=false`` (runc gives a hook without ``env`` the
@@ -21,16 +29,24 @@ longer and fails the container, instead of hanging it): see
 from __future__ import annotations
 
 import os
+import posixpath
 
 from cdikit._isolation import HOOK_ENV, HOOK_TIMEOUT
 from cdikit.producers.nvidia._errors import GenerateError
-from cdikit.spec.plain import ContainerEdits, Hook, Spec, replace
+from cdikit.spec.plain import ContainerEdits, Device, Hook, Spec, replace
 
 TYPE_CHECKING = False  # not typing's (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-__all__ = ["HOOK_NAMES", "HookFactory", "chain_hooks", "chain_spec_hooks", "resolve_hook_path"]
+__all__ = [
+    "HOOK_NAMES",
+    "HookFactory",
+    "chain_hooks",
+    "chain_spec_hooks",
+    "hoist_device_links",
+    "resolve_hook_path",
+]
 
 HOOK_NAMES = (
     "create-symlinks",
@@ -186,8 +202,81 @@ def _chain_edits(edits: ContainerEdits | None) -> ContainerEdits | None:
     return replace(edits, hooks=chain_hooks(edits.hooks))
 
 
+_IF_TARGET_EXISTS = "--if-target-exists"  # cdi-hook create-symlinks: only links whose target exists
+
+
+def _own_node_links(device: Device) -> tuple[tuple[object, ...], list[str]] | None:
+    """The hook group and ``--link`` values of a device whose hooks only link to its own nodes.
+
+    ``None`` when the device has any other hook, a hook of NVIDIA's binary, or
+    a link whose target (taken from the link's directory) is not one of the
+    device's ``deviceNodes``.
+    """
+    edits = device.container_edits
+    if edits is None or not edits.hooks:
+        return None
+    nodes = {node.path for node in edits.device_nodes or []}
+    group = _group(edits.hooks[0])
+    links: list[str] = []
+    for hook in edits.hooks:
+        steps = _steps(hook)
+        if not _chainable(hook) or _group(hook) != group or steps[0] != "create-symlinks":
+            return None
+        flags = steps[1:]
+        if len(flags) % 2:
+            return None
+        for flag, value in zip(flags[::2], flags[1::2], strict=True):
+            target, sep, link = value.partition("::")
+            if flag != "--link" or not sep or not target or not link or "::" in link:
+                return None
+            if posixpath.normpath(posixpath.join(posixpath.dirname(link), target)) not in nodes:
+                return None
+            links.append(value)
+    return group, links
+
+
+def hoist_device_links(spec: Spec) -> Spec:
+    """``spec`` with its devices' links to their own nodes made by one conditional spec-level step.
+
+    Each device whose hooks only create symlinks to the device's own nodes
+    loses them; the spec's edits get one ``create-symlinks --if-target-exists``
+    hook with all of those links, last (device hooks run after the spec's).
+    Devices of another hook binary or environment than the first such device
+    keep their hooks.
+    """
+    group: tuple[object, ...] | None = None
+    template: Hook | None = None
+    links: dict[str, None] = {}
+    devices = list(spec.devices or [])
+    for i, device in enumerate(devices):
+        own = _own_node_links(device)
+        if own is None or (group is not None and own[0] != group):
+            continue
+        assert device.container_edits is not None and device.container_edits.hooks
+        if template is None:
+            group, template = own[0], device.container_edits.hooks[0]
+        links.update(dict.fromkeys(own[1]))
+        devices[i] = replace(device, container_edits=replace(device.container_edits, hooks=None))
+    if template is None:
+        return spec
+    args = [(template.args or [])[0], "create-symlinks", _IF_TARGET_EXISTS]
+    for value in links:
+        args += ["--link", value]
+    step = Hook(
+        hook_name=template.hook_name,
+        path=template.path,
+        args=args,
+        env=template.env,
+        timeout=template.timeout,
+    )
+    common = spec.container_edits or ContainerEdits()
+    common = replace(common, hooks=[*(common.hooks or []), step])
+    return replace(spec, devices=devices, container_edits=common)
+
+
 def chain_spec_hooks(spec: Spec) -> Spec:
-    """``spec`` with the hooks of its spec-level and of each device's edits chained."""
+    """``spec`` with its devices' own-node links hoisted and the hooks of each edits group chained."""
+    spec = hoist_device_links(spec)
     devices = [replace(dev, container_edits=_chain_edits(dev.container_edits)) for dev in spec.devices or []]
     return replace(
         spec,
