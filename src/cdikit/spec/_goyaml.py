@@ -451,6 +451,24 @@ def _check_double_quoted(source: str, start: Any) -> None:
             raise YamlError("found unknown escape character", line=start.line + 1, column=start.column + 1)
 
 
+def _question_mark_in_flow(work: str, event: Any, parent: Any) -> None:
+    """go-yaml v2 ends a plain scalar at a ``?`` in flow context (libyaml before 0.2 did too).
+
+    The ``?`` then starts a key (in flow context it always does), where the flow
+    collection expects a ``,`` or its end: an error whatever follows.
+    """
+    import yaml
+
+    if not getattr(parent, "flow_style", False):
+        return
+    at = work.index("?", event.start_mark.index + 1, event.end_mark.index)
+    line = work.count("\n", 0, at)
+    closing = "]" if type(parent) is yaml.SequenceStartEvent else "}"
+    raise YamlError(
+        f"did not find expected ',' or '{closing}'", line=line + 1, column=at - work.rfind("\n", 0, at)
+    )
+
+
 def _compose(work: str, original: str, restore: dict[str, str], reads: list[str] | None) -> Composed:
     import yaml
 
@@ -484,6 +502,12 @@ def _compose(work: str, original: str, restore: dict[str, str], reads: list[str]
                 elif tag == "!":
                     tag = _STR_TAG  # the non-specific tag: go-yaml v2 reads the text
                 value = event.value
+                if (
+                    not event.style
+                    and stack
+                    and "?" in work[event.start_mark.index + 1 : event.end_mark.index]
+                ):
+                    _question_mark_in_flow(work, event, stack[-1][0])
                 if event.style == '"' and check_escapes:
                     _check_double_quoted(
                         original[event.start_mark.index : event.end_mark.index], event.start_mark
