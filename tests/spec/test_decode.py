@@ -510,3 +510,18 @@ def test_a_feff_where_go_yaml_refills_its_buffer_is_refused(at: int, refused: bo
             parse_spec(data)
     else:
         assert parse_spec(data) is not None
+
+
+@pytest.mark.parametrize(("second_document", "rejected"), [(True, False), (False, True)])
+def test_invalid_utf8_only_in_the_reads_go_yaml_makes(second_document: bool, rejected: bool) -> None:
+    # Like a refused character: an invalid byte past go-yaml v2's first read is only an error
+    # when its scanner reads that far (not behind the first document's end).
+    doc = _dev("first") + (b"---\n" if second_document else b"") + b"#" + b"x" * 600 + b"\xff\n"
+    if rejected:
+        with pytest.raises(ParseError, match="invalid UTF-8 at byte"):
+            parse_spec(doc)
+    else:
+        spec = parse_spec(doc)
+        assert spec is not None and spec.devices is not None and spec.devices[0].name == "first"
+    with pytest.raises(ParseError, match="invalid UTF-8 at byte 3"):
+        parse_spec(b"a: \xff" + b"#" * 600)  # in the first read: always an error

@@ -123,7 +123,11 @@ def decode_text(data: bytes) -> str:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise YamlError(f"invalid UTF-8 at byte {exc.start}") from None
+            if exc.start + 4 <= _GO_READ:  # in go-yaml v2's first read, which it always decodes
+                raise YamlError(f"invalid UTF-8 at byte {exc.start}") from None
+            # Later, go-yaml v2 only meets it if its scanner reads that far (a second document
+            # is never read): the bytes stay as escapes, the read holding them fails (go_reads).
+            text = data.decode("utf-8", "surrogateescape")
         text = text[1:] if text.startswith("\ufeff") else text
     if text.startswith("\ufeff"):
         raise YamlError(_REPEATED_BOM, line=1, column=1)
@@ -149,7 +153,7 @@ def _go_read_sizes(data: bytes) -> list[int]:
         codec, start = ("utf-16-le" if data[:2] == b"\xff\xfe" else "utf-16-be"), 2
     else:
         codec, start = "utf-8", 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    decoder = codecs.getincrementaldecoder(codec)()
+    decoder = codecs.getincrementaldecoder(codec)("surrogateescape" if codec == "utf-8" else "strict")
     sizes: list[int] = []
     offset = 0
     while offset < len(data):
@@ -228,8 +232,17 @@ class _Reads:
     def read(self, size: int) -> str:
         if self.next >= len(self.pieces):
             return ""
+        piece = self.pieces[self.next]
+        bad = _ESCAPED_BYTE.search(piece)
+        if bad is not None:  # an invalid UTF-8 byte in this read: go-yaml v2 fails decoding it
+            done = "".join(self.pieces[: self.next]) + piece[: bad.start()]
+            raise YamlError(f"invalid UTF-8 at byte {len(done.encode('utf-8', 'surrogateescape'))}")
         self.next += 1
-        return self.pieces[self.next - 1]
+        return piece
+
+
+# A byte that is not UTF-8, as decode_text keeps one past go-yaml v2's first read.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 
 
 # ---------------------------------------------------------------------------
