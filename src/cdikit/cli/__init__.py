@@ -60,19 +60,24 @@ def _stdout_gone() -> int:
     return EXIT_FAILURE
 
 
+# The command words cdikit.cli._lean answers (it says so itself when it cannot).
+_LEAN_COMMANDS = frozenset(("devices", "devs", "dev"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``cdi`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    from cdikit.cli import _lean
+    if not _LEAN_COMMANDS.isdisjoint(arguments):  # other commands skip even the lean module's import
+        from cdikit.cli import _lean
 
-    try:
-        status = _lean.run(arguments)
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return _stdout_gone()
-    if status is not None:
-        return status
+        try:
+            status = _lean.run(arguments)
+        except KeyboardInterrupt:
+            return 130
+        except BrokenPipeError:
+            return _stdout_gone()
+        if status is not None:
+            return status
     return _main(arguments, whole_process=argv is None)
 
 

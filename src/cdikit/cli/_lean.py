@@ -19,6 +19,8 @@ from the same providers as the full path's.
 
 from __future__ import annotations
 
+from cdikit.cli import _LEAN_COMMANDS as _COMMANDS  # the entry point checks them before importing this
+
 TYPE_CHECKING = False  # not typing's: this module exists to start fast
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["device_table", "run"]
 
-_COMMANDS = frozenset(["devices", "devs", "dev"])
 _DIRS = frozenset(["-d", "--spec-dirs"])
 _OUTPUT = frozenset(["-o", "--output"])
 _SCHEMA = frozenset(["-s", "--schema"])

@@ -324,6 +324,18 @@ def add_generate_options(parser: argparse.ArgumentParser, *, default_output: str
         parser.add_argument(*flags, **keywords)
 
 
+class _Namespace:
+    """Attributes, as argparse's ``Namespace`` gives them (``types`` is an import this path spares)."""
+
+    def __init__(self, **values: object) -> None:
+        self.__dict__.update(values)
+
+    def __eq__(self, other: object) -> bool:
+        return vars(self) == vars(other) if hasattr(other, "__dict__") else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 def fast_generate_args(argv: Sequence[str]) -> argparse.Namespace | None:
     """The arguments argparse gives ``cdi generate nvidia ARGV``, read without argparse; None: ask argparse.
 
@@ -335,7 +347,6 @@ def fast_generate_args(argv: Sequence[str]) -> argparse.Namespace | None:
     abbreviation, a global option, a positional, a bad number) returns None, so
     argparse parses it and says what is wrong exactly as before.
     """
-    from types import SimpleNamespace
 
     table = {flag: keywords for flags, keywords in _GENERATE_OPTIONS for flag in flags}
     values: dict[str, Any] = {"spec_dirs": None, "schema": None, "output": None, "verbose": 0}
@@ -381,7 +392,7 @@ def fast_generate_args(argv: Sequence[str]) -> argparse.Namespace | None:
         spec_dirs_dest=None,
         command_prog="cdi generate nvidia",
     )
-    args: Any = SimpleNamespace(**values)
+    args: Any = _Namespace(**values)
     return args  # type: ignore[no-any-return]
 
 

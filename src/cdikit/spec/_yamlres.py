@@ -7,8 +7,6 @@ look like, so the words and patterns live here once. Patterns are strings: each
 module compiles (or lazily matches) them as it needs.
 """
 
-import math
-
 __all__ = [
     "FALSE_WORDS",
     "GO_INT",
@@ -88,6 +86,8 @@ def go_parse_float(text: str) -> float | None:
 
     if not re.fullmatch(_GO_FLOAT, text):
         return None
+    import math  # only for number-like strings
+
     value = float(text)
     return None if math.isinf(value) else value
 

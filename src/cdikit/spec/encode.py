@@ -17,8 +17,6 @@ that is joined once: this runs every time a generator writes a spec.
 
 from __future__ import annotations
 
-import math
-
 from cdikit._atomic import atomic_write
 from cdikit._paths import spec_format
 from cdikit.errors import WriteError
@@ -808,6 +806,8 @@ def _go_float_ok(s: str, pattern: str) -> bool:
 
     if re.fullmatch(pattern, s) is None:
         return False
+    import math  # only for number-like strings
+
     return math.isfinite(float(s))
 
 

@@ -11,12 +11,15 @@ and raises ``OSError`` otherwise, as a failed ``dlopen`` would.
 
 from __future__ import annotations
 
-import ctypes
 import os
 
 from cdikit._elf import dynamic_tags
 
-__all__ = ["load_library"]
+TYPE_CHECKING = False  # not typing's: `cdi generate nvidia` start-up time
+if TYPE_CHECKING:
+    import ctypes
+
+__all__ = ["check_library", "load_library"]
 
 _ET_DYN = 3
 _DT_HASH, _DT_SYMTAB, _DT_GNU_HASH = 4, 6, 0x6FFFFEF5
@@ -39,9 +42,16 @@ def _check(path: str) -> str | None:
     return None
 
 
-def load_library(path: str) -> ctypes.CDLL:
-    """``ctypes.CDLL(path)`` (``RTLD_LOCAL``) after the check; ``OSError`` if either fails."""
+def check_library(path: str) -> None:
+    """``OSError`` unless ``path`` is a loadable shared object of this machine (see above)."""
     problem = _check(path)
     if problem is not None:
         raise OSError(f"{path}: {problem}")
+
+
+def load_library(path: str) -> ctypes.CDLL:
+    """``ctypes.CDLL(path)`` (``RTLD_LOCAL``) after the check; ``OSError`` if either fails."""
+    import ctypes
+
+    check_library(path)
     return ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)

@@ -28,7 +28,7 @@ from cdikit.errors import CDIError
 
 TYPE_CHECKING = False  # not typing's: `cdi generate nvidia` start-up time
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from contextlib import closing
     from typing import Any, Protocol
 
@@ -373,28 +373,73 @@ def driver_version(environ: Mapping[str, str] | None = None, *, library: str | N
             return backend.driver_version()
         finally:
             backend.close()
-    import ctypes
-
     path = library or NVML_SONAME
     try:
         if "/" in path:
-            from cdikit.producers.nvidia._dlopen import load_library
+            from cdikit.producers.nvidia._dlopen import check_library
 
-            lib = load_library(path)
-        else:
-            lib = ctypes.CDLL(path)
-        init, get_version, shutdown = lib.nvmlInitWithFlags, lib.nvmlSystemGetDriverVersion, lib.nvmlShutdown
+            check_library(path)
+        calls = _nvml_calls(path)
     except (OSError, AttributeError):
         return None
-    if init(ctypes.c_uint(0)) != 0:
+    init, get_version, shutdown, buffer = calls
+    if init(0) != 0:
         return None
     try:
-        buf = ctypes.create_string_buffer(_DRIVER_VERSION_BUFFER)
-        if get_version(buf, ctypes.c_uint(_DRIVER_VERSION_BUFFER)) != 0:
+        buf = buffer()
+        if get_version(buf, _DRIVER_VERSION_BUFFER) != 0:
             return None
-        return buf.value.decode()
+        value: bytes = buf.value
+        return value.decode()
     finally:
         shutdown()
+
+
+def _nvml_calls(
+    path: str,
+) -> tuple[Callable[..., int], Callable[..., int], Callable[..., int], Callable[[], Any]]:
+    """``nvmlInitWithFlags``, ``nvmlSystemGetDriverVersion``, ``nvmlShutdown`` of the library at
+    ``path`` (``dlopen`` ``RTLD_LOCAL``, as ``ctypes.CDLL`` does) and a driver-version buffer type.
+
+    Bound on :mod:`_ctypes` directly, as :mod:`cdikit._libc` binds libc: the :mod:`ctypes`
+    package costs ``cdi generate nvidia`` more to import than its NVML call; :mod:`ctypes`
+    itself where that module lacks what is used. ``OSError`` when the library does not load,
+    ``AttributeError`` when it lacks a function.
+    """
+    try:
+        import _ctypes
+
+        class c_int(_ctypes._SimpleCData):  # type: ignore[type-arg]
+            _type_ = "i"
+
+        class c_char(_ctypes._SimpleCData):  # type: ignore[type-arg]
+            _type_ = "c"
+
+        class Function(_ctypes.CFuncPtr):
+            _flags_ = _ctypes.FUNCFLAG_CDECL
+            _restype_ = c_int
+
+        class Buffer(_ctypes.Array):  # type: ignore[type-arg]
+            _type_ = c_char
+            _length_ = _DRIVER_VERSION_BUFFER
+
+        class Library:  # what CFuncPtr((name, library)) reads: the dlopen handle
+            _handle = _ctypes.dlopen(path, os.RTLD_NOW | os.RTLD_LOCAL)
+
+    except (ImportError, TypeError):  # pragma: no cover - another Python implementation
+        import ctypes
+
+        lib = ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
+        return (
+            lib.nvmlInitWithFlags,
+            lib.nvmlSystemGetDriverVersion,
+            lib.nvmlShutdown,
+            lambda: ctypes.create_string_buffer(_DRIVER_VERSION_BUFFER),
+        )
+    library = Library()
+    names = ("nvmlInitWithFlags", "nvmlSystemGetDriverVersion", "nvmlShutdown")
+    init, get_version, shutdown = (Function((name, library)) for name in names)  # type: ignore[arg-type]
+    return init, get_version, shutdown, Buffer
 
 
 def backend_session(
