@@ -106,6 +106,13 @@ _BUFFER_BOM = (
 )
 
 
+def _encoding(data: bytes) -> tuple[str, int]:
+    """go-yaml v2's reading of ``data``: the codec, and where the text starts after a BOM."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return ("utf-16-le" if data[:2] == b"\xff\xfe" else "utf-16-be"), 2
+    return "utf-8", 3 if data.startswith(b"\xef\xbb\xbf") else 0
+
+
 def decode_text(data: bytes) -> str:
     """The document text, read as go-yaml v2's reader reads it (UTF-8, or UTF-16 after a BOM).
 
@@ -113,10 +120,10 @@ def decode_text(data: bytes) -> str:
     go-yaml v2's scanner tests for a BOM at its buffer's start, not at the current
     character, so it would drop the first character of every line in its first read.
     """
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        codec = "utf-16-le" if data[:2] == b"\xff\xfe" else "utf-16-be"
+    codec, start = _encoding(data)
+    if codec != "utf-8":
         try:
-            text = data[2:].decode(codec)
+            text = data[start:].decode(codec)
         except UnicodeDecodeError as exc:
             raise YamlError(_go_utf16_error(exc)) from None
     else:
@@ -149,10 +156,7 @@ def _go_read_sizes(data: bytes) -> list[int]:
     """
     import codecs
 
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        codec, start = ("utf-16-le" if data[:2] == b"\xff\xfe" else "utf-16-be"), 2
-    else:
-        codec, start = "utf-8", 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    codec, start = _encoding(data)
     decoder = codecs.getincrementaldecoder(codec)("surrogateescape" if codec == "utf-8" else "strict")
     sizes: list[int] = []
     offset = 0
@@ -339,6 +343,19 @@ _TRIVIAL_REST = re.compile(r"(?:[ \t\r\n]|#[^\n]*)*")
 _SIMPLE_KEY_REACH = 1024  # go-yaml v2 forgets a simple key further than this from its ":"
 
 
+def _libyaml_error(exc: Exception) -> YamlError:
+    """A libyaml (PyYAML) error as go-yaml v2's: its problem, at its mark when it has one."""
+    import yaml
+
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark
+        problem = exc.problem or exc.context or "syntax error"
+        if mark is None:
+            return YamlError(problem)
+        return YamlError(problem, line=mark.line + 1, column=mark.column + 1)
+    return YamlError(str(exc).splitlines()[0] if str(exc) else "syntax error")
+
+
 def _scan_after_empty_root(work: str, opened: int, closed: int, reads: list[str] | None) -> None:
     """What go-yaml v2 reads after an empty root flow collection: the one token it peeks.
 
@@ -370,17 +387,11 @@ def _scan_after_empty_root(work: str, opened: int, closed: int, reads: list[str]
     try:
         for _ in range(3):  # stream start, the stand-in document start, the token go-yaml v2 peeks
             scanner.get_token()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        problem = exc.problem or exc.context or "syntax error"
-        if mark is None:
-            raise YamlError(problem) from None
-        column = mark.column + 1
-        if mark.line == len(lead) - 4:  # on the collection's line, after the stand-in "--- "
-            column += closed - (work.rfind("\n", 0, closed) + 1) - 4
-        raise YamlError(problem, line=mark.line + 1, column=column) from None
     except yaml.YAMLError as exc:
-        raise YamlError(str(exc).splitlines()[0] if str(exc) else "syntax error") from None
+        err = _libyaml_error(exc)
+        if err.line == len(lead) - 3 and err.column is not None:  # after the stand-in "--- "
+            err.column += closed - (work.rfind("\n", 0, closed) + 1) - 4
+        raise err from None
     finally:
         dispose = getattr(scanner, "dispose", None)
         if dispose is not None:
@@ -448,13 +459,11 @@ def compose(text: str, reads: list[str] | None = None) -> Composed:
                     restore[colon_char] = ":"
                     work = work[:at] + colon_char + work[at + 1 :]
                     continue
-            line = mark.line + 1 if mark is not None else None
-            column = mark.column + 1 if mark is not None else None
-            raise YamlError(problem, line=line, column=column) from None
+            raise _libyaml_error(exc) from None
         except _Composed as exc:
             raise YamlError(str(exc)) from None
         except yaml.YAMLError as exc:
-            raise YamlError(str(exc).splitlines()[0] if str(exc) else "syntax error") from None
+            raise _libyaml_error(exc) from None
 
 
 def _check_double_quoted(source: str, start: Any) -> None:
@@ -474,12 +483,9 @@ def _question_mark_in_flow(work: str, event: Any, parent: Any) -> None:
 
     if not getattr(parent, "flow_style", False):
         return
-    at = work.index("?", event.start_mark.index + 1, event.end_mark.index)
-    line = work.count("\n", 0, at)
+    line, column = _line_column(work, work.index("?", event.start_mark.index + 1, event.end_mark.index))
     closing = "]" if type(parent) is yaml.SequenceStartEvent else "}"
-    raise YamlError(
-        f"did not find expected ',' or '{closing}'", line=line + 1, column=at - work.rfind("\n", 0, at)
-    )
+    raise YamlError(f"did not find expected ',' or '{closing}'", line=line, column=column)
 
 
 def _compose(work: str, original: str, restore: dict[str, str], reads: list[str] | None) -> Composed:
