@@ -6,6 +6,7 @@ import errno
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,27 @@ def test_the_hooks_binding_imports_no_ctypes_package() -> None:
         [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, check=True
     )
     assert done.stdout.split() == ["True", "False", "cdikit._libc"]
+
+
+_LIBRARY = r"""
+#include <string.h>
+int twice(int x){ return 2 * x; }
+int name(char *buf, unsigned int len){ if (len < 8) return 1; strcpy(buf, "cdikit"); return 0; }
+"""
+
+
+def test_library_functions_and_char_buffer(binding: _libc._Binding, tmp_path: Path) -> None:
+    from tests.producers import fakeroot
+
+    lib = fakeroot.compile_shared(_LIBRARY, tmp_path / "libtwice.so")
+    if lib is None:
+        pytest.skip("no C compiler for the test library")
+    twice, name = _libc.library_functions(str(lib), "twice", "name")
+    assert twice(21) == 42
+    buf = _libc.char_buffer(16)
+    assert name(buf, 16) == 0
+    assert buf.value == b"cdikit"
+    with pytest.raises(AttributeError):
+        _libc.library_functions(str(lib), "missing")
+    with pytest.raises(OSError):
+        _libc.library_functions(str(tmp_path / "absent.so"), "twice")

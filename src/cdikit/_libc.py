@@ -25,8 +25,16 @@ import os
 TYPE_CHECKING = False  # not typing's: the hooks import this module at container start
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
-__all__ = ["c_long", "call", "check", "get_errno", "syscall"]
+__all__ = ["c_long", "call", "char_buffer", "check", "get_errno", "library_functions", "syscall"]
+
+
+class _Library:
+    """What ``CFuncPtr((name, library))`` reads: a ``dlopen`` handle."""
+
+    def __init__(self, handle: int) -> None:
+        self._handle = handle
 
 
 class _Binding:
@@ -55,10 +63,18 @@ class _Binding:
                 _flags_ = flags
                 _restype_ = c_long
 
-            class Library:  # what CFuncPtr((name, library)) reads: the dlopen handle
-                _handle = _ctypes.dlopen(None, os.RTLD_NOW)  # type: ignore[arg-type]  # NULL: the program
+            class c_char(_ctypes._SimpleCData):  # type: ignore[type-arg]
+                _type_ = "c"
 
-            self.library: object = Library()
+            def char_array(size: int) -> object:
+                array = type("char_array", (_ctypes.Array,), {"_type_": c_char, "_length_": size})
+                return array()
+
+            self.library: object = _Library(_ctypes.dlopen(None, os.RTLD_NOW))  # type: ignore[arg-type]  # NULL: the program
+            self.open: Callable[[str], object] = lambda path: _Library(
+                _ctypes.dlopen(path, os.RTLD_NOW | os.RTLD_LOCAL)
+            )
+            self.chars: Callable[[int], object] = char_array
             self.long: Callable[[int], object] = c_long
             self.get_errno: Callable[[], int] = _ctypes.get_errno
             self.functions: tuple[type, type] = (IntFunction, LongFunction)
@@ -71,9 +87,6 @@ class _Binding:
 
         libc = ctypes.CDLL(None, use_errno=True)
 
-        class Library:
-            _handle = libc._handle
-
         class IntFunction(ctypes._CFuncPtr):  # type: ignore[misc,name-defined]
             _flags_ = ctypes._FUNCFLAG_CDECL | ctypes._FUNCFLAG_USE_ERRNO  # type: ignore[attr-defined]
             _restype_ = ctypes.c_int
@@ -82,7 +95,9 @@ class _Binding:
             _flags_ = ctypes._FUNCFLAG_CDECL | ctypes._FUNCFLAG_USE_ERRNO  # type: ignore[attr-defined]
             _restype_ = ctypes.c_long
 
-        self.library = Library()
+        self.library = _Library(libc._handle)
+        self.open = lambda path: ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
+        self.chars = ctypes.create_string_buffer
         self.long = ctypes.c_long
         self.get_errno = ctypes.get_errno
         self.functions = (IntFunction, LongFunction)
@@ -119,6 +134,22 @@ def get_errno() -> int:
 def call(name: str, *args: object) -> int:
     """The ``int`` result of libc function ``name`` (``errno`` through :func:`get_errno`)."""
     return _loaded().function(name, False)(*args)
+
+
+def library_functions(path: str, *names: str) -> tuple[Callable[..., int], ...]:
+    """The ``int`` C functions ``names`` of the shared object at ``path``, called as :func:`call`.
+
+    The library is loaded ``RTLD_LOCAL``, as ``ctypes.CDLL(path)`` loads it. ``OSError`` when
+    it does not load, ``AttributeError`` when it lacks one of the functions.
+    """
+    b = _loaded()
+    library = b.open(path)
+    return tuple(b.functions[0]((name, library)) for name in names)
+
+
+def char_buffer(size: int) -> Any:
+    """A writable ``char[size]``, passed as a pointer; its ``value`` is the bytes before the NUL."""
+    return _loaded().chars(size)
 
 
 def syscall(number: int, *args: object) -> int:

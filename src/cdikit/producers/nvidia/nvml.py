@@ -28,7 +28,7 @@ from cdikit.errors import CDIError
 
 TYPE_CHECKING = False  # not typing's: `cdi generate nvidia` start-up time
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
     from contextlib import closing
     from typing import Any, Protocol
 
@@ -356,7 +356,7 @@ def driver_version(environ: Mapping[str, str] | None = None, *, library: str | N
 
     What ``open_backend(...).driver_version()`` answers (then ``close()``), for the
     modes that need nothing else from NVML (management): the real driver is asked
-    through :mod:`ctypes` directly (``nvmlInitWithFlags(0)``,
+    through :func:`cdikit._libc.library_functions`, on :mod:`_ctypes` (``nvmlInitWithFlags(0)``,
     ``nvmlSystemGetDriverVersion``, ``nvmlShutdown``, the calls pynvml makes)
     instead of importing pynvml, so ``cdi generate nvidia --mode management`` does
     not pay for that large module. The library is checked and loaded the same way
@@ -379,67 +379,25 @@ def driver_version(environ: Mapping[str, str] | None = None, *, library: str | N
             from cdikit.producers.nvidia._dlopen import check_library
 
             check_library(path)
-        calls = _nvml_calls(path)
+        # Bound on _ctypes as cdikit._libc binds libc: the ctypes package costs `cdi generate
+        # nvidia` more to import than this whole question.
+        from cdikit._libc import char_buffer, library_functions
+
+        init, get_version, shutdown = library_functions(
+            path, "nvmlInitWithFlags", "nvmlSystemGetDriverVersion", "nvmlShutdown"
+        )
     except (OSError, AttributeError):
         return None
-    init, get_version, shutdown, buffer = calls
     if init(0) != 0:
         return None
     try:
-        buf = buffer()
+        buf = char_buffer(_DRIVER_VERSION_BUFFER)
         if get_version(buf, _DRIVER_VERSION_BUFFER) != 0:
             return None
         value: bytes = buf.value
         return value.decode()
     finally:
         shutdown()
-
-
-def _nvml_calls(
-    path: str,
-) -> tuple[Callable[..., int], Callable[..., int], Callable[..., int], Callable[[], Any]]:
-    """``nvmlInitWithFlags``, ``nvmlSystemGetDriverVersion``, ``nvmlShutdown`` of the library at
-    ``path`` (``dlopen`` ``RTLD_LOCAL``, as ``ctypes.CDLL`` does) and a driver-version buffer type.
-
-    Bound on :mod:`_ctypes` directly, as :mod:`cdikit._libc` binds libc: the :mod:`ctypes`
-    package costs ``cdi generate nvidia`` more to import than its NVML call; :mod:`ctypes`
-    itself where that module lacks what is used. ``OSError`` when the library does not load,
-    ``AttributeError`` when it lacks a function.
-    """
-    try:
-        import _ctypes
-
-        class c_int(_ctypes._SimpleCData):  # type: ignore[type-arg]
-            _type_ = "i"
-
-        class c_char(_ctypes._SimpleCData):  # type: ignore[type-arg]
-            _type_ = "c"
-
-        class Function(_ctypes.CFuncPtr):
-            _flags_ = _ctypes.FUNCFLAG_CDECL
-            _restype_ = c_int
-
-        class Buffer(_ctypes.Array):  # type: ignore[type-arg]
-            _type_ = c_char
-            _length_ = _DRIVER_VERSION_BUFFER
-
-        class Library:  # what CFuncPtr((name, library)) reads: the dlopen handle
-            _handle = _ctypes.dlopen(path, os.RTLD_NOW | os.RTLD_LOCAL)
-
-    except (ImportError, TypeError):  # pragma: no cover - another Python implementation
-        import ctypes
-
-        lib = ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
-        return (
-            lib.nvmlInitWithFlags,
-            lib.nvmlSystemGetDriverVersion,
-            lib.nvmlShutdown,
-            lambda: ctypes.create_string_buffer(_DRIVER_VERSION_BUFFER),
-        )
-    library = Library()
-    names = ("nvmlInitWithFlags", "nvmlSystemGetDriverVersion", "nvmlShutdown")
-    init, get_version, shutdown = (Function((name, library)) for name in names)  # type: ignore[arg-type]
-    return init, get_version, shutdown, Buffer
 
 
 def backend_session(
